@@ -1,0 +1,55 @@
+//! The command line: argument parsing and dispatch to one module per command.
+
+mod saml_check;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// fedbridge: SAML 2.0 Service Provider that mints one xsession token for downstream apps.
+#[derive(Debug, Parser)]
+#[command(name = "fedbridge", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// SAML tools for administrators.
+    #[command(subcommand)]
+    Saml(SamlCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SamlCommand {
+    /// Validate captured SAMLResponses offline and say exactly why each is rejected.
+    Check(saml_check::CheckArgs),
+}
+
+/// Parses `args` and runs the command; the exit code follows each command's contract.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging();
+    match cli.command {
+        Command::Saml(SamlCommand::Check(args)) => saml_check::run(&args),
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

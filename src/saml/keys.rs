@@ -1,0 +1,199 @@
+//! Keys the validator trusts: IdP signing certificates pinned by configuration or metadata, and
+//! the SP's own decryption keys. Keys found inside a message (`KeyInfo`) are never used.
+
+use std::fmt;
+
+use base64::Engine as _;
+use openssl::pkey::{Id, PKey, Private, Public};
+use openssl::x509::X509;
+
+/// A pinned IdP signing key, taken from a certificate.
+#[derive(Clone)]
+pub struct SigningKey {
+    key: PKey<Public>,
+    subject: String,
+}
+
+/// Why a certificate or key could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// No certificate was found in the text.
+    #[error("no certificate found: expected one or more PEM blocks '-----BEGIN CERTIFICATE-----' or a bare base64 body")]
+    NoCertificate,
+    /// A certificate block did not parse.
+    #[error("certificate {index} does not parse as X.509 ({reason})")]
+    BadCertificate {
+        /// 1-based position in the text.
+        index: usize,
+        /// OpenSSL's reason, shortened.
+        reason: String,
+    },
+    /// The certificate's key is neither RSA nor EC.
+    #[error("certificate {index} holds a key that is neither RSA nor ECDSA")]
+    UnsupportedKey {
+        /// 1-based position in the text.
+        index: usize,
+    },
+    /// The private key did not parse.
+    #[error("the private key does not parse as PEM ({0})")]
+    BadPrivateKey(String),
+    /// The private key is not RSA (only RSA-OAEP key transport is supported).
+    #[error("the private key is not an RSA key; encrypted assertions use RSA-OAEP key transport")]
+    PrivateKeyNotRsa,
+}
+
+impl SigningKey {
+    /// Loads every certificate in `text`: concatenated PEM blocks, or one bare base64 DER body
+    /// (as in metadata and the QPR setting). Several certificates allow a rollover without
+    /// downtime.
+    pub fn from_certificates(text: &str) -> Result<Vec<SigningKey>, KeyError> {
+        let ders = certificate_bodies(text)?;
+        ders.iter()
+            .enumerate()
+            .map(|(i, der)| {
+                let index = i + 1;
+                let cert = X509::from_der(der)
+                    .map_err(|e| KeyError::BadCertificate { index, reason: first_error(&e) })?;
+                SigningKey::from_x509(&cert, index)
+            })
+            .collect()
+    }
+
+    fn from_x509(cert: &X509, index: usize) -> Result<SigningKey, KeyError> {
+        let key = cert
+            .public_key()
+            .map_err(|e| KeyError::BadCertificate { index, reason: first_error(&e) })?;
+        if !matches!(key.id(), Id::RSA | Id::EC) {
+            return Err(KeyError::UnsupportedKey { index });
+        }
+        let subject = cert
+            .subject_name()
+            .entries()
+            .filter_map(|e| e.data().to_string().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(SigningKey { key, subject })
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &PKey<Public> {
+        &self.key
+    }
+
+    /// The certificate subject, for messages.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({}, {} bits)", self.subject, self.key.bits())
+    }
+}
+
+/// The DER bodies of the certificates in `text` (PEM blocks or one bare base64 body).
+fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, KeyError> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decode = |body: &str, index: usize| {
+        let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        engine.decode(clean).map_err(|_| KeyError::BadCertificate {
+            index,
+            reason: "the base64 body does not decode".into(),
+        })
+    };
+    if !text.contains(BEGIN) {
+        let body = text.trim();
+        if body.is_empty() {
+            return Err(KeyError::NoCertificate);
+        }
+        return Ok(vec![decode(body, 1)?]);
+    }
+    let mut bodies = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let index = bodies.len() + 1;
+        let end = after.find(END).ok_or(KeyError::BadCertificate {
+            index,
+            reason: "the PEM block has no END line".into(),
+        })?;
+        bodies.push(decode(&after[..end], index)?);
+        rest = &after[end + END.len()..];
+    }
+    Ok(bodies)
+}
+
+/// An SP private key for EncryptedAssertion key transport (RSA).
+#[derive(Clone)]
+pub struct DecryptionKey {
+    key: PKey<Private>,
+}
+
+impl DecryptionKey {
+    /// Loads a PEM private key (PKCS#8 or PKCS#1).
+    pub fn from_pem(pem: &[u8]) -> Result<DecryptionKey, KeyError> {
+        let key = PKey::private_key_from_pem(pem).map_err(|e| KeyError::BadPrivateKey(first_error(&e)))?;
+        if key.id() != Id::RSA {
+            return Err(KeyError::PrivateKeyNotRsa);
+        }
+        Ok(DecryptionKey { key })
+    }
+
+    /// The private key.
+    pub fn private_key(&self) -> &PKey<Private> {
+        &self.key
+    }
+}
+
+impl fmt::Debug for DecryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecryptionKey([redacted])")
+    }
+}
+
+fn first_error(stack: &openssl::error::ErrorStack) -> String {
+    stack
+        .errors()
+        .first()
+        .and_then(|e| e.reason().map(str::to_string))
+        .unwrap_or_else(|| "unknown OpenSSL error".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SP_CERT: &str = include_str!("../../../shared/idp-samples/sp-test-keys/sp-test.crt");
+
+    #[test]
+    fn loads_pem_blocks_and_bare_base64() {
+        let two = format!("{SP_CERT}\n{SP_CERT}");
+        assert_eq!(SigningKey::from_certificates(&two).unwrap().len(), 2);
+        let body: String = SP_CERT.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(SigningKey::from_certificates(&body).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bad_certificates_are_named() {
+        assert_eq!(SigningKey::from_certificates("  ").unwrap_err(), KeyError::NoCertificate);
+        assert!(matches!(
+            SigningKey::from_certificates("bm90IGEgY2VydA==").unwrap_err(),
+            KeyError::BadCertificate { index: 1, .. }
+        ));
+        let truncated = &SP_CERT[..SP_CERT.len() - 30];
+        assert!(matches!(
+            SigningKey::from_certificates(truncated).unwrap_err(),
+            KeyError::BadCertificate { index: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn private_key_debug_is_redacted() {
+        let pem = include_bytes!("../../../shared/idp-samples/sp-test-keys/sp-test.key");
+        let key = DecryptionKey::from_pem(pem).unwrap();
+        assert_eq!(format!("{key:?}"), "DecryptionKey([redacted])");
+    }
+}

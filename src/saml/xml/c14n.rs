@@ -1,0 +1,198 @@
+//! Canonical XML of one element's subtree, minus one excluded descendant (the enveloped
+//! signature), through libxml2's `xmlC14NExecute` with a visibility callback.
+//!
+//! The document is never modified: the enveloped-signature transform is a visibility rule, so
+//! the bytes that were verified are exactly the bytes later read.
+
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::ptr;
+
+use libxml::bindings::{
+    _xmlNode, xmlC14NExecute, xmlElementType_XML_NAMESPACE_DECL, xmlOutputBufferClose,
+    xmlOutputBufferCreateIO,
+};
+
+use super::{Element, XmlDocument};
+
+/// Which canonicalization algorithm to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Exclusive XML Canonicalization 1.0 (`xml-exc-c14n#`).
+    Exclusive,
+    /// Canonical XML 1.0 (`REC-xml-c14n-20010315`), inclusive.
+    Inclusive,
+}
+
+/// Canonicalization failed; libxml2 gives no reason (e.g. a relative namespace URI).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("canonicalization failed (libxml2 refused the node set)")]
+pub struct C14nError;
+
+/// What is visible to the canonicalizer.
+struct Visibility {
+    apex: *mut _xmlNode,
+    excluded: *mut _xmlNode,
+}
+
+/// Canonicalizes `apex` and its descendants, leaving out `excluded` and its descendants.
+///
+/// `prefixes` is the `InclusiveNamespaces PrefixList` of exclusive C14N ("#default" for the
+/// default namespace). Any libxml2 failure, or an empty result, is an error: a signature must
+/// never be checked over "nothing" (the void-canonicalization attack).
+pub fn canonicalize(
+    doc: &XmlDocument,
+    apex: Element<'_>,
+    excluded: Option<Element<'_>>,
+    mode: Mode,
+    prefixes: &[&str],
+    with_comments: bool,
+) -> Result<Vec<u8>, C14nError> {
+    let visibility = Visibility {
+        apex: apex.node_ptr(),
+        excluded: excluded.map_or(ptr::null_mut(), Element::node_ptr),
+    };
+    let prefix_strings: Vec<CString> =
+        prefixes.iter().map(|p| CString::new(*p)).collect::<Result<_, _>>().map_err(|_| C14nError)?;
+    let mut prefix_ptrs: Vec<*mut u8> =
+        prefix_strings.iter().map(|p| p.as_ptr().cast_mut().cast::<u8>()).collect();
+    prefix_ptrs.push(ptr::null_mut());
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+
+    // SAFETY: `out` outlives the buffer, which is closed (and so stops writing) before `out` is
+    // read; the write callback only appends to it. The close callback is absent, so closing
+    // frees only libxml2's own buffer structure.
+    let buffer = unsafe {
+        xmlOutputBufferCreateIO(
+            Some(append_to_vec),
+            None,
+            (&raw mut out).cast::<c_void>(),
+            ptr::null_mut(),
+        )
+    };
+    if buffer.is_null() {
+        return Err(C14nError);
+    }
+    let mode_code: c_int = match mode {
+        Mode::Exclusive => 1,
+        Mode::Inclusive => 0,
+    };
+    let prefix_list = if mode == Mode::Exclusive && prefixes.is_empty() {
+        ptr::null_mut()
+    } else if mode == Mode::Exclusive {
+        prefix_ptrs.as_mut_ptr()
+    } else {
+        ptr::null_mut()
+    };
+    // SAFETY: the document is live and borrowed for the whole call; `visibility` and the
+    // prefix strings outlive the call; libxml2 only reads them. The callback receives
+    // `&visibility` back as `user_data`.
+    let status = unsafe {
+        xmlC14NExecute(
+            doc.doc_ptr(),
+            Some(is_visible),
+            (&raw const visibility).cast_mut().cast::<c_void>(),
+            mode_code,
+            prefix_list,
+            c_int::from(with_comments),
+            buffer,
+        )
+    };
+    // SAFETY: `buffer` came from xmlOutputBufferCreateIO and is closed exactly once; closing
+    // flushes the last bytes into `out` through the write callback.
+    let closed = unsafe { xmlOutputBufferClose(buffer) };
+    if status < 0 || closed < 0 || out.is_empty() {
+        return Err(C14nError);
+    }
+    Ok(out)
+}
+
+/// libxml2 write callback: appends `len` bytes to the `Vec<u8>` behind `context`.
+///
+/// # Safety
+/// `context` is the `*mut Vec<u8>` given to `xmlOutputBufferCreateIO`, alive and not otherwise
+/// borrowed during the write; `buffer` holds `len` readable bytes.
+unsafe extern "C" fn append_to_vec(context: *mut c_void, buffer: *const c_char, len: c_int) -> c_int {
+    let Ok(length) = usize::try_from(len) else { return -1 };
+    if context.is_null() || (buffer.is_null() && length > 0) {
+        return -1;
+    }
+    // SAFETY: guaranteed by the caller (see above).
+    unsafe {
+        let out = &mut *context.cast::<Vec<u8>>();
+        out.extend_from_slice(std::slice::from_raw_parts(buffer.cast::<u8>(), length));
+    }
+    len
+}
+
+/// libxml2 visibility callback: 1 when `node` lies inside the apex and outside the excluded
+/// subtree. Namespace nodes are judged by the element they belong to (`parent`).
+///
+/// # Safety
+/// `user_data` is the `*const Visibility` given to `xmlC14NExecute`; `node` and `parent` are
+/// null or live nodes of the document being canonicalized.
+unsafe extern "C" fn is_visible(
+    user_data: *mut c_void,
+    node: *mut _xmlNode,
+    parent: *mut _xmlNode,
+) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let visibility = &*user_data.cast::<Visibility>();
+        let mut current = if node.is_null() || (*node).type_ == xmlElementType_XML_NAMESPACE_DECL {
+            parent
+        } else {
+            node
+        };
+        while !current.is_null() {
+            if current == visibility.excluded {
+                return 0;
+            }
+            if current == visibility.apex {
+                return 1;
+            }
+            current = (*current).parent;
+        }
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::xml::parse;
+
+    #[test]
+    fn exclusive_c14n_of_subtree_without_excluded_child() {
+        let doc = parse(
+            br#"<r xmlns:a="urn:a" xmlns:u="urn:unused"><a:x  b="2" a="1"><a:sig>s</a:sig><y/></a:x></r>"#,
+            1000,
+        )
+        .unwrap();
+        let x = doc.root().unwrap().children().next().unwrap();
+        let sig = x.children().next().unwrap();
+        let out = canonicalize(&doc, x, Some(sig), Mode::Exclusive, &[], false).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), r#"<a:x xmlns:a="urn:a" a="1" b="2"><y></y></a:x>"#);
+        let incl = canonicalize(&doc, x, None, Mode::Inclusive, &[], false).unwrap();
+        assert_eq!(
+            String::from_utf8(incl).unwrap(),
+            r#"<a:x xmlns:a="urn:a" xmlns:u="urn:unused" a="1" b="2"><a:sig>s</a:sig><y></y></a:x>"#
+        );
+    }
+
+    #[test]
+    fn prefix_list_renders_inherited_namespace() {
+        let doc = parse(br#"<r xmlns:xs="urn:xs"><x t="xs:string"/></r>"#, 1000).unwrap();
+        let x = doc.root().unwrap().children().next().unwrap();
+        let plain = canonicalize(&doc, x, None, Mode::Exclusive, &[], false).unwrap();
+        assert_eq!(plain, br#"<x t="xs:string"></x>"#);
+        let listed = canonicalize(&doc, x, None, Mode::Exclusive, &["xs"], false).unwrap();
+        assert_eq!(listed, br#"<x xmlns:xs="urn:xs" t="xs:string"></x>"#);
+    }
+
+    #[test]
+    fn relative_namespace_uri_is_an_error_not_empty_output() {
+        let doc = parse(br#"<r xmlns:p="relative"><p:x/></r>"#, 1000).unwrap();
+        let root = doc.root().unwrap();
+        assert_eq!(canonicalize(&doc, root, None, Mode::Exclusive, &[], false), Err(C14nError));
+    }
+}

@@ -1,0 +1,482 @@
+//! The one XML parser of fedbridge (libxml2), hardened, and a read-only view of its tree.
+//!
+//! Everything that reads SAML bytes goes through [`parse`]: DTDs and entities are refused, the
+//! network is off, recovery is off, the size is bounded before parsing and the depth right after.
+//! This module and [`c14n`] are the only places with `unsafe` FFI; every block says why it is sound.
+
+pub mod c14n;
+
+use std::borrow::Cow;
+use std::ffi::{CStr, c_char};
+use std::marker::PhantomData;
+use std::ptr;
+
+use libxml::bindings::{
+    _xmlAttr, _xmlNode, xmlElementType_XML_CDATA_SECTION_NODE, xmlElementType_XML_DTD_NODE,
+    xmlElementType_XML_ELEMENT_NODE, xmlElementType_XML_ENTITY_REF_NODE,
+    xmlElementType_XML_TEXT_NODE,
+};
+use libxml::parser::{Parser, ParserOptions, XmlParseFailure};
+use libxml::tree::Document;
+
+/// Deepest element nesting accepted; a SAML response nests about 10 levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a byte string is not an acceptable XML document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    /// Nothing but whitespace.
+    #[error("the document is empty")]
+    Empty,
+    /// Longer than the configured limit.
+    #[error("the document is {size} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// Size seen.
+        size: usize,
+        /// Limit in force.
+        limit: usize,
+    },
+    /// A DOCTYPE, entity declaration or entity reference.
+    #[error("the document carries a DOCTYPE or entity declaration, which SAML never needs")]
+    DtdForbidden,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    #[error("elements are nested more than {MAX_DEPTH} levels deep")]
+    TooDeep,
+    /// libxml2 refused the document.
+    #[error("the XML is not well-formed: {0}")]
+    Malformed(String),
+}
+
+/// A parsed, hardened document. Not `Send`: libxml2 trees stay on the thread that parsed them.
+pub struct XmlDocument {
+    doc: Document,
+}
+
+/// Parses `bytes` with libxml2 under fedbridge's hardening rules.
+///
+/// Refused before parsing: empty input, more than `max_bytes`, any `<!DOCTYPE`. Refused after:
+/// any DTD node or entity reference that slipped through, nesting deeper than [`MAX_DEPTH`].
+pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
+    if bytes.len() > max_bytes {
+        return Err(XmlError::TooLarge { size: bytes.len(), limit: max_bytes });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(XmlError::Empty);
+    }
+    if contains(bytes, b"<!DOCTYPE") || contains(bytes, b"<!ENTITY") {
+        return Err(XmlError::DtdForbidden);
+    }
+    let options = ParserOptions {
+        recover: false,
+        no_def_dtd: true,
+        no_error: true,
+        no_warning: true,
+        no_net: true,
+        huge: false,
+        ..ParserOptions::default()
+    };
+    let (doc, _warnings) =
+        Parser::default().parse_string_with_diagnostics(bytes, options).map_err(|failure| {
+            match failure {
+                XmlParseFailure::DocumentTooLarge => {
+                    XmlError::TooLarge { size: bytes.len(), limit: max_bytes }
+                }
+                other => XmlError::Malformed(one_line(&other.to_string())),
+            }
+        })?;
+    let parsed = XmlDocument { doc };
+    parsed.check_shape()?;
+    Ok(parsed)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl XmlDocument {
+    /// The root element.
+    pub fn root(&self) -> Option<Element<'_>> {
+        // SAFETY: `doc_ptr` is the live document owned by `self.doc`; `children` of a document
+        // are its top-level nodes (possibly comments/PIs), owned by the same document.
+        let mut child = unsafe { (*self.doc.doc_ptr()).children };
+        while !child.is_null() {
+            // SAFETY: `child` is a non-null node of the live document.
+            if unsafe { (*child).type_ } == xmlElementType_XML_ELEMENT_NODE {
+                return Some(Element { ptr: child, _doc: PhantomData });
+            }
+            // SAFETY: as above.
+            child = unsafe { (*child).next };
+        }
+        None
+    }
+
+    /// The raw libxml2 document, for the C14N module.
+    pub(crate) fn doc_ptr(&self) -> libxml::bindings::xmlDocPtr {
+        self.doc.doc_ptr()
+    }
+
+    /// Rejects DTD nodes, entity references and excessive depth, without recursion.
+    fn check_shape(&self) -> Result<(), XmlError> {
+        let doc = self.doc.doc_ptr();
+        // SAFETY: `doc` is live; `intSubset`/`extSubset` are read-only pointers of the document.
+        if unsafe { !(*doc).intSubset.is_null() || !(*doc).extSubset.is_null() } {
+            return Err(XmlError::DtdForbidden);
+        }
+        // SAFETY: `doc` is live; its children list belongs to it.
+        let mut node: *mut _xmlNode = unsafe { (*doc).children };
+        let mut depth = 1usize;
+        while !node.is_null() {
+            // SAFETY: every pointer followed below (`children`, `next`, `parent`) stays inside
+            // the live tree; the loop only reads.
+            unsafe {
+                let kind = (*node).type_;
+                if kind == xmlElementType_XML_DTD_NODE || kind == xmlElementType_XML_ENTITY_REF_NODE
+                {
+                    return Err(XmlError::DtdForbidden);
+                }
+                if kind == xmlElementType_XML_ELEMENT_NODE && !(*node).children.is_null() {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(XmlError::TooDeep);
+                    }
+                    node = (*node).children;
+                    continue;
+                }
+                while (*node).next.is_null() {
+                    node = (*node).parent;
+                    depth -= 1;
+                    if node.is_null() || node.cast() == doc {
+                        return Ok(());
+                    }
+                }
+                node = (*node).next;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A read-only element of an [`XmlDocument`]; borrowed strings live as long as the document.
+#[derive(Clone, Copy)]
+pub struct Element<'a> {
+    ptr: *mut _xmlNode,
+    _doc: PhantomData<&'a XmlDocument>,
+}
+
+impl PartialEq for Element<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        ptr::eq(self.ptr, other.ptr)
+    }
+}
+impl Eq for Element<'_> {}
+
+impl std::fmt::Debug for Element<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>", self.local_name())
+    }
+}
+
+/// Reads a libxml2 string as `&str`; invalid UTF-8 (impossible after a successful parse) reads as "".
+///
+/// # Safety
+/// `p` is null or a NUL-terminated string that outlives `'a`.
+unsafe fn xml_str<'a>(p: *const u8) -> &'a str {
+    if p.is_null() {
+        return "";
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { CStr::from_ptr(p.cast::<c_char>()) }.to_str().unwrap_or("")
+}
+
+impl<'a> Element<'a> {
+    /// The raw node, for the C14N module.
+    pub(crate) fn node_ptr(self) -> *mut _xmlNode {
+        self.ptr
+    }
+
+    /// The element's local name (without prefix).
+    pub fn local_name(self) -> &'a str {
+        // SAFETY: `ptr` is a live element of a document borrowed for 'a; `name` is its
+        // NUL-terminated, document-owned name.
+        unsafe { xml_str((*self.ptr).name) }
+    }
+
+    /// The element's namespace URI, "" when it has none.
+    pub fn namespace(self) -> &'a str {
+        // SAFETY: `ns` is null or a namespace owned by the live document.
+        unsafe {
+            let ns = (*self.ptr).ns;
+            if ns.is_null() { "" } else { xml_str((*ns).href) }
+        }
+    }
+
+    /// True when the element is `{namespace}local`.
+    pub fn is(self, namespace: &str, local: &str) -> bool {
+        self.local_name() == local && self.namespace() == namespace
+    }
+
+    /// The parent element, `None` at the root.
+    pub fn parent(self) -> Option<Element<'a>> {
+        // SAFETY: `parent` is null or a node of the same live document.
+        let parent = unsafe { (*self.ptr).parent };
+        // SAFETY: checked non-null before reading its type.
+        if parent.is_null() || unsafe { (*parent).type_ } != xmlElementType_XML_ELEMENT_NODE {
+            None
+        } else {
+            Some(Element { ptr: parent, _doc: PhantomData })
+        }
+    }
+
+    /// The child elements, in document order.
+    pub fn children(self) -> Children<'a> {
+        // SAFETY: `children` is null or the first child node of this live element.
+        Children { next: unsafe { (*self.ptr).children }, _doc: PhantomData }
+    }
+
+    /// Child elements named `{namespace}local`.
+    pub fn children_named(
+        self,
+        namespace: &'a str,
+        local: &'a str,
+    ) -> impl Iterator<Item = Element<'a>> + 'a {
+        self.children().filter(move |c| c.is(namespace, local))
+    }
+
+    /// The only child `{namespace}local`; `Err(n)` with the count when there are n != 1.
+    pub fn only_child(self, namespace: &str, local: &str) -> Result<Element<'a>, usize> {
+        let mut found = None;
+        let mut count = 0;
+        for child in self.children() {
+            if child.is(namespace, local) {
+                count += 1;
+                found.get_or_insert(child);
+            }
+        }
+        match (count, found) {
+            (1, Some(e)) => Ok(e),
+            _ => Err(count),
+        }
+    }
+
+    /// The first child `{namespace}local`, if any.
+    pub fn first_child(self, namespace: &str, local: &str) -> Option<Element<'a>> {
+        self.children().find(|c| c.is(namespace, local))
+    }
+
+    /// The value of the attribute `name` that has no namespace.
+    pub fn attr(self, name: &str) -> Option<Cow<'a, str>> {
+        self.attrs().find(|a| a.namespace.is_empty() && a.name == name).map(|a| a.value)
+    }
+
+    /// Every attribute of the element.
+    pub fn attrs(self) -> impl Iterator<Item = Attribute<'a>> {
+        // SAFETY: `properties` is null or the first attribute of this live element.
+        let mut next: *mut _xmlAttr = unsafe { (*self.ptr).properties };
+        std::iter::from_fn(move || {
+            if next.is_null() {
+                return None;
+            }
+            let attr = next;
+            // SAFETY: `attr` is a live attribute of this element; its name, namespace and value
+            // children are owned by the document.
+            unsafe {
+                next = (*attr).next;
+                let namespace = if (*attr).ns.is_null() { "" } else { xml_str((*(*attr).ns).href) };
+                Some(Attribute {
+                    name: xml_str((*attr).name),
+                    namespace,
+                    value: concat_text((*attr).children, false),
+                })
+            }
+        })
+    }
+
+    /// The full text content: every descendant text and CDATA node, concatenated. Comments and
+    /// processing instructions are skipped, never a reason to stop reading (CVE-2017-11427).
+    pub fn text(self) -> Cow<'a, str> {
+        // SAFETY: `children` is null or the first child of this live element.
+        unsafe { concat_text((*self.ptr).children, true) }
+    }
+
+    /// Every descendant element (not including `self`), in document order.
+    pub fn descendants(self) -> Descendants<'a> {
+        Descendants { root: self.ptr, next: self.children().next(), _doc: PhantomData }
+    }
+
+    /// True when `self` is `other` or one of its descendants.
+    pub fn is_within(self, other: Element<'_>) -> bool {
+        let mut node = self.ptr;
+        while !node.is_null() {
+            if ptr::eq(node, other.ptr) {
+                return true;
+            }
+            // SAFETY: walking `parent` pointers of a live node ends at the document (then null).
+            node = unsafe { (*node).parent };
+        }
+        false
+    }
+
+    /// The namespace declarations in scope at this element, innermost first, as (prefix, URI);
+    /// the default namespace has prefix "".
+    pub fn namespaces_in_scope(self) -> Vec<(&'a str, &'a str)> {
+        let mut seen: Vec<(&'a str, &'a str)> = Vec::new();
+        let mut node = self.ptr;
+        // SAFETY: walking up a live tree; `nsDef` lists are owned by each element.
+        unsafe {
+            while !node.is_null() && (*node).type_ == xmlElementType_XML_ELEMENT_NODE {
+                let mut ns = (*node).nsDef;
+                while !ns.is_null() {
+                    let prefix = xml_str((*ns).prefix);
+                    if !seen.iter().any(|(p, _)| *p == prefix) {
+                        seen.push((prefix, xml_str((*ns).href)));
+                    }
+                    ns = (*ns).next;
+                }
+                node = (*node).parent;
+            }
+        }
+        seen
+    }
+}
+
+/// An attribute read from an [`Element`].
+pub struct Attribute<'a> {
+    /// Local name.
+    pub name: &'a str,
+    /// Namespace URI, "" for none.
+    pub namespace: &'a str,
+    /// Value with character references resolved.
+    pub value: Cow<'a, str>,
+}
+
+/// Concatenates the text of `first` and its siblings (and, when `deep`, of their descendants).
+///
+/// # Safety
+/// `first` is null or a live node whose siblings and descendants outlive `'a`.
+unsafe fn concat_text<'a>(first: *mut _xmlNode, deep: bool) -> Cow<'a, str> {
+    let mut out: Option<Cow<'a, str>> = None;
+    let mut stack = vec![first];
+    while let Some(mut node) = stack.pop() {
+        while !node.is_null() {
+            // SAFETY: guaranteed by the caller for the whole sibling/descendant set.
+            unsafe {
+                let kind = (*node).type_;
+                if kind == xmlElementType_XML_TEXT_NODE || kind == xmlElementType_XML_CDATA_SECTION_NODE
+                {
+                    let piece = xml_str((*node).content);
+                    out = Some(match out {
+                        None => Cow::Borrowed(piece),
+                        Some(prev) => Cow::Owned(prev.into_owned() + piece),
+                    });
+                } else if deep && kind == xmlElementType_XML_ELEMENT_NODE {
+                    // Finish the siblings after this element once its children are done.
+                    stack.push((*node).next);
+                    node = (*node).children;
+                    continue;
+                }
+                node = (*node).next;
+            }
+        }
+    }
+    out.unwrap_or(Cow::Borrowed(""))
+}
+
+/// Iterator over child elements.
+pub struct Children<'a> {
+    next: *mut _xmlNode,
+    _doc: PhantomData<&'a XmlDocument>,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Element<'a>;
+    fn next(&mut self) -> Option<Element<'a>> {
+        while !self.next.is_null() {
+            let node = self.next;
+            // SAFETY: `node` is a live sibling in the borrowed document.
+            unsafe {
+                self.next = (*node).next;
+                if (*node).type_ == xmlElementType_XML_ELEMENT_NODE {
+                    return Some(Element { ptr: node, _doc: PhantomData });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Iterator over descendant elements in document order.
+pub struct Descendants<'a> {
+    root: *mut _xmlNode,
+    next: Option<Element<'a>>,
+    _doc: PhantomData<&'a XmlDocument>,
+}
+
+impl<'a> Iterator for Descendants<'a> {
+    type Item = Element<'a>;
+    fn next(&mut self) -> Option<Element<'a>> {
+        let current = self.next?;
+        self.next = current.children().next().or_else(|| {
+            let mut node = current;
+            loop {
+                if let Some(sibling) = next_element_sibling(node) {
+                    return Some(sibling);
+                }
+                node = node.parent()?;
+                if ptr::eq(node.ptr, self.root) {
+                    return None;
+                }
+            }
+        });
+        Some(current)
+    }
+}
+
+fn next_element_sibling(element: Element<'_>) -> Option<Element<'_>> {
+    // SAFETY: `next` is null or a sibling in the same live document.
+    let next = unsafe { (*element.ptr).next };
+    Children { next, _doc: PhantomData }.next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_skips_comments_and_keeps_reading() {
+        let doc = parse(b"<a>ross@<!-- c -->octolabs.io<?pi x?>.x<b>y</b></a>", 1000).unwrap();
+        assert_eq!(doc.root().unwrap().text(), "ross@octolabs.io.xy");
+    }
+
+    #[test]
+    fn refuses_doctype_and_entities() {
+        let xxe = b"<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>";
+        assert_eq!(parse(xxe, 1000).err(), Some(XmlError::DtdForbidden));
+    }
+
+    #[test]
+    fn refuses_deep_nesting_and_size() {
+        let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
+        assert_eq!(parse(deep.as_bytes(), 10_000).err(), Some(XmlError::TooDeep));
+        let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
+        assert!(parse(ok.as_bytes(), 10_000).is_ok());
+        assert!(matches!(parse(b"<a/>", 3), Err(XmlError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn refuses_two_roots_and_garbage() {
+        assert!(matches!(parse(b"<a/><b/>", 100), Err(XmlError::Malformed(_))));
+        assert!(matches!(parse(b"<a>", 100), Err(XmlError::Malformed(_))));
+        assert_eq!(parse(b"  \n", 100).err(), Some(XmlError::Empty));
+    }
+
+    #[test]
+    fn descendants_in_document_order() {
+        let doc = parse(b"<r><a><b/><c/></a><d/></r>", 100).unwrap();
+        let names: Vec<_> = doc.root().unwrap().descendants().map(|e| e.local_name()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+    }
+}
