@@ -173,7 +173,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for reason in RejectionReason::ALL {
             let code = reason.code();
-            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code}");
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{code}");
             assert!(seen.insert(code), "duplicate code {code}");
             assert_eq!(RejectionReason::from_code(code), Some(*reason));
         }

@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn javascript_endpoint_is_refused() {
         let text = String::from_utf8(sample("simplesamlphp")).unwrap();
-        let evil = text.replacen("Location=\"http://", "Location=\"javascript:alert(1)//", 1);
+        let evil = text.replace("Location=\"http://", "Location=\"javascript:alert(1)//");
         assert!(matches!(
             parse_idp_metadata(evil.as_bytes(), None, DEFAULT_MAX_METADATA_BYTES),
             Err(MetadataError::BadEndpoint(_))

@@ -8,8 +8,8 @@ use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
 use libxml::bindings::{
-    _xmlNode, xmlC14NExecute, xmlElementType_XML_NAMESPACE_DECL, xmlOutputBufferClose,
-    xmlOutputBufferCreateIO,
+    _xmlNode, xmlC14NExecute, xmlElementType_XML_NAMESPACE_DECL, xmlErrorPtr, xmlOutputBufferClose,
+    xmlOutputBufferCreateIO, xmlSetStructuredErrorFunc,
 };
 
 use super::{Element, XmlDocument};
@@ -85,9 +85,11 @@ pub fn canonicalize(
     };
     // SAFETY: the document is live and borrowed for the whole call; `visibility` and the
     // prefix strings outlive the call; libxml2 only reads them. The callback receives
-    // `&visibility` back as `user_data`.
+    // `&visibility` back as `user_data`. The error handler is this thread's (libxml2 keeps it
+    // per thread): silenced for the call, since the return code is what we act on, then reset.
     let status = unsafe {
-        xmlC14NExecute(
+        xmlSetStructuredErrorFunc(ptr::null_mut(), Some(ignore_error));
+        let status = xmlC14NExecute(
             doc.doc_ptr(),
             Some(is_visible),
             (&raw const visibility).cast_mut().cast::<c_void>(),
@@ -95,7 +97,9 @@ pub fn canonicalize(
             prefix_list,
             c_int::from(with_comments),
             buffer,
-        )
+        );
+        xmlSetStructuredErrorFunc(ptr::null_mut(), None);
+        status
     };
     // SAFETY: `buffer` came from xmlOutputBufferCreateIO and is closed exactly once; closing
     // flushes the last bytes into `out` through the write callback.
@@ -123,6 +127,12 @@ unsafe extern "C" fn append_to_vec(context: *mut c_void, buffer: *const c_char, 
     }
     len
 }
+
+/// libxml2 error callback that drops the message (C14N failures are reported by return code).
+///
+/// # Safety
+/// Called by libxml2 with its own arguments; it touches neither.
+unsafe extern "C" fn ignore_error(_user_data: *mut c_void, _error: xmlErrorPtr) {}
 
 /// libxml2 visibility callback: 1 when `node` lies inside the apex and outside the excluded
 /// subtree. Namespace nodes are judged by the element they belong to (`parent`).
