@@ -16,8 +16,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
 use crate::saml::{
-    AlgorithmPolicy, DEFAULT_MAX_RESPONSE_BYTES, DecryptionKey, MemoryLedger, Rejection, RejectionReason,
-    SigningKey, SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding, validate_response,
+    AlgorithmPolicy, DEFAULT_MAX_RESPONSE_BYTES, DecryptionKey, MemoryLedger, Rejection,
+    RejectionReason, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding,
+    validate_response,
 };
 
 /// Options of `saml check`; the interface is relied on by outside tools: extend, never change.
@@ -69,7 +70,8 @@ pub struct CheckArgs {
 }
 
 fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T10:00:00Z"))
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T10:00:00Z"))
 }
 
 /// One line of output.
@@ -149,20 +151,35 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         let line = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
         let _ = writeln!(stdout.lock(), "{line}");
     }
-    ExitCode::from(if io_error { 2 } else if rejected { 1 } else { 0 })
+    ExitCode::from(if io_error {
+        2
+    } else if rejected {
+        1
+    } else {
+        0
+    })
 }
 
 fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
     let (entity_id, signing_keys) = if let Some(path) = &args.idp_metadata {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let md = parse_idp_metadata(&bytes, args.idp_entity_id.as_deref(), DEFAULT_MAX_METADATA_BYTES)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let md = parse_idp_metadata(
+            &bytes,
+            args.idp_entity_id.as_deref(),
+            DEFAULT_MAX_METADATA_BYTES,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         (Some(md.entity_id), md.signing_keys)
     } else if !args.idp_cert.is_empty() {
         let mut keys = Vec::new();
         for path in &args.idp_cert {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            keys.extend(SigningKey::from_certificates(&text).map_err(|e| format!("{}: {e}", path.display()))?);
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            keys.extend(
+                SigningKey::from_certificates(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            );
         }
         (args.idp_entity_id.clone(), keys)
     } else {
@@ -170,8 +187,10 @@ fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
     };
     let mut decryption_keys = Vec::new();
     for path in &args.sp_key {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        decryption_keys.push(DecryptionKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?);
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        decryption_keys
+            .push(DecryptionKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     let sp = SpSettings {
         entity_id: args.sp_entity_id.clone(),
@@ -185,7 +204,13 @@ fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
         },
         decryption_keys,
     };
-    Ok((sp, TrustedIdp { entity_id, signing_keys }))
+    Ok((
+        sp,
+        TrustedIdp {
+            entity_id,
+            signing_keys,
+        },
+    ))
 }
 
 /// Rules skipped because an option was not given, so an accepted line says what it did not check.
@@ -210,17 +235,25 @@ fn read_input(path: &Path, max_bytes: usize) -> std::io::Result<Vec<u8>> {
     if path == Path::new("-") {
         std::io::stdin().lock().take(cap).read_to_end(&mut bytes)?;
     } else {
-        std::fs::File::open(path)?.take(cap).read_to_end(&mut bytes)?;
+        std::fs::File::open(path)?
+            .take(cap)
+            .read_to_end(&mut bytes)?;
     }
     Ok(bytes)
 }
 
 /// Raw XML passes through; anything else is taken as the (possibly URL-encoded) base64 form value.
 fn to_xml(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, Rejection> {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
     let body = &bytes[start..];
     if body.is_empty() {
-        return Err(Rejection::new(RejectionReason::EmptyInput, "the file is empty"));
+        return Err(Rejection::new(
+            RejectionReason::EmptyInput,
+            "the file is empty",
+        ));
     }
     if body.starts_with(b"<") || body.starts_with(b"\xEF\xBB\xBF") {
         return Ok(bytes.to_vec());
@@ -237,7 +270,11 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < input.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (input[i], input.get(i + 1).copied().and_then(hex), input.get(i + 2).copied().and_then(hex)) {
+        match (
+            input[i],
+            input.get(i + 1).copied().and_then(hex),
+            input.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -260,8 +297,15 @@ fn accepted(file: String, assertion: &VerifiedAssertion, unchecked: Vec<&'static
         name_id: assertion.name_id().to_string(),
         name_id_format: assertion.name_id_format().map(str::to_string),
         session_index: assertion.session_index().map(str::to_string),
-        not_on_or_after: assertion.not_on_or_after().format(&Rfc3339).unwrap_or_default(),
-        attributes: assertion.attributes().iter().map(|a| (a.name.clone(), a.values.clone())).collect(),
+        not_on_or_after: assertion
+            .not_on_or_after()
+            .format(&Rfc3339)
+            .unwrap_or_default(),
+        attributes: assertion
+            .attributes()
+            .iter()
+            .map(|a| (a.name.clone(), a.values.clone()))
+            .collect(),
         assertion_id: assertion.assertion_id().to_string(),
         in_response_to: assertion.in_response_to().map(str::to_string),
         unchecked,

@@ -142,7 +142,10 @@ pub struct Rejection {
 impl Rejection {
     /// A rejection for `reason` with `detail`.
     pub fn new(reason: RejectionReason, detail: impl Into<String>) -> Self {
-        Rejection { reason, detail: detail.into() }
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -157,7 +160,11 @@ impl std::error::Error for Rejection {}
 /// Quotes a value from the message for a detail sentence, cut to a safe length.
 pub(crate) fn quote(value: &str) -> String {
     const MAX: usize = 100;
-    let mut s: String = value.chars().filter(|c| !c.is_control()).take(MAX).collect();
+    let mut s: String = value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX)
+        .collect();
     if value.chars().count() > MAX {
         s.push('…');
     }
@@ -173,7 +180,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for reason in RejectionReason::ALL {
             let code = reason.code();
-            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{code}");
+            assert!(
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{code}"
+            );
             assert!(seen.insert(code), "duplicate code {code}");
             assert_eq!(RejectionReason::from_code(code), Some(*reason));
         }

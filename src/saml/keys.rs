@@ -18,7 +18,9 @@ pub struct SigningKey {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// No certificate was found in the text.
-    #[error("no certificate found: expected one or more PEM blocks '-----BEGIN CERTIFICATE-----' or a bare base64 body")]
+    #[error(
+        "no certificate found: expected one or more PEM blocks '-----BEGIN CERTIFICATE-----' or a bare base64 body"
+    )]
     NoCertificate,
     /// A certificate block did not parse.
     #[error("certificate {index} does not parse as X.509 ({reason})")]
@@ -52,17 +54,20 @@ impl SigningKey {
             .enumerate()
             .map(|(i, der)| {
                 let index = i + 1;
-                let cert = X509::from_der(der)
-                    .map_err(|e| KeyError::BadCertificate { index, reason: first_error(&e) })?;
+                let cert = X509::from_der(der).map_err(|e| KeyError::BadCertificate {
+                    index,
+                    reason: first_error(&e),
+                })?;
                 SigningKey::from_x509(&cert, index)
             })
             .collect()
     }
 
     fn from_x509(cert: &X509, index: usize) -> Result<SigningKey, KeyError> {
-        let key = cert
-            .public_key()
-            .map_err(|e| KeyError::BadCertificate { index, reason: first_error(&e) })?;
+        let key = cert.public_key().map_err(|e| KeyError::BadCertificate {
+            index,
+            reason: first_error(&e),
+        })?;
         if !matches!(key.id(), Id::RSA | Id::EC) {
             return Err(KeyError::UnsupportedKey { index });
         }
@@ -135,7 +140,8 @@ pub struct DecryptionKey {
 impl DecryptionKey {
     /// Loads a PEM private key (PKCS#8 or PKCS#1).
     pub fn from_pem(pem: &[u8]) -> Result<DecryptionKey, KeyError> {
-        let key = PKey::private_key_from_pem(pem).map_err(|e| KeyError::BadPrivateKey(first_error(&e)))?;
+        let key = PKey::private_key_from_pem(pem)
+            .map_err(|e| KeyError::BadPrivateKey(first_error(&e)))?;
         if key.id() != Id::RSA {
             return Err(KeyError::PrivateKeyNotRsa);
         }
@@ -172,13 +178,19 @@ mod tests {
     fn loads_pem_blocks_and_bare_base64() {
         let two = format!("{SP_CERT}\n{SP_CERT}");
         assert_eq!(SigningKey::from_certificates(&two).unwrap().len(), 2);
-        let body: String = SP_CERT.lines().filter(|l| !l.starts_with("-----")).collect();
+        let body: String = SP_CERT
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
         assert_eq!(SigningKey::from_certificates(&body).unwrap().len(), 1);
     }
 
     #[test]
     fn bad_certificates_are_named() {
-        assert_eq!(SigningKey::from_certificates("  ").unwrap_err(), KeyError::NoCertificate);
+        assert_eq!(
+            SigningKey::from_certificates("  ").unwrap_err(),
+            KeyError::NoCertificate
+        );
         assert!(matches!(
             SigningKey::from_certificates("bm90IGEgY2VydA==").unwrap_err(),
             KeyError::BadCertificate { index: 1, .. }

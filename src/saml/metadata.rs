@@ -33,7 +33,10 @@ pub struct IdpMetadata {
 impl IdpMetadata {
     /// The SSO URL for the HTTP-Redirect binding, where AuthnRequests go.
     pub fn redirect_sso_url(&self) -> Option<&str> {
-        self.sso_endpoints.iter().find(|(b, _)| b == HTTP_REDIRECT).map(|(_, l)| l.as_str())
+        self.sso_endpoints
+            .iter()
+            .find(|(b, _)| b == HTTP_REDIRECT)
+            .map(|(_, l)| l.as_str())
     }
 }
 
@@ -50,7 +53,9 @@ pub enum MetadataError {
     #[error("{0}")]
     EntityNotFound(String),
     /// Several IdPs and no entityID to choose one.
-    #[error("the metadata holds {count} identity providers ({examples}); set the IdP entityID to choose one")]
+    #[error(
+        "the metadata holds {count} identity providers ({examples}); set the IdP entityID to choose one"
+    )]
     Ambiguous {
         /// How many IdPs.
         count: usize,
@@ -69,13 +74,21 @@ pub enum MetadataError {
 }
 
 /// Reads the IdP `entity_id` (or the only IdP when `None`) from a metadata document.
-pub fn parse_idp_metadata(bytes: &[u8], entity_id: Option<&str>, max_bytes: usize) -> Result<IdpMetadata, MetadataError> {
+pub fn parse_idp_metadata(
+    bytes: &[u8],
+    entity_id: Option<&str>,
+    max_bytes: usize,
+) -> Result<IdpMetadata, MetadataError> {
     let doc = xml::parse(bytes, max_bytes)?;
-    let root = doc.root().ok_or_else(|| MetadataError::NotMetadata(String::new()))?;
+    let root = doc
+        .root()
+        .ok_or_else(|| MetadataError::NotMetadata(String::new()))?;
     let candidates: Vec<Element<'_>> = if root.is(MD, "EntityDescriptor") {
         vec![root]
     } else if root.is(MD, "EntitiesDescriptor") {
-        root.descendants().filter(|e| e.is(MD, "EntityDescriptor")).collect()
+        root.descendants()
+            .filter(|e| e.is(MD, "EntityDescriptor"))
+            .collect()
     } else {
         return Err(MetadataError::NotMetadata(root.local_name().to_string()));
     };
@@ -88,18 +101,36 @@ pub fn parse_idp_metadata(bytes: &[u8], entity_id: Option<&str>, max_bytes: usiz
             .iter()
             .find(|(e, _)| e.attr("entityID").as_deref() == Some(wanted))
             .copied()
-            .ok_or_else(|| MetadataError::EntityNotFound(format!("the metadata holds no IdP with entityID {}", quote(wanted))))?,
+            .ok_or_else(|| {
+                MetadataError::EntityNotFound(format!(
+                    "the metadata holds no IdP with entityID {}",
+                    quote(wanted)
+                ))
+            })?,
         None => match idps.as_slice() {
             [one] => *one,
-            [] => return Err(MetadataError::EntityNotFound("the metadata holds no IdP (no IDPSSODescriptor)".into())),
+            [] => {
+                return Err(MetadataError::EntityNotFound(
+                    "the metadata holds no IdP (no IDPSSODescriptor)".into(),
+                ));
+            }
             many => {
-                let examples: Vec<String> =
-                    many.iter().take(3).map(|(e, _)| quote(&e.attr("entityID").unwrap_or_default())).collect();
-                return Err(MetadataError::Ambiguous { count: many.len(), examples: examples.join(", ") });
+                let examples: Vec<String> = many
+                    .iter()
+                    .take(3)
+                    .map(|(e, _)| quote(&e.attr("entityID").unwrap_or_default()))
+                    .collect();
+                return Err(MetadataError::Ambiguous {
+                    count: many.len(),
+                    examples: examples.join(", "),
+                });
             }
         },
     };
-    let entity_id = entity.attr("entityID").map(Cow::into_owned).unwrap_or_default();
+    let entity_id = entity
+        .attr("entityID")
+        .map(Cow::into_owned)
+        .unwrap_or_default();
 
     let mut signing_certificates = Vec::new();
     for key in descriptor.children_named(MD, "KeyDescriptor") {
@@ -135,7 +166,12 @@ pub fn parse_idp_metadata(bytes: &[u8], entity_id: Option<&str>, max_bytes: usiz
         }
         sso_endpoints.push((binding, location));
     }
-    Ok(IdpMetadata { entity_id, signing_certificates, signing_keys, sso_endpoints })
+    Ok(IdpMetadata {
+        entity_id,
+        signing_certificates,
+        signing_keys,
+        sso_endpoints,
+    })
 }
 
 #[cfg(test)]
@@ -143,14 +179,22 @@ mod tests {
     use super::*;
 
     fn sample(idp: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../shared/idp-samples/{idp}/idp-metadata.xml", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../shared/idp-samples/{idp}/idp-metadata.xml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn reads_the_three_sample_idps() {
         for idp in ["simplesamlphp", "saml-idp", "pysaml2"] {
             let md = parse_idp_metadata(&sample(idp), None, DEFAULT_MAX_METADATA_BYTES).unwrap();
-            assert!(md.entity_id.starts_with("http://127.0.0.1:"), "{idp}: {}", md.entity_id);
+            assert!(
+                md.entity_id.starts_with("http://127.0.0.1:"),
+                "{idp}: {}",
+                md.entity_id
+            );
             assert!(!md.signing_keys.is_empty(), "{idp}");
             assert!(md.redirect_sso_url().is_some(), "{idp}");
         }
@@ -168,7 +212,12 @@ mod tests {
 
     #[test]
     fn unknown_entity_is_named() {
-        let err = parse_idp_metadata(&sample("pysaml2"), Some("https://nope"), DEFAULT_MAX_METADATA_BYTES).unwrap_err();
+        let err = parse_idp_metadata(
+            &sample("pysaml2"),
+            Some("https://nope"),
+            DEFAULT_MAX_METADATA_BYTES,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("https://nope"));
     }
 }

@@ -93,7 +93,10 @@ pub struct MemoryLedger {
 impl MemoryLedger {
     /// A ledger where `request_ids` are outstanding.
     pub fn with_requests<I: IntoIterator<Item = S>, S: Into<String>>(request_ids: I) -> Self {
-        MemoryLedger { outstanding: request_ids.into_iter().map(Into::into).collect(), seen: HashMap::new() }
+        MemoryLedger {
+            outstanding: request_ids.into_iter().map(Into::into).collect(),
+            seen: HashMap::new(),
+        }
     }
 }
 
@@ -125,9 +128,16 @@ pub fn validate_response(
 /// Decodes the `SAMLResponse` value of an HTTP-POST binding (base64, line breaks allowed),
 /// refusing anything that would decode to more than `max_bytes`.
 pub fn decode_post_binding(form_value: &[u8], max_bytes: usize) -> Result<Vec<u8>, Rejection> {
-    let clean: Vec<u8> = form_value.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let clean: Vec<u8> = form_value
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if clean.is_empty() {
-        return Err(Rejection::new(RejectionReason::EmptyInput, "the SAMLResponse is empty"));
+        return Err(Rejection::new(
+            RejectionReason::EmptyInput,
+            "the SAMLResponse is empty",
+        ));
     }
     if clean.len() / 4 * 3 > max_bytes.saturating_add(3) {
         return Err(Rejection::new(
@@ -137,7 +147,12 @@ pub fn decode_post_binding(form_value: &[u8], max_bytes: usize) -> Result<Vec<u8
     }
     base64::engine::general_purpose::STANDARD
         .decode(&clean)
-        .map_err(|_| Rejection::new(RejectionReason::InvalidBase64, "the SAMLResponse is not valid base64"))
+        .map_err(|_| {
+            Rejection::new(
+                RejectionReason::InvalidBase64,
+                "the SAMLResponse is not valid base64",
+            )
+        })
 }
 
 /// Namespace URIs of SAML 2.0.

@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::error::{Rejection, RejectionReason as R, quote};
 use super::ns::{SAML, SAMLP};
@@ -85,11 +85,17 @@ pub(super) fn validate(
     now: OffsetDateTime,
 ) -> Result<VerifiedAssertion, Rejection> {
     let doc = xml::parse(bytes, sp.max_response_bytes).map_err(xml_rejection)?;
-    let response = doc.root().ok_or_else(|| Rejection::new(R::MalformedXml, "the document has no root element"))?;
+    let response = doc
+        .root()
+        .ok_or_else(|| Rejection::new(R::MalformedXml, "the document has no root element"))?;
     if !response.is(SAMLP, "Response") {
         return Err(Rejection::new(
             R::NotAResponse,
-            format!("the root element is <{}> in namespace {}, not a SAML 2.0 protocol Response", response.local_name(), quote(response.namespace())),
+            format!(
+                "the root element is <{}> in namespace {}, not a SAML 2.0 protocol Response",
+                response.local_name(),
+                quote(response.namespace())
+            ),
         ));
     }
     check_version_and_id(response, "Response")?;
@@ -101,10 +107,19 @@ pub(super) fn validate(
     let decrypted;
     let (assertion_doc, assertion) = if holder.is(SAML, "EncryptedAssertion") {
         decrypted = xmlenc::decrypt_element(holder, &sp.decryption_keys, sp.max_response_bytes)?;
-        let wrapper = decrypted.root().ok_or_else(|| Rejection::new(R::MalformedXml, "empty decryption"))?;
-        let inner = wrapper.children().next().filter(|e| e.is(SAML, "Assertion")).ok_or_else(|| {
-            Rejection::new(R::SchemaViolation, "the EncryptedAssertion does not decrypt to a saml:Assertion")
-        })?;
+        let wrapper = decrypted
+            .root()
+            .ok_or_else(|| Rejection::new(R::MalformedXml, "empty decryption"))?;
+        let inner = wrapper
+            .children()
+            .next()
+            .filter(|e| e.is(SAML, "Assertion"))
+            .ok_or_else(|| {
+                Rejection::new(
+                    R::SchemaViolation,
+                    "the EncryptedAssertion does not decrypt to a saml:Assertion",
+                )
+            })?;
         check_unique_ids(wrapper)?;
         (&decrypted, inner)
     } else {
@@ -130,8 +145,14 @@ pub(super) fn validate(
     let session_index = check_authn_statement(assertion, sp, now)?;
     let attributes = read_attributes(assertion)?;
 
-    let in_response_to = effective_in_response_to(response, response_signed, confirmation.in_response_to.as_deref())?;
-    let not_on_or_after = conditions_end.map_or(confirmation.not_on_or_after, |c| c.min(confirmation.not_on_or_after));
+    let in_response_to = effective_in_response_to(
+        response,
+        response_signed,
+        confirmation.in_response_to.as_deref(),
+    )?;
+    let not_on_or_after = conditions_end.map_or(confirmation.not_on_or_after, |c| {
+        c.min(confirmation.not_on_or_after)
+    });
     let assertion_id = assertion.attr("ID").unwrap_or_default().into_owned();
 
     if in_response_to.is_none() && !sp.allow_unsolicited {
@@ -141,13 +162,19 @@ pub(super) fn validate(
         ));
     }
     if !ledger.record_assertion(&assertion_id, not_on_or_after + sp.clock_skew) {
-        return Err(Rejection::new(R::Replay, format!("the assertion {} was already used", quote(&assertion_id))));
+        return Err(Rejection::new(
+            R::Replay,
+            format!("the assertion {} was already used", quote(&assertion_id)),
+        ));
     }
     if let Some(request) = &in_response_to {
         if !ledger.consume_request(request) {
             return Err(Rejection::new(
                 R::InResponseToUnknown,
-                format!("InResponseTo {} names no outstanding request of ours (unknown, answered or expired)", quote(request)),
+                format!(
+                    "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
+                    quote(request)
+                ),
             ));
         }
     }
@@ -180,12 +207,18 @@ fn check_version_and_id(element: Element<'_>, what: &str) -> Result<(), Rejectio
         other => {
             return Err(Rejection::new(
                 R::UnsupportedVersion,
-                format!("the {what} has Version {}, only SAML 2.0 is supported", quote(other.unwrap_or("(none)"))),
+                format!(
+                    "the {what} has Version {}, only SAML 2.0 is supported",
+                    quote(other.unwrap_or("(none)"))
+                ),
             ));
         }
     }
     if element.attr("ID").is_none_or(|id| id.trim().is_empty()) {
-        return Err(Rejection::new(R::MissingId, format!("the {what} has no ID attribute")));
+        return Err(Rejection::new(
+            R::MissingId,
+            format!("the {what} has no ID attribute"),
+        ));
     }
     Ok(())
 }
@@ -195,8 +228,17 @@ fn check_unique_ids(root: Element<'_>) -> Result<(), Rejection> {
     let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
     for element in std::iter::once(root).chain(root.descendants()) {
         for attr in element.attrs() {
-            if attr.namespace.is_empty() && (attr.name == "ID" || attr.name == "Id") && !seen.insert(attr.value.clone()) {
-                return Err(Rejection::new(R::DuplicateId, format!("the ID {} is used twice in the document", quote(&attr.value))));
+            if attr.namespace.is_empty()
+                && (attr.name == "ID" || attr.name == "Id")
+                && !seen.insert(attr.value.clone())
+            {
+                return Err(Rejection::new(
+                    R::DuplicateId,
+                    format!(
+                        "the ID {} is used twice in the document",
+                        quote(&attr.value)
+                    ),
+                ));
             }
         }
     }
@@ -204,9 +246,12 @@ fn check_unique_ids(root: Element<'_>) -> Result<(), Rejection> {
 }
 
 fn check_status(response: Element<'_>) -> Result<(), Rejection> {
-    let status = response
-        .only_child(SAMLP, "Status")
-        .map_err(|n| Rejection::new(R::SchemaViolation, format!("the Response must have one Status, it has {n}")))?;
+    let status = response.only_child(SAMLP, "Status").map_err(|n| {
+        Rejection::new(
+            R::SchemaViolation,
+            format!("the Response must have one Status, it has {n}"),
+        )
+    })?;
     let code = status
         .first_child(SAMLP, "StatusCode")
         .and_then(|c| c.attr("Value"))
@@ -226,7 +271,10 @@ fn check_status(response: Element<'_>) -> Result<(), Rejection> {
         .unwrap_or_default();
     Err(Rejection::new(
         R::StatusNotSuccess,
-        format!("the IdP answered with status {}{sub}{message}", quote(last_segment(&code))),
+        format!(
+            "the IdP answered with status {}{sub}{message}",
+            quote(last_segment(&code))
+        ),
     ))
 }
 
@@ -236,11 +284,24 @@ fn last_segment(uri: &str) -> &str {
 
 /// Verifies the `ds:Signature` that is a direct child of `element`, if there is one.
 /// Returns whether `element` is signed; a present but invalid signature is a rejection.
-fn verify_own_signature(doc: &XmlDocument, element: Element<'_>, idp: &TrustedIdp, sp: &SpSettings) -> Result<bool, Rejection> {
+fn verify_own_signature(
+    doc: &XmlDocument,
+    element: Element<'_>,
+    idp: &TrustedIdp,
+    sp: &SpSettings,
+) -> Result<bool, Rejection> {
     let mut signatures = element.children_named(DSIG_NS, "Signature");
-    let Some(signature) = signatures.next() else { return Ok(false) };
+    let Some(signature) = signatures.next() else {
+        return Ok(false);
+    };
     if signatures.next().is_some() {
-        return Err(Rejection::new(R::SignatureMalformed, format!("the {} carries more than one Signature", element.local_name())));
+        return Err(Rejection::new(
+            R::SignatureMalformed,
+            format!(
+                "the {} carries more than one Signature",
+                element.local_name()
+            ),
+        ));
     }
     xmldsig::verify_enveloped(doc, element, signature, &idp.signing_keys, sp.algorithms)?;
     Ok(true)
@@ -249,7 +310,8 @@ fn verify_own_signature(doc: &XmlDocument, element: Element<'_>, idp: &TrustedId
 /// The single Assertion or EncryptedAssertion: a child of the Response, and the only one in
 /// the whole document (wrapped copies hidden elsewhere are refused, not ignored).
 fn the_one_assertion(response: Element<'_>) -> Result<Element<'_>, Rejection> {
-    let is_assertion = |e: &Element<'_>| e.is(SAML, "Assertion") || e.is(SAML, "EncryptedAssertion");
+    let is_assertion =
+        |e: &Element<'_>| e.is(SAML, "Assertion") || e.is(SAML, "EncryptedAssertion");
     let total = response.descendants().filter(is_assertion).count();
     let direct: Vec<Element<'_>> = response.children().filter(is_assertion).collect();
     if total > 1 {
@@ -260,16 +322,28 @@ fn the_one_assertion(response: Element<'_>) -> Result<Element<'_>, Rejection> {
     }
     match direct.first() {
         Some(one) => Ok(*one),
-        None if total == 1 => Err(Rejection::new(R::SchemaViolation, "the assertion is not a direct child of the Response")),
-        None => Err(Rejection::new(R::NoAssertion, "the Response holds no Assertion")),
+        None if total == 1 => Err(Rejection::new(
+            R::SchemaViolation,
+            "the assertion is not a direct child of the Response",
+        )),
+        None => Err(Rejection::new(
+            R::NoAssertion,
+            "the Response holds no Assertion",
+        )),
     }
 }
 
 fn issuer_of(element: Element<'_>) -> Option<String> {
-    element.first_child(SAML, "Issuer").map(|i| i.text().trim().to_string())
+    element
+        .first_child(SAML, "Issuer")
+        .map(|i| i.text().trim().to_string())
 }
 
-fn check_issuers(response: Element<'_>, assertion: Element<'_>, idp: &TrustedIdp) -> Result<String, Rejection> {
+fn check_issuers(
+    response: Element<'_>,
+    assertion: Element<'_>,
+    idp: &TrustedIdp,
+) -> Result<String, Rejection> {
     let assertion_issuer = issuer_of(assertion)
         .filter(|i| !i.is_empty())
         .ok_or_else(|| Rejection::new(R::IssuerMissing, "the Assertion has no Issuer"))?;
@@ -277,14 +351,22 @@ fn check_issuers(response: Element<'_>, assertion: Element<'_>, idp: &TrustedIdp
     if assertion_issuer != expected {
         return Err(Rejection::new(
             R::IssuerMismatch,
-            format!("the Assertion Issuer is {}, expected {}", quote(&assertion_issuer), quote(expected)),
+            format!(
+                "the Assertion Issuer is {}, expected {}",
+                quote(&assertion_issuer),
+                quote(expected)
+            ),
         ));
     }
     if let Some(response_issuer) = issuer_of(response) {
         if response_issuer != expected {
             return Err(Rejection::new(
                 R::IssuerMismatch,
-                format!("the Response Issuer is {}, expected {}", quote(&response_issuer), quote(expected)),
+                format!(
+                    "the Response Issuer is {}, expected {}",
+                    quote(&response_issuer),
+                    quote(expected)
+                ),
             ));
         }
     }
@@ -296,7 +378,11 @@ fn check_destination(response: Element<'_>, sp: &SpSettings) -> Result<(), Rejec
         if destination != acs {
             return Err(Rejection::new(
                 R::DestinationMismatch,
-                format!("the Response Destination is {}, our consumer URL is {}", quote(&destination), quote(acs)),
+                format!(
+                    "the Response Destination is {}, our consumer URL is {}",
+                    quote(&destination),
+                    quote(acs)
+                ),
             ));
         }
     }
@@ -316,40 +402,70 @@ fn read_subject<'a>(assertion: Element<'a>, sp: &SpSettings) -> Result<Subject<'
     if subject.first_child(SAML, "EncryptedID").is_some() {
         return read_encrypted_name_id(subject, sp);
     }
-    let name_id = subject
-        .only_child(SAML, "NameID")
-        .map_err(|n| Rejection::new(R::NameIdMissing, format!("the Subject must hold one NameID, it holds {n}")))?;
+    let name_id = subject.only_child(SAML, "NameID").map_err(|n| {
+        Rejection::new(
+            R::NameIdMissing,
+            format!("the Subject must hold one NameID, it holds {n}"),
+        )
+    })?;
     let value = name_id.text().trim().to_string();
     if value.is_empty() {
         return Err(Rejection::new(R::NameIdMissing, "the NameID is empty"));
     }
     check_sp_name_qualifier(name_id, sp)?;
-    Ok(Subject { element: subject, name_id: value, name_id_format: name_id.attr("Format").map(Cow::into_owned) })
+    Ok(Subject {
+        element: subject,
+        name_id: value,
+        name_id_format: name_id.attr("Format").map(Cow::into_owned),
+    })
 }
 
-fn read_encrypted_name_id<'a>(subject: Element<'a>, sp: &SpSettings) -> Result<Subject<'a>, Rejection> {
-    let encrypted = subject.first_child(SAML, "EncryptedID").ok_or_else(|| Rejection::new(R::NameIdMissing, "no EncryptedID"))?;
+fn read_encrypted_name_id<'a>(
+    subject: Element<'a>,
+    sp: &SpSettings,
+) -> Result<Subject<'a>, Rejection> {
+    let encrypted = subject
+        .first_child(SAML, "EncryptedID")
+        .ok_or_else(|| Rejection::new(R::NameIdMissing, "no EncryptedID"))?;
     let doc = xmlenc::decrypt_element(encrypted, &sp.decryption_keys, sp.max_response_bytes)?;
     let name_id = doc
         .root()
         .and_then(|w| w.children().next())
         .filter(|e| e.is(SAML, "NameID"))
-        .ok_or_else(|| Rejection::new(R::NameIdMissing, "the EncryptedID does not decrypt to a NameID"))?;
+        .ok_or_else(|| {
+            Rejection::new(
+                R::NameIdMissing,
+                "the EncryptedID does not decrypt to a NameID",
+            )
+        })?;
     let value = name_id.text().trim().to_string();
     if value.is_empty() {
-        return Err(Rejection::new(R::NameIdMissing, "the decrypted NameID is empty"));
+        return Err(Rejection::new(
+            R::NameIdMissing,
+            "the decrypted NameID is empty",
+        ));
     }
     check_sp_name_qualifier(name_id, sp)?;
-    Ok(Subject { element: subject, name_id: value, name_id_format: name_id.attr("Format").map(Cow::into_owned) })
+    Ok(Subject {
+        element: subject,
+        name_id: value,
+        name_id_format: name_id.attr("Format").map(Cow::into_owned),
+    })
 }
 
 /// An `SPNameQualifier`, when present, names the SP the identifier was made for: us.
 fn check_sp_name_qualifier(name_id: Element<'_>, sp: &SpSettings) -> Result<(), Rejection> {
-    if let (Some(qualifier), Some(ours)) = (name_id.attr("SPNameQualifier"), sp.entity_id.as_deref()) {
+    if let (Some(qualifier), Some(ours)) =
+        (name_id.attr("SPNameQualifier"), sp.entity_id.as_deref())
+    {
         if qualifier != ours {
             return Err(Rejection::new(
                 R::AudienceMismatch,
-                format!("the NameID was issued for SP {}, not for us ({})", quote(&qualifier), quote(ours)),
+                format!(
+                    "the NameID was issued for SP {}, not for us ({})",
+                    quote(&qualifier),
+                    quote(ours)
+                ),
             ));
         }
     }
@@ -363,7 +479,11 @@ struct Confirmation {
 
 /// At least one bearer SubjectConfirmation must hold: Recipient is our ACS, it is within its
 /// validity window. When none holds, the first bearer confirmation's problem is reported.
-fn check_subject_confirmation(subject: Element<'_>, sp: &SpSettings, now: OffsetDateTime) -> Result<Confirmation, Rejection> {
+fn check_subject_confirmation(
+    subject: Element<'_>,
+    sp: &SpSettings,
+    now: OffsetDateTime,
+) -> Result<Confirmation, Rejection> {
     let mut first_problem = None;
     for confirmation in subject.children_named(SAML, "SubjectConfirmation") {
         if confirmation.attr("Method").as_deref() != Some(BEARER) {
@@ -377,20 +497,36 @@ fn check_subject_confirmation(subject: Element<'_>, sp: &SpSettings, now: Offset
         }
     }
     Err(first_problem.unwrap_or_else(|| {
-        Rejection::new(R::SubjectConfirmationInvalid, "the Subject has no bearer SubjectConfirmation")
+        Rejection::new(
+            R::SubjectConfirmationInvalid,
+            "the Subject has no bearer SubjectConfirmation",
+        )
     }))
 }
 
-fn check_bearer(confirmation: Element<'_>, sp: &SpSettings, now: OffsetDateTime) -> Result<Confirmation, Rejection> {
+fn check_bearer(
+    confirmation: Element<'_>,
+    sp: &SpSettings,
+    now: OffsetDateTime,
+) -> Result<Confirmation, Rejection> {
     let data = confirmation
         .first_child(SAML, "SubjectConfirmationData")
-        .ok_or_else(|| Rejection::new(R::SubjectConfirmationInvalid, "the bearer SubjectConfirmation has no SubjectConfirmationData"))?;
+        .ok_or_else(|| {
+            Rejection::new(
+                R::SubjectConfirmationInvalid,
+                "the bearer SubjectConfirmation has no SubjectConfirmationData",
+            )
+        })?;
     if let Some(acs) = sp.acs_url.as_deref() {
         let recipient = data.attr("Recipient");
         if recipient.as_deref() != Some(acs) {
             return Err(Rejection::new(
                 R::RecipientMismatch,
-                format!("the Recipient is {}, our consumer URL is {}", quote(recipient.as_deref().unwrap_or("(none)")), quote(acs)),
+                format!(
+                    "the Recipient is {}, our consumer URL is {}",
+                    quote(recipient.as_deref().unwrap_or("(none)")),
+                    quote(acs)
+                ),
             ));
         }
     }
@@ -400,20 +536,33 @@ fn check_bearer(confirmation: Element<'_>, sp: &SpSettings, now: OffsetDateTime)
         }
     }
     let not_on_or_after = timestamp(data, "NotOnOrAfter")?.ok_or_else(|| {
-        Rejection::new(R::SubjectConfirmationInvalid, "the bearer SubjectConfirmationData has no NotOnOrAfter")
+        Rejection::new(
+            R::SubjectConfirmationInvalid,
+            "the bearer SubjectConfirmationData has no NotOnOrAfter",
+        )
     })?;
     if now - sp.clock_skew >= not_on_or_after {
         return Err(expired("SubjectConfirmationData", not_on_or_after));
     }
-    Ok(Confirmation { not_on_or_after, in_response_to: data.attr("InResponseTo").map(Cow::into_owned) })
+    Ok(Confirmation {
+        not_on_or_after,
+        in_response_to: data.attr("InResponseTo").map(Cow::into_owned),
+    })
 }
 
 /// Checks Conditions: the time window and that every AudienceRestriction names us.
 /// Returns the Conditions' NotOnOrAfter, when given.
-fn check_conditions(assertion: Element<'_>, sp: &SpSettings, now: OffsetDateTime) -> Result<Option<OffsetDateTime>, Rejection> {
-    let conditions = assertion
-        .only_child(SAML, "Conditions")
-        .map_err(|_| Rejection::new(R::ConditionsMissing, "the Assertion has no Conditions (audience and validity window)"))?;
+fn check_conditions(
+    assertion: Element<'_>,
+    sp: &SpSettings,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, Rejection> {
+    let conditions = assertion.only_child(SAML, "Conditions").map_err(|_| {
+        Rejection::new(
+            R::ConditionsMissing,
+            "the Assertion has no Conditions (audience and validity window)",
+        )
+    })?;
     if let Some(not_before) = timestamp(conditions, "NotBefore")? {
         if now + sp.clock_skew < not_before {
             return Err(not_yet_valid("Conditions", not_before));
@@ -426,16 +575,31 @@ fn check_conditions(assertion: Element<'_>, sp: &SpSettings, now: OffsetDateTime
         }
     }
     if let Some(ours) = sp.entity_id.as_deref() {
-        let mut restrictions = conditions.children_named(SAML, "AudienceRestriction").peekable();
+        let mut restrictions = conditions
+            .children_named(SAML, "AudienceRestriction")
+            .peekable();
         if restrictions.peek().is_none() {
-            return Err(Rejection::new(R::AudienceMismatch, "the Conditions have no AudienceRestriction naming us"));
+            return Err(Rejection::new(
+                R::AudienceMismatch,
+                "the Conditions have no AudienceRestriction naming us",
+            ));
         }
         for restriction in restrictions {
-            if !restriction.children_named(SAML, "Audience").any(|a| a.text().trim() == ours) {
-                let seen: Vec<String> = restriction.children_named(SAML, "Audience").map(|a| quote(a.text().trim())).collect();
+            if !restriction
+                .children_named(SAML, "Audience")
+                .any(|a| a.text().trim() == ours)
+            {
+                let seen: Vec<String> = restriction
+                    .children_named(SAML, "Audience")
+                    .map(|a| quote(a.text().trim()))
+                    .collect();
                 return Err(Rejection::new(
                     R::AudienceMismatch,
-                    format!("the audience is {}, not our entityID {}", seen.join(", "), quote(ours)),
+                    format!(
+                        "the audience is {}, not our entityID {}",
+                        seen.join(", "),
+                        quote(ours)
+                    ),
                 ));
             }
         }
@@ -443,10 +607,19 @@ fn check_conditions(assertion: Element<'_>, sp: &SpSettings, now: OffsetDateTime
     Ok(not_on_or_after)
 }
 
-fn check_authn_statement(assertion: Element<'_>, sp: &SpSettings, now: OffsetDateTime) -> Result<Option<String>, Rejection> {
+fn check_authn_statement(
+    assertion: Element<'_>,
+    sp: &SpSettings,
+    now: OffsetDateTime,
+) -> Result<Option<String>, Rejection> {
     let statement = assertion
         .first_child(SAML, "AuthnStatement")
-        .ok_or_else(|| Rejection::new(R::AuthnStatementMissing, "the Assertion has no AuthnStatement"))?;
+        .ok_or_else(|| {
+            Rejection::new(
+                R::AuthnStatementMissing,
+                "the Assertion has no AuthnStatement",
+            )
+        })?;
     if let Some(session_end) = timestamp(statement, "SessionNotOnOrAfter")? {
         if now - sp.clock_skew >= session_end {
             return Err(expired("AuthnStatement SessionNotOnOrAfter", session_end));
@@ -474,10 +647,20 @@ fn read_attributes(assertion: Element<'_>) -> Result<Vec<SamlAttribute>, Rejecti
                 .ok_or_else(|| Rejection::new(R::SchemaViolation, "an Attribute has no Name"))?
                 .into_owned();
             if attributes.iter().any(|a| a.name == name) {
-                return Err(Rejection::new(R::DuplicateAttribute, format!("the attribute {} appears twice", quote(&name))));
+                return Err(Rejection::new(
+                    R::DuplicateAttribute,
+                    format!("the attribute {} appears twice", quote(&name)),
+                ));
             }
-            let values = child.children_named(SAML, "AttributeValue").map(|v| v.text().into_owned()).collect();
-            attributes.push(SamlAttribute { name, friendly_name: child.attr("FriendlyName").map(Cow::into_owned), values });
+            let values = child
+                .children_named(SAML, "AttributeValue")
+                .map(|v| v.text().into_owned())
+                .collect();
+            attributes.push(SamlAttribute {
+                name,
+                friendly_name: child.attr("FriendlyName").map(Cow::into_owned),
+                values,
+            });
         }
     }
     Ok(attributes)
@@ -486,12 +669,20 @@ fn read_attributes(assertion: Element<'_>) -> Result<Vec<SamlAttribute>, Rejecti
 /// The request a response answers. The signed assertion's SubjectConfirmationData is the
 /// authority; an unsigned Response may not add an `InResponseTo` the assertion lacks (that
 /// would let an unsolicited assertion pass as solicited).
-fn effective_in_response_to(response: Element<'_>, response_signed: bool, confirmed: Option<&str>) -> Result<Option<String>, Rejection> {
+fn effective_in_response_to(
+    response: Element<'_>,
+    response_signed: bool,
+    confirmed: Option<&str>,
+) -> Result<Option<String>, Rejection> {
     let on_response = response.attr("InResponseTo");
     match (on_response.as_deref(), confirmed) {
         (Some(r), Some(c)) if r != c => Err(Rejection::new(
             R::InResponseToMismatch,
-            format!("the Response answers {} but the Assertion answers {}", quote(r), quote(c)),
+            format!(
+                "the Response answers {} but the Assertion answers {}",
+                quote(r),
+                quote(c)
+            ),
         )),
         (_, Some(c)) => Ok(Some(c.to_string())),
         (Some(r), None) if response_signed => Ok(Some(r.to_string())),
@@ -504,11 +695,17 @@ fn effective_in_response_to(response: Element<'_>, response_signed: bool, confir
 }
 
 fn timestamp(element: Element<'_>, attribute: &str) -> Result<Option<OffsetDateTime>, Rejection> {
-    let Some(text) = element.attr(attribute) else { return Ok(None) };
+    let Some(text) = element.attr(attribute) else {
+        return Ok(None);
+    };
     parse_instant(&text).map(Some).ok_or_else(|| {
         Rejection::new(
             R::InvalidTimestamp,
-            format!("{}/@{attribute} is {}, not an xs:dateTime in UTC", element.local_name(), quote(&text)),
+            format!(
+                "{}/@{attribute} is {}, not an xs:dateTime in UTC",
+                element.local_name(),
+                quote(&text)
+            ),
         )
     })
 }
@@ -523,7 +720,10 @@ pub(crate) fn parse_instant(text: &str) -> Option<OffsetDateTime> {
 }
 
 fn not_yet_valid(what: &str, at: OffsetDateTime) -> Rejection {
-    Rejection::new(R::NotYetValid, format!("the {what} is not valid before {}", rfc3339(at)))
+    Rejection::new(
+        R::NotYetValid,
+        format!("the {what} is not valid before {}", rfc3339(at)),
+    )
 }
 
 fn expired(what: &str, at: OffsetDateTime) -> Rejection {
@@ -532,7 +732,8 @@ fn expired(what: &str, at: OffsetDateTime) -> Rejection {
 
 /// Formats an instant as RFC 3339 (UTC).
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

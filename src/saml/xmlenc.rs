@@ -30,9 +30,17 @@ pub fn decrypt_element(
     keys: &[DecryptionKey],
     max_bytes: usize,
 ) -> Result<XmlDocument, Rejection> {
-    let data = container.only_child(XENC_NS, "EncryptedData").map_err(|n| {
-        Rejection::new(R::SchemaViolation, format!("<{}> must hold one EncryptedData, it holds {n}", container.local_name()))
-    })?;
+    let data = container
+        .only_child(XENC_NS, "EncryptedData")
+        .map_err(|n| {
+            Rejection::new(
+                R::SchemaViolation,
+                format!(
+                    "<{}> must hold one EncryptedData, it holds {n}",
+                    container.local_name()
+                ),
+            )
+        })?;
     let content = ContentAlgorithm::from_uri(&algorithm_of(data)?)?;
     let encrypted_keys = encrypted_keys_for(container, data);
     for key in &encrypted_keys {
@@ -51,7 +59,9 @@ pub fn decrypt_element(
         .flat_map(|ek| keys.iter().map(move |k| (*ek, k)))
         .find_map(|(ek, k)| unwrap_key(ek, k).filter(|sk| sk.len() == content.key_len()))
         .ok_or_else(failed)?;
-    let plaintext = content.decrypt(&session_key, &ciphertext).ok_or_else(failed)?;
+    let plaintext = content
+        .decrypt(&session_key, &ciphertext)
+        .ok_or_else(failed)?;
     parse_in_context(container, &plaintext, max_bytes)
 }
 
@@ -78,10 +88,18 @@ fn encrypted_keys_for<'a>(container: Element<'a>, data: Element<'a>) -> Vec<Elem
     };
     let mut found: Vec<Element<'a>> = key_info.children_named(XENC_NS, "EncryptedKey").collect();
     for retrieval in key_info.children_named(DSIG_NS, "RetrievalMethod") {
-        let is_key = retrieval.attr("Type").is_none_or(|t| t == ENCRYPTED_KEY_TYPE);
-        let target = retrieval.attr("URI").and_then(|u| u.strip_prefix('#').map(str::to_string));
+        let is_key = retrieval
+            .attr("Type")
+            .is_none_or(|t| t == ENCRYPTED_KEY_TYPE);
+        let target = retrieval
+            .attr("URI")
+            .and_then(|u| u.strip_prefix('#').map(str::to_string));
         if let (true, Some(id)) = (is_key, target) {
-            found.extend(siblings.iter().filter(|s| s.attr("Id").as_deref() == Some(id.as_str())));
+            found.extend(
+                siblings
+                    .iter()
+                    .filter(|s| s.attr("Id").as_deref() == Some(id.as_str())),
+            );
         }
     }
     if found.is_empty() { siblings } else { found }
@@ -96,9 +114,14 @@ struct KeyTransport {
 
 impl KeyTransport {
     fn read(encrypted_key: Element<'_>) -> Result<KeyTransport, Rejection> {
-        let method = encrypted_key.first_child(XENC_NS, "EncryptionMethod").ok_or_else(failed)?;
+        let method = encrypted_key
+            .first_child(XENC_NS, "EncryptionMethod")
+            .ok_or_else(failed)?;
         let algorithm = method.attr("Algorithm").unwrap_or_default();
-        let digest = match method.first_child(DSIG_NS, "DigestMethod").and_then(|d| d.attr("Algorithm")) {
+        let digest = match method
+            .first_child(DSIG_NS, "DigestMethod")
+            .and_then(|d| d.attr("Algorithm"))
+        {
             None => Md::sha1(),
             Some(uri) => oaep_digest(&uri)?,
         };
@@ -108,7 +131,10 @@ impl KeyTransport {
             .transpose()?;
         let mgf1 = match &*algorithm {
             "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" => Md::sha1(),
-            "http://www.w3.org/2009/xmlenc11#rsa-oaep" => match method.first_child(XENC11_NS, "MGF").and_then(|m| m.attr("Algorithm")) {
+            "http://www.w3.org/2009/xmlenc11#rsa-oaep" => match method
+                .first_child(XENC11_NS, "MGF")
+                .and_then(|m| m.attr("Algorithm"))
+            {
                 None => Md::sha1(),
                 Some(uri) => mgf_digest(&uri)?,
             },
@@ -121,11 +147,18 @@ impl KeyTransport {
             other => {
                 return Err(Rejection::new(
                     R::AlgorithmNotAllowed,
-                    format!("key transport {} is not supported; use RSA-OAEP", short(other)),
+                    format!(
+                        "key transport {} is not supported; use RSA-OAEP",
+                        short(other)
+                    ),
                 ));
             }
         };
-        Ok(KeyTransport { digest, mgf1, label })
+        Ok(KeyTransport {
+            digest,
+            mgf1,
+            label,
+        })
     }
 }
 
@@ -136,7 +169,10 @@ fn oaep_digest(uri: &str) -> Result<&'static MdRef, Rejection> {
         "http://www.w3.org/2001/04/xmldsig-more#sha384" => Md::sha384(),
         "http://www.w3.org/2001/04/xmlenc#sha512" => Md::sha512(),
         other => {
-            return Err(Rejection::new(R::AlgorithmNotAllowed, format!("OAEP digest {} is not supported", short(other))));
+            return Err(Rejection::new(
+                R::AlgorithmNotAllowed,
+                format!("OAEP digest {} is not supported", short(other)),
+            ));
         }
     })
 }
@@ -148,7 +184,10 @@ fn mgf_digest(uri: &str) -> Result<&'static MdRef, Rejection> {
         "http://www.w3.org/2009/xmlenc11#mgf1sha384" => Md::sha384(),
         "http://www.w3.org/2009/xmlenc11#mgf1sha512" => Md::sha512(),
         other => {
-            return Err(Rejection::new(R::AlgorithmNotAllowed, format!("OAEP mask function {} is not supported", short(other))));
+            return Err(Rejection::new(
+                R::AlgorithmNotAllowed,
+                format!("OAEP mask function {} is not supported", short(other)),
+            ));
         }
     })
 }
@@ -171,7 +210,9 @@ fn unwrap_key(encrypted_key: Element<'_>, key: &DecryptionKey) -> Option<Vec<u8>
 }
 
 fn cipher_value(element: Element<'_>) -> Option<Vec<u8>> {
-    let value = element.first_child(XENC_NS, "CipherData")?.first_child(XENC_NS, "CipherValue")?;
+    let value = element
+        .first_child(XENC_NS, "CipherData")?
+        .first_child(XENC_NS, "CipherValue")?;
     decode(&value.text())
 }
 
@@ -199,7 +240,10 @@ impl ContentAlgorithm {
             other => {
                 return Err(Rejection::new(
                     R::AlgorithmNotAllowed,
-                    format!("content encryption {} is not supported; use AES-CBC or AES-GCM", short(other)),
+                    format!(
+                        "content encryption {} is not supported; use AES-CBC or AES-GCM",
+                        short(other)
+                    ),
                 ));
             }
         })
@@ -264,10 +308,17 @@ fn decrypt_cbc(cipher: Cipher, key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
 
 /// Parses decrypted bytes inside a wrapper that re-declares the namespaces in scope at
 /// `container`, so prefixes the IdP relied on still resolve. The XML declaration, if any, goes.
-fn parse_in_context(container: Element<'_>, plaintext: &[u8], max_bytes: usize) -> Result<XmlDocument, Rejection> {
+fn parse_in_context(
+    container: Element<'_>,
+    plaintext: &[u8],
+    max_bytes: usize,
+) -> Result<XmlDocument, Rejection> {
     let mut body = plaintext;
     if body.starts_with(b"<?xml") {
-        let end = body.windows(2).position(|w| w == b"?>").ok_or_else(failed)?;
+        let end = body
+            .windows(2)
+            .position(|w| w == b"?>")
+            .ok_or_else(failed)?;
         body = &body[end + 2..];
     }
     let mut wrapped = Vec::with_capacity(body.len() + 512);
@@ -286,11 +337,17 @@ fn parse_in_context(container: Element<'_>, plaintext: &[u8], max_bytes: usize) 
     wrapped.extend_from_slice(body);
     wrapped.extend_from_slice(b"</fedbridge-decrypted>");
     let doc = xml::parse(&wrapped, max_bytes.saturating_add(4096)).map_err(|e| {
-        Rejection::new(R::MalformedXml, format!("the decrypted assertion is not acceptable XML: {e}"))
+        Rejection::new(
+            R::MalformedXml,
+            format!("the decrypted assertion is not acceptable XML: {e}"),
+        )
     })?;
     let root = doc.root().ok_or_else(failed)?;
     if root.local_name() != "fedbridge-decrypted" || root.children().count() != 1 {
-        return Err(Rejection::new(R::SchemaViolation, "the decrypted content must be exactly one element"));
+        return Err(Rejection::new(
+            R::SchemaViolation,
+            "the decrypted content must be exactly one element",
+        ));
     }
     Ok(doc)
 }

@@ -39,8 +39,22 @@ fn common() -> Vec<String> {
     let cert = xmlsec_dir().join("keys/idp-rsa.crt").display().to_string();
     let key = xmlsec_dir().join("keys/sp-enc.key").display().to_string();
     [
-        "saml", "check", "--idp-cert", &cert, "--idp-entity-id", xmlsec::IDP, "--sp-entity-id", xmlsec::SP,
-        "--acs-url", xmlsec::ACS, "--sp-key", &key, "--now", xmlsec::NOW, "--request-id", xmlsec::REQUEST_ID,
+        "saml",
+        "check",
+        "--idp-cert",
+        &cert,
+        "--idp-entity-id",
+        xmlsec::IDP,
+        "--sp-entity-id",
+        xmlsec::SP,
+        "--acs-url",
+        xmlsec::ACS,
+        "--sp-key",
+        &key,
+        "--now",
+        xmlsec::NOW,
+        "--request-id",
+        xmlsec::REQUEST_ID,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -57,29 +71,52 @@ fn run(extra: &[&str], stdin: Option<&[u8]>) -> Output {
 #[test]
 fn accepted_response_prints_the_identity_and_exits_0() {
     let out = run(&[&path("azure-6k.xml")], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = &lines(&out)[0];
     assert_eq!(line["accepted"], true);
     assert_eq!(line["name_id"], xmlsec::NAME_ID);
     assert_eq!(line["issuer"], xmlsec::IDP);
     assert_eq!(line["session_index"], "_session-0001");
-    assert_eq!(line["name_id_format"], "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
-    assert!(line["not_on_or_after"].as_str().unwrap().starts_with("2026-01-15T10:05:00"));
-    let groups = &line["attributes"]["http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"];
+    assert_eq!(
+        line["name_id_format"],
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    );
+    assert!(
+        line["not_on_or_after"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-01-15T10:05:00")
+    );
+    let groups =
+        &line["attributes"]["http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"];
     assert_eq!(groups.as_array().unwrap().len(), 20);
 }
 
 #[test]
 fn base64_form_value_on_stdin_is_accepted() {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(xmlsec_fixture("rsa-sha256-both.xml"));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(xmlsec_fixture("rsa-sha256-both.xml"));
     let out = run(&["-"], Some(encoded.as_bytes()));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(lines(&out)[0]["file"], "-");
 }
 
 #[test]
 fn rejection_gives_reason_and_detail_and_exits_1() {
-    let out = run(&[&path("rsa-sha256-both.xml"), &path("attacker-signed.xml")], None);
+    let out = run(
+        &[&path("rsa-sha256-both.xml"), &path("attacker-signed.xml")],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let all = lines(&out);
     assert_eq!(all.len(), 2);
@@ -136,19 +173,46 @@ fn usage_and_io_errors_exit_2() {
 
 #[test]
 fn metadata_gives_trust_and_issuer() {
-    let md = shared().join("idp-samples/pysaml2/idp-metadata.xml").display().to_string();
-    let sample = shared().join("idp-samples/pysaml2/response-idp-initiated.xml").display().to_string();
+    let md = shared()
+        .join("idp-samples/pysaml2/idp-metadata.xml")
+        .display()
+        .to_string();
+    let sample = shared()
+        .join("idp-samples/pysaml2/response-idp-initiated.xml")
+        .display()
+        .to_string();
     let text = String::from_utf8(read(&sample)).unwrap();
-    let instant = text.split("IssueInstant=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let instant = text
+        .split("IssueInstant=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let out = fedbridge(
         &[
-            "saml", "check", "--idp-metadata", &md, "--sp-entity-id", "http://127.0.0.1:8080/saml/metadata",
-            "--acs-url", "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml", "--allow-unsolicited",
-            "--now", &instant, &sample,
+            "saml",
+            "check",
+            "--idp-metadata",
+            &md,
+            "--sp-entity-id",
+            "http://127.0.0.1:8080/saml/metadata",
+            "--acs-url",
+            "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml",
+            "--allow-unsolicited",
+            "--now",
+            &instant,
+            &sample,
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(lines(&out)[0]["issuer"], "http://127.0.0.1:8082/metadata");
 }
 
@@ -156,10 +220,22 @@ fn metadata_gives_trust_and_issuer() {
 fn skipped_checks_are_listed() {
     let cert = xmlsec_dir().join("keys/idp-rsa.crt").display().to_string();
     let out = fedbridge(
-        &["saml", "check", "--idp-cert", &cert, "--now", xmlsec::NOW, "--allow-unsolicited", &path("rsa-sha256-unsolicited.xml")],
+        &[
+            "saml",
+            "check",
+            "--idp-cert",
+            &cert,
+            "--now",
+            xmlsec::NOW,
+            "--allow-unsolicited",
+            &path("rsa-sha256-unsolicited.xml"),
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0));
     let unchecked = lines(&out)[0]["unchecked"].clone();
-    assert_eq!(unchecked, serde_json::json!(["issuer", "audience", "destination", "recipient"]));
+    assert_eq!(
+        unchecked,
+        serde_json::json!(["issuer", "audience", "destination", "recipient"])
+    );
 }

@@ -29,10 +29,15 @@ const ACCEPTED: &[&str] = &[
 #[test]
 fn xmlsec_signed_fixtures_are_accepted() {
     for name in ACCEPTED {
-        let verified = check_xmlsec(&xmlsec_fixture(name)).unwrap_or_else(|r| panic!("{name}: {r}"));
+        let verified =
+            check_xmlsec(&xmlsec_fixture(name)).unwrap_or_else(|r| panic!("{name}: {r}"));
         assert_eq!(verified.name_id(), xmlsec::NAME_ID, "{name}");
         assert_eq!(verified.issuer(), xmlsec::IDP, "{name}");
-        assert_eq!(verified.in_response_to(), Some(xmlsec::REQUEST_ID), "{name}");
+        assert_eq!(
+            verified.in_response_to(),
+            Some(xmlsec::REQUEST_ID),
+            "{name}"
+        );
     }
 }
 
@@ -41,7 +46,11 @@ fn azure_groups_are_read_in_full() {
     let groups = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
     for (name, count) in [("azure-6k.xml", 20), ("azure-200-groups.xml", 200)] {
         let verified = check_xmlsec(&xmlsec_fixture(name)).unwrap();
-        let attribute = verified.attributes().iter().find(|a| a.name == groups).unwrap();
+        let attribute = verified
+            .attributes()
+            .iter()
+            .find(|a| a.name == groups)
+            .unwrap();
         assert_eq!(attribute.values.len(), count, "{name}");
         assert_eq!(verified.attributes().len(), 8, "{name}");
     }
@@ -97,9 +106,19 @@ fn encrypted_fixture_without_the_sp_key_fails_uniformly() {
     let (mut sp, idp) = xmlsec_settings();
     let other = read(shared().join("idp-samples/sp-test-keys/sp-test.key"));
     sp.decryption_keys = vec![DecryptionKey::from_pem(&other).unwrap()];
-    for name in ["enc-aes128cbc-assertion-signed.xml", "enc-aes128gcm-both.xml"] {
+    for name in [
+        "enc-aes128cbc-assertion-signed.xml",
+        "enc-aes128gcm-both.xml",
+    ] {
         let mut ledger = MemoryLedger::with_requests([xmlsec::REQUEST_ID]);
-        let rejection = validate_response(&xmlsec_fixture(name), &sp, &idp, &mut ledger, at(xmlsec::NOW)).unwrap_err();
+        let rejection = validate_response(
+            &xmlsec_fixture(name),
+            &sp,
+            &idp,
+            &mut ledger,
+            at(xmlsec::NOW),
+        )
+        .unwrap_err();
         assert_eq!(rejection.reason, R::DecryptionFailed, "{name}");
     }
 }
@@ -109,7 +128,12 @@ const IDPS: &[&str] = &["simplesamlphp", "saml-idp", "pysaml2"];
 
 fn idp_sample_settings(idp: &str) -> (SpSettings, TrustedIdp) {
     let dir = shared().join("idp-samples").join(idp);
-    let md = parse_idp_metadata(&read(dir.join("idp-metadata.xml")), None, DEFAULT_MAX_METADATA_BYTES).unwrap();
+    let md = parse_idp_metadata(
+        &read(dir.join("idp-metadata.xml")),
+        None,
+        DEFAULT_MAX_METADATA_BYTES,
+    )
+    .unwrap();
     let sp_key = read(shared().join("idp-samples/sp-test-keys/sp-test.key"));
     let sp = SpSettings {
         entity_id: Some("http://127.0.0.1:8080/saml/metadata".into()),
@@ -117,7 +141,13 @@ fn idp_sample_settings(idp: &str) -> (SpSettings, TrustedIdp) {
         decryption_keys: vec![DecryptionKey::from_pem(&sp_key).unwrap()],
         ..SpSettings::default()
     };
-    (sp, TrustedIdp { entity_id: Some(md.entity_id), signing_keys: md.signing_keys })
+    (
+        sp,
+        TrustedIdp {
+            entity_id: Some(md.entity_id),
+            signing_keys: md.signing_keys,
+        },
+    )
 }
 
 fn attribute_of(xml: &str, name: &str) -> Option<String> {
@@ -128,7 +158,11 @@ fn attribute_of(xml: &str, name: &str) -> Option<String> {
 #[test]
 fn real_idp_samples_are_accepted_at_their_own_time() {
     for idp in IDPS {
-        for (capture, user) in [("sp-initiated", "alice"), ("idp-initiated", "bob"), ("encrypted", "alice")] {
+        for (capture, user) in [
+            ("sp-initiated", "alice"),
+            ("idp-initiated", "bob"),
+            ("encrypted", "alice"),
+        ] {
             let path = shared().join(format!("idp-samples/{idp}/response-{capture}.xml"));
             let xml = read(&path);
             let text = String::from_utf8_lossy(&xml);
@@ -139,8 +173,16 @@ fn real_idp_samples_are_accepted_at_their_own_time() {
             let mut ledger = MemoryLedger::with_requests(request.clone());
             let verified = validate_response(&xml, &sp, &trusted, &mut ledger, now)
                 .unwrap_or_else(|r| panic!("{idp} {capture}: {r}"));
-            assert_eq!(verified.name_id(), format!("{user}@example.test"), "{idp} {capture}");
-            assert_eq!(verified.in_response_to(), request.as_deref(), "{idp} {capture}");
+            assert_eq!(
+                verified.name_id(),
+                format!("{user}@example.test"),
+                "{idp} {capture}"
+            );
+            assert_eq!(
+                verified.in_response_to(),
+                request.as_deref(),
+                "{idp} {capture}"
+            );
             assert!(!verified.attributes().is_empty(), "{idp} {capture}");
         }
     }

@@ -69,7 +69,13 @@ pub fn xmlsec_settings() -> (SpSettings, TrustedIdp) {
     let mut keys = xmlsec_cert("idp-rsa");
     keys.extend(xmlsec_cert("idp-ec256"));
     keys.extend(xmlsec_cert("idp-ec384"));
-    (sp, TrustedIdp { entity_id: Some(xmlsec::IDP.into()), signing_keys: keys })
+    (
+        sp,
+        TrustedIdp {
+            entity_id: Some(xmlsec::IDP.into()),
+            signing_keys: keys,
+        },
+    )
 }
 
 /// Validates `xml` with the xmlsec fixture settings at the fixtures' time, the request outstanding.

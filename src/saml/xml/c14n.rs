@@ -51,10 +51,15 @@ pub fn canonicalize(
         apex: apex.node_ptr(),
         excluded: excluded.map_or(ptr::null_mut(), Element::node_ptr),
     };
-    let prefix_strings: Vec<CString> =
-        prefixes.iter().map(|p| CString::new(*p)).collect::<Result<_, _>>().map_err(|_| C14nError)?;
-    let mut prefix_ptrs: Vec<*mut u8> =
-        prefix_strings.iter().map(|p| p.as_ptr().cast_mut().cast::<u8>()).collect();
+    let prefix_strings: Vec<CString> = prefixes
+        .iter()
+        .map(|p| CString::new(*p))
+        .collect::<Result<_, _>>()
+        .map_err(|_| C14nError)?;
+    let mut prefix_ptrs: Vec<*mut u8> = prefix_strings
+        .iter()
+        .map(|p| p.as_ptr().cast_mut().cast::<u8>())
+        .collect();
     prefix_ptrs.push(ptr::null_mut());
     let mut out: Vec<u8> = Vec::with_capacity(4096);
 
@@ -115,8 +120,14 @@ pub fn canonicalize(
 /// # Safety
 /// `context` is the `*mut Vec<u8>` given to `xmlOutputBufferCreateIO`, alive and not otherwise
 /// borrowed during the write; `buffer` holds `len` readable bytes.
-unsafe extern "C" fn append_to_vec(context: *mut c_void, buffer: *const c_char, len: c_int) -> c_int {
-    let Ok(length) = usize::try_from(len) else { return -1 };
+unsafe extern "C" fn append_to_vec(
+    context: *mut c_void,
+    buffer: *const c_char,
+    len: c_int,
+) -> c_int {
+    let Ok(length) = usize::try_from(len) else {
+        return -1;
+    };
     if context.is_null() || (buffer.is_null() && length > 0) {
         return -1;
     }
@@ -181,7 +192,10 @@ mod tests {
         let x = doc.root().unwrap().children().next().unwrap();
         let sig = x.children().next().unwrap();
         let out = canonicalize(&doc, x, Some(sig), Mode::Exclusive, &[], false).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), r#"<a:x xmlns:a="urn:a" a="1" b="2"><y></y></a:x>"#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"<a:x xmlns:a="urn:a" a="1" b="2"><y></y></a:x>"#
+        );
         let incl = canonicalize(&doc, x, None, Mode::Inclusive, &[], false).unwrap();
         assert_eq!(
             String::from_utf8(incl).unwrap(),
@@ -203,6 +217,9 @@ mod tests {
     fn relative_namespace_uri_is_an_error_not_empty_output() {
         let doc = parse(br#"<r xmlns:p="relative"><p:x/></r>"#, 1000).unwrap();
         let root = doc.root().unwrap();
-        assert_eq!(canonicalize(&doc, root, None, Mode::Exclusive, &[], false), Err(C14nError));
+        assert_eq!(
+            canonicalize(&doc, root, None, Mode::Exclusive, &[], false),
+            Err(C14nError)
+        );
     }
 }

@@ -58,7 +58,10 @@ pub struct XmlDocument {
 /// any DTD node or entity reference that slipped through, nesting deeper than [`MAX_DEPTH`].
 pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
     if bytes.len() > max_bytes {
-        return Err(XmlError::TooLarge { size: bytes.len(), limit: max_bytes });
+        return Err(XmlError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(XmlError::Empty);
@@ -75,14 +78,14 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
         huge: false,
         ..ParserOptions::default()
     };
-    let (doc, _warnings) =
-        Parser::default().parse_string_with_diagnostics(bytes, options).map_err(|failure| {
-            match failure {
-                XmlParseFailure::DocumentTooLarge => {
-                    XmlError::TooLarge { size: bytes.len(), limit: max_bytes }
-                }
-                other => XmlError::Malformed(one_line(&other.to_string())),
-            }
+    let (doc, _warnings) = Parser::default()
+        .parse_string_with_diagnostics(bytes, options)
+        .map_err(|failure| match failure {
+            XmlParseFailure::DocumentTooLarge => XmlError::TooLarge {
+                size: bytes.len(),
+                limit: max_bytes,
+            },
+            other => XmlError::Malformed(one_line(&other.to_string())),
         })?;
     let parsed = XmlDocument { doc };
     parsed.check_shape()?;
@@ -106,7 +109,10 @@ impl XmlDocument {
         while !child.is_null() {
             // SAFETY: `child` is a non-null node of the live document.
             if unsafe { (*child).type_ } == xmlElementType_XML_ELEMENT_NODE {
-                return Some(Element { ptr: child, _doc: PhantomData });
+                return Some(Element {
+                    ptr: child,
+                    _doc: PhantomData,
+                });
             }
             // SAFETY: as above.
             child = unsafe { (*child).next };
@@ -189,7 +195,9 @@ unsafe fn xml_str<'a>(p: *const u8) -> &'a str {
         return "";
     }
     // SAFETY: guaranteed by the caller.
-    unsafe { CStr::from_ptr(p.cast::<c_char>()) }.to_str().unwrap_or("")
+    unsafe { CStr::from_ptr(p.cast::<c_char>()) }
+        .to_str()
+        .unwrap_or("")
 }
 
 impl<'a> Element<'a> {
@@ -210,7 +218,11 @@ impl<'a> Element<'a> {
         // SAFETY: `ns` is null or a namespace owned by the live document.
         unsafe {
             let ns = (*self.ptr).ns;
-            if ns.is_null() { "" } else { xml_str((*ns).href) }
+            if ns.is_null() {
+                ""
+            } else {
+                xml_str((*ns).href)
+            }
         }
     }
 
@@ -227,14 +239,20 @@ impl<'a> Element<'a> {
         if parent.is_null() || unsafe { (*parent).type_ } != xmlElementType_XML_ELEMENT_NODE {
             None
         } else {
-            Some(Element { ptr: parent, _doc: PhantomData })
+            Some(Element {
+                ptr: parent,
+                _doc: PhantomData,
+            })
         }
     }
 
     /// The child elements, in document order.
     pub fn children(self) -> Children<'a> {
         // SAFETY: `children` is null or the first child node of this live element.
-        Children { next: unsafe { (*self.ptr).children }, _doc: PhantomData }
+        Children {
+            next: unsafe { (*self.ptr).children },
+            _doc: PhantomData,
+        }
     }
 
     /// Child elements named `{namespace}local`.
@@ -269,7 +287,9 @@ impl<'a> Element<'a> {
 
     /// The value of the attribute `name` that has no namespace.
     pub fn attr(self, name: &str) -> Option<Cow<'a, str>> {
-        self.attrs().find(|a| a.namespace.is_empty() && a.name == name).map(|a| a.value)
+        self.attrs()
+            .find(|a| a.namespace.is_empty() && a.name == name)
+            .map(|a| a.value)
     }
 
     /// Every attribute of the element.
@@ -285,7 +305,11 @@ impl<'a> Element<'a> {
             // children are owned by the document.
             unsafe {
                 next = (*attr).next;
-                let namespace = if (*attr).ns.is_null() { "" } else { xml_str((*(*attr).ns).href) };
+                let namespace = if (*attr).ns.is_null() {
+                    ""
+                } else {
+                    xml_str((*(*attr).ns).href)
+                };
                 Some(Attribute {
                     name: xml_str((*attr).name),
                     namespace,
@@ -304,7 +328,11 @@ impl<'a> Element<'a> {
 
     /// Every descendant element (not including `self`), in document order.
     pub fn descendants(self) -> Descendants<'a> {
-        Descendants { root: self.ptr, next: self.children().next(), _doc: PhantomData }
+        Descendants {
+            root: self.ptr,
+            next: self.children().next(),
+            _doc: PhantomData,
+        }
     }
 
     /// True when `self` is `other` or one of its descendants.
@@ -365,7 +393,8 @@ unsafe fn concat_text<'a>(first: *mut _xmlNode, deep: bool) -> Cow<'a, str> {
             // SAFETY: guaranteed by the caller for the whole sibling/descendant set.
             unsafe {
                 let kind = (*node).type_;
-                if kind == xmlElementType_XML_TEXT_NODE || kind == xmlElementType_XML_CDATA_SECTION_NODE
+                if kind == xmlElementType_XML_TEXT_NODE
+                    || kind == xmlElementType_XML_CDATA_SECTION_NODE
                 {
                     let piece = xml_str((*node).content);
                     out = Some(match out {
@@ -400,7 +429,10 @@ impl<'a> Iterator for Children<'a> {
             unsafe {
                 self.next = (*node).next;
                 if (*node).type_ == xmlElementType_XML_ELEMENT_NODE {
-                    return Some(Element { ptr: node, _doc: PhantomData });
+                    return Some(Element {
+                        ptr: node,
+                        _doc: PhantomData,
+                    });
                 }
             }
         }
@@ -438,7 +470,11 @@ impl<'a> Iterator for Descendants<'a> {
 fn next_element_sibling(element: Element<'_>) -> Option<Element<'_>> {
     // SAFETY: `next` is null or a sibling in the same live document.
     let next = unsafe { (*element.ptr).next };
-    Children { next, _doc: PhantomData }.next()
+    Children {
+        next,
+        _doc: PhantomData,
+    }
+    .next()
 }
 
 #[cfg(test)]
@@ -460,7 +496,10 @@ mod tests {
     #[test]
     fn refuses_deep_nesting_and_size() {
         let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
-        assert_eq!(parse(deep.as_bytes(), 10_000).err(), Some(XmlError::TooDeep));
+        assert_eq!(
+            parse(deep.as_bytes(), 10_000).err(),
+            Some(XmlError::TooDeep)
+        );
         let ok = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
         assert!(parse(ok.as_bytes(), 10_000).is_ok());
         assert!(matches!(parse(b"<a/>", 3), Err(XmlError::TooLarge { .. })));
@@ -468,7 +507,10 @@ mod tests {
 
     #[test]
     fn refuses_two_roots_and_garbage() {
-        assert!(matches!(parse(b"<a/><b/>", 100), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            parse(b"<a/><b/>", 100),
+            Err(XmlError::Malformed(_))
+        ));
         assert!(matches!(parse(b"<a>", 100), Err(XmlError::Malformed(_))));
         assert_eq!(parse(b"  \n", 100).err(), Some(XmlError::Empty));
     }
@@ -476,7 +518,12 @@ mod tests {
     #[test]
     fn descendants_in_document_order() {
         let doc = parse(b"<r><a><b/><c/></a><d/></r>", 100).unwrap();
-        let names: Vec<_> = doc.root().unwrap().descendants().map(|e| e.local_name()).collect();
+        let names: Vec<_> = doc
+            .root()
+            .unwrap()
+            .descendants()
+            .map(|e| e.local_name())
+            .collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
     }
 }

@@ -41,7 +41,10 @@ impl Digest {
             other => {
                 return Err(Rejection::new(
                     RejectionReason::AlgorithmNotAllowed,
-                    format!("digest algorithm {} is not allowed; use SHA-256 or stronger", short(other)),
+                    format!(
+                        "digest algorithm {} is not allowed; use SHA-256 or stronger",
+                        short(other)
+                    ),
                 ));
             }
         };
@@ -140,22 +143,32 @@ mod tests {
     #[test]
     fn sha1_needs_the_insecure_switch() {
         let strict = AlgorithmPolicy::default();
-        let lax = AlgorithmPolicy { insecure_allow_sha1: true, ..strict };
+        let lax = AlgorithmPolicy {
+            insecure_allow_sha1: true,
+            ..strict
+        };
         let uri = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
         assert_eq!(
-            SignatureAlgorithm::from_uri(uri, strict).unwrap_err().reason,
+            SignatureAlgorithm::from_uri(uri, strict)
+                .unwrap_err()
+                .reason,
             RejectionReason::InsecureAlgorithm
         );
         assert!(SignatureAlgorithm::from_uri(uri, lax).is_ok());
         assert_eq!(
-            Digest::from_uri("http://www.w3.org/2000/09/xmldsig#sha1", strict).unwrap_err().reason,
+            Digest::from_uri("http://www.w3.org/2000/09/xmldsig#sha1", strict)
+                .unwrap_err()
+                .reason,
             RejectionReason::InsecureAlgorithm
         );
     }
 
     #[test]
     fn hmac_and_dsa_are_refused_even_when_lax() {
-        let lax = AlgorithmPolicy { insecure_allow_sha1: true, insecure_allow_weak_rsa_keys: true };
+        let lax = AlgorithmPolicy {
+            insecure_allow_sha1: true,
+            insecure_allow_weak_rsa_keys: true,
+        };
         for uri in [
             "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
             "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256",
@@ -168,7 +181,9 @@ mod tests {
             );
         }
         assert_eq!(
-            Digest::from_uri("http://www.w3.org/2001/04/xmldsig-more#md5", lax).unwrap_err().reason,
+            Digest::from_uri("http://www.w3.org/2001/04/xmldsig-more#md5", lax)
+                .unwrap_err()
+                .reason,
             RejectionReason::AlgorithmNotAllowed
         );
     }

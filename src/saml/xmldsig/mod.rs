@@ -36,7 +36,9 @@ pub fn verify_enveloped(
     policy: AlgorithmPolicy,
 ) -> Result<(), Rejection> {
     if signature.parent() != Some(signed) {
-        return Err(malformed("the signature is not a direct child of the element it signs"));
+        return Err(malformed(
+            "the signature is not a direct child of the element it signs",
+        ));
     }
     let parts = SignatureParts::read(signature)?;
     let info = SignedInfo::read(parts.signed_info, policy)?;
@@ -62,16 +64,29 @@ pub fn verify_enveloped(
         info.reference_c14n.with_comments,
     )
     .map_err(|_| {
-        Rejection::new(R::CanonicalizationFailed, format!("the signed <{}> cannot be canonicalized", signed.local_name()))
+        Rejection::new(
+            R::CanonicalizationFailed,
+            format!(
+                "the signed <{}> cannot be canonicalized",
+                signed.local_name()
+            ),
+        )
     })?;
-    let digest = openssl::hash::hash(info.digest.message_digest(), &canonical)
-        .map_err(|_| Rejection::new(R::CanonicalizationFailed, "the digest could not be computed"))?;
-    let expected = decode_base64(&info.digest_value)
-        .ok_or_else(|| malformed("DigestValue is not base64"))?;
+    let digest = openssl::hash::hash(info.digest.message_digest(), &canonical).map_err(|_| {
+        Rejection::new(
+            R::CanonicalizationFailed,
+            "the digest could not be computed",
+        )
+    })?;
+    let expected =
+        decode_base64(&info.digest_value).ok_or_else(|| malformed("DigestValue is not base64"))?;
     if expected.len() != digest.len() || !openssl::memcmp::eq(&expected, &digest) {
         return Err(Rejection::new(
             R::DigestMismatch,
-            format!("the <{}> was changed after it was signed (digest mismatch)", signed.local_name()),
+            format!(
+                "the <{}> was changed after it was signed (digest mismatch)",
+                signed.local_name()
+            ),
         ));
     }
 
@@ -83,10 +98,21 @@ pub fn verify_enveloped(
         &info.signed_info_c14n.prefixes(),
         info.signed_info_c14n.with_comments,
     )
-    .map_err(|_| Rejection::new(R::CanonicalizationFailed, "SignedInfo cannot be canonicalized"))?;
+    .map_err(|_| {
+        Rejection::new(
+            R::CanonicalizationFailed,
+            "SignedInfo cannot be canonicalized",
+        )
+    })?;
     let signature_value = decode_base64(&parts.signature_value.text())
         .ok_or_else(|| malformed("SignatureValue is not base64"))?;
-    verify_signature_value(&signed_info_bytes, &signature_value, info.algorithm, keys, policy)
+    verify_signature_value(
+        &signed_info_bytes,
+        &signature_value,
+        info.algorithm,
+        keys,
+        policy,
+    )
 }
 
 /// The children of a `ds:Signature`, checked against the schema's order.
@@ -114,10 +140,18 @@ impl<'a> SignatureParts<'a> {
                 )));
             }
         }
-        if signature.children().filter(|e| e.is(DSIG_NS, "KeyInfo")).count() > 1 {
+        if signature
+            .children()
+            .filter(|e| e.is(DSIG_NS, "KeyInfo"))
+            .count()
+            > 1
+        {
             return Err(malformed("Signature contains more than one KeyInfo"));
         }
-        Ok(SignatureParts { signed_info, signature_value })
+        Ok(SignatureParts {
+            signed_info,
+            signature_value,
+        })
     }
 }
 
@@ -136,8 +170,15 @@ impl C14nStep {
             EXC_C14N_WITH_COMMENTS => true,
             other => {
                 return Err(Rejection::new(
-                    if what == "transform" { R::TransformNotAllowed } else { R::AlgorithmNotAllowed },
-                    format!("{what} {} is not allowed; only exclusive C14N is", short(other)),
+                    if what == "transform" {
+                        R::TransformNotAllowed
+                    } else {
+                        R::AlgorithmNotAllowed
+                    },
+                    format!(
+                        "{what} {} is not allowed; only exclusive C14N is",
+                        short(other)
+                    ),
                 ));
             }
         };
@@ -146,15 +187,26 @@ impl C14nStep {
             if child.is(EXC_C14N_NS, "InclusiveNamespaces") && prefix_list.is_empty() {
                 prefix_list = child.attr("PrefixList").unwrap_or_default().into_owned();
             } else {
-                return Err(malformed(&format!("unexpected <{}> inside the {what}", child.local_name())));
+                return Err(malformed(&format!(
+                    "unexpected <{}> inside the {what}",
+                    child.local_name()
+                )));
             }
         }
-        Ok(C14nStep { mode: Mode::Exclusive, with_comments, prefix_list })
+        Ok(C14nStep {
+            mode: Mode::Exclusive,
+            with_comments,
+            prefix_list,
+        })
     }
 
     /// The implicit final step of a Reference without a C14N transform: inclusive C14N 1.0.
     fn implicit() -> Self {
-        C14nStep { mode: Mode::Inclusive, with_comments: false, prefix_list: String::new() }
+        C14nStep {
+            mode: Mode::Inclusive,
+            with_comments: false,
+            prefix_list: String::new(),
+        }
     }
 
     fn prefixes(&self) -> Vec<&str> {
@@ -182,16 +234,23 @@ impl SignedInfo {
         let signature_method = children
             .next()
             .filter(|e| e.is(DSIG_NS, "SignatureMethod"))
-            .ok_or_else(|| malformed("CanonicalizationMethod is not followed by SignatureMethod"))?;
+            .ok_or_else(|| {
+                malformed("CanonicalizationMethod is not followed by SignatureMethod")
+            })?;
         let references: Vec<Element<'_>> = children.collect();
         if references.len() != 1 || !references[0].is(DSIG_NS, "Reference") {
             return Err(Rejection::new(
                 R::ReferenceInvalid,
-                format!("SignedInfo must hold exactly one Reference, it holds {} elements after SignatureMethod", references.len()),
+                format!(
+                    "SignedInfo must hold exactly one Reference, it holds {} elements after SignatureMethod",
+                    references.len()
+                ),
             ));
         }
         if signature_method.children().next().is_some() {
-            return Err(malformed("SignatureMethod has child elements (HMACOutputLength is not allowed)"));
+            return Err(malformed(
+                "SignatureMethod has child elements (HMACOutputLength is not allowed)",
+            ));
         }
         let signed_info_c14n = C14nStep::read(c14n_method, "canonicalization method")?;
         let algorithm = SignatureAlgorithm::from_uri(
@@ -224,7 +283,10 @@ impl SignedInfo {
                 } else {
                     return Err(Rejection::new(
                         R::TransformNotAllowed,
-                        format!("a second canonicalization transform {} is not allowed", short(&algorithm)),
+                        format!(
+                            "a second canonicalization transform {} is not allowed",
+                            short(&algorithm)
+                        ),
                     ));
                 }
             }
@@ -233,7 +295,9 @@ impl SignedInfo {
         if enveloped != 1 {
             return Err(Rejection::new(
                 R::TransformNotAllowed,
-                format!("the Reference must have exactly one enveloped-signature transform, it has {enveloped}"),
+                format!(
+                    "the Reference must have exactly one enveloped-signature transform, it has {enveloped}"
+                ),
             ));
         }
         let digest_method = next
@@ -246,7 +310,8 @@ impl SignedInfo {
         if parts.next().is_some() {
             return Err(malformed("the Reference has elements after DigestValue"));
         }
-        let digest = Digest::from_uri(&digest_method.attr("Algorithm").unwrap_or_default(), policy)?;
+        let digest =
+            Digest::from_uri(&digest_method.attr("Algorithm").unwrap_or_default(), policy)?;
         Ok(SignedInfo {
             signed_info_c14n,
             algorithm,
@@ -273,11 +338,18 @@ fn verify_signature_value(
         KeyFamily::Rsa => Id::RSA,
         KeyFamily::Ecdsa => Id::EC,
     };
-    let mut candidates = keys.iter().map(SigningKey::public_key).filter(|k| k.id() == wanted).peekable();
+    let mut candidates = keys
+        .iter()
+        .map(SigningKey::public_key)
+        .filter(|k| k.id() == wanted)
+        .peekable();
     if candidates.peek().is_none() {
         return Err(Rejection::new(
             R::NoSuitableKey,
-            format!("the message is signed with {:?} but no trusted IdP certificate holds such a key", algorithm.family),
+            format!(
+                "the message is signed with {:?} but no trusted IdP certificate holds such a key",
+                algorithm.family
+            ),
         ));
     }
     let mut weak_only = true;
@@ -307,10 +379,15 @@ fn verify_signature_value(
     if weak_only {
         return Err(Rejection::new(
             R::WeakKey,
-            format!("every trusted RSA key is shorter than {MIN_RSA_BITS} bits; ask the IdP for a stronger signing key"),
+            format!(
+                "every trusted RSA key is shorter than {MIN_RSA_BITS} bits; ask the IdP for a stronger signing key"
+            ),
         ));
     }
-    Err(Rejection::new(R::SignatureInvalid, "the signature does not verify with any trusted IdP certificate"))
+    Err(Rejection::new(
+        R::SignatureInvalid,
+        "the signature does not verify with any trusted IdP certificate",
+    ))
 }
 
 /// Converts an XML-DSig ECDSA value (r || s, equal halves) to the DER form OpenSSL verifies.
@@ -319,7 +396,9 @@ fn raw_ecdsa_to_der(raw: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let sig = EcdsaSig::from_private_components(BigNum::from_slice(r).ok()?, BigNum::from_slice(s).ok()?).ok()?;
+    let sig =
+        EcdsaSig::from_private_components(BigNum::from_slice(r).ok()?, BigNum::from_slice(s).ok()?)
+            .ok()?;
     sig.to_der().ok()
 }
 
