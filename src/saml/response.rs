@@ -167,16 +167,16 @@ pub(super) fn validate(
             format!("the assertion {} was already used", quote(&assertion_id)),
         ));
     }
-    if let Some(request) = &in_response_to {
-        if !ledger.consume_request(request) {
-            return Err(Rejection::new(
-                R::InResponseToUnknown,
-                format!(
-                    "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
-                    quote(request)
-                ),
-            ));
-        }
+    if let Some(request) = &in_response_to
+        && !ledger.consume_request(request)
+    {
+        return Err(Rejection::new(
+            R::InResponseToUnknown,
+            format!(
+                "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
+                quote(request)
+            ),
+        ));
     }
     Ok(VerifiedAssertion {
         issuer,
@@ -358,33 +358,33 @@ fn check_issuers(
             ),
         ));
     }
-    if let Some(response_issuer) = issuer_of(response) {
-        if response_issuer != expected {
-            return Err(Rejection::new(
-                R::IssuerMismatch,
-                format!(
-                    "the Response Issuer is {}, expected {}",
-                    quote(&response_issuer),
-                    quote(expected)
-                ),
-            ));
-        }
+    if let Some(response_issuer) = issuer_of(response)
+        && response_issuer != expected
+    {
+        return Err(Rejection::new(
+            R::IssuerMismatch,
+            format!(
+                "the Response Issuer is {}, expected {}",
+                quote(&response_issuer),
+                quote(expected)
+            ),
+        ));
     }
     Ok(assertion_issuer)
 }
 
 fn check_destination(response: Element<'_>, sp: &SpSettings) -> Result<(), Rejection> {
-    if let (Some(destination), Some(acs)) = (response.attr("Destination"), sp.acs_url.as_deref()) {
-        if destination != acs {
-            return Err(Rejection::new(
-                R::DestinationMismatch,
-                format!(
-                    "the Response Destination is {}, our consumer URL is {}",
-                    quote(&destination),
-                    quote(acs)
-                ),
-            ));
-        }
+    if let (Some(destination), Some(acs)) = (response.attr("Destination"), sp.acs_url.as_deref())
+        && destination != acs
+    {
+        return Err(Rejection::new(
+            R::DestinationMismatch,
+            format!(
+                "the Response Destination is {}, our consumer URL is {}",
+                quote(&destination),
+                quote(acs)
+            ),
+        ));
     }
     Ok(())
 }
@@ -457,17 +457,16 @@ fn read_encrypted_name_id<'a>(
 fn check_sp_name_qualifier(name_id: Element<'_>, sp: &SpSettings) -> Result<(), Rejection> {
     if let (Some(qualifier), Some(ours)) =
         (name_id.attr("SPNameQualifier"), sp.entity_id.as_deref())
+        && qualifier != ours
     {
-        if qualifier != ours {
-            return Err(Rejection::new(
-                R::AudienceMismatch,
-                format!(
-                    "the NameID was issued for SP {}, not for us ({})",
-                    quote(&qualifier),
-                    quote(ours)
-                ),
-            ));
-        }
+        return Err(Rejection::new(
+            R::AudienceMismatch,
+            format!(
+                "the NameID was issued for SP {}, not for us ({})",
+                quote(&qualifier),
+                quote(ours)
+            ),
+        ));
     }
     Ok(())
 }
@@ -530,10 +529,10 @@ fn check_bearer(
             ));
         }
     }
-    if let Some(not_before) = timestamp(data, "NotBefore")? {
-        if now + sp.clock_skew < not_before {
-            return Err(not_yet_valid("SubjectConfirmationData", not_before));
-        }
+    if let Some(not_before) = timestamp(data, "NotBefore")?
+        && now + sp.clock_skew < not_before
+    {
+        return Err(not_yet_valid("SubjectConfirmationData", not_before));
     }
     let not_on_or_after = timestamp(data, "NotOnOrAfter")?.ok_or_else(|| {
         Rejection::new(
@@ -563,16 +562,16 @@ fn check_conditions(
             "the Assertion has no Conditions (audience and validity window)",
         )
     })?;
-    if let Some(not_before) = timestamp(conditions, "NotBefore")? {
-        if now + sp.clock_skew < not_before {
-            return Err(not_yet_valid("Conditions", not_before));
-        }
+    if let Some(not_before) = timestamp(conditions, "NotBefore")?
+        && now + sp.clock_skew < not_before
+    {
+        return Err(not_yet_valid("Conditions", not_before));
     }
     let not_on_or_after = timestamp(conditions, "NotOnOrAfter")?;
-    if let Some(end) = not_on_or_after {
-        if now - sp.clock_skew >= end {
-            return Err(expired("Conditions", end));
-        }
+    if let Some(end) = not_on_or_after
+        && now - sp.clock_skew >= end
+    {
+        return Err(expired("Conditions", end));
     }
     if let Some(ours) = sp.entity_id.as_deref() {
         let mut restrictions = conditions
@@ -585,23 +584,24 @@ fn check_conditions(
             ));
         }
         for restriction in restrictions {
-            if !restriction
+            if restriction
                 .children_named(SAML, "Audience")
                 .any(|a| a.text().trim() == ours)
             {
-                let seen: Vec<String> = restriction
-                    .children_named(SAML, "Audience")
-                    .map(|a| quote(a.text().trim()))
-                    .collect();
-                return Err(Rejection::new(
-                    R::AudienceMismatch,
-                    format!(
-                        "the audience is {}, not our entityID {}",
-                        seen.join(", "),
-                        quote(ours)
-                    ),
-                ));
+                continue;
             }
+            let seen: Vec<String> = restriction
+                .children_named(SAML, "Audience")
+                .map(|a| quote(a.text().trim()))
+                .collect();
+            return Err(Rejection::new(
+                R::AudienceMismatch,
+                format!(
+                    "the audience is {}, not our entityID {}",
+                    seen.join(", "),
+                    quote(ours)
+                ),
+            ));
         }
     }
     Ok(not_on_or_after)
@@ -620,10 +620,10 @@ fn check_authn_statement(
                 "the Assertion has no AuthnStatement",
             )
         })?;
-    if let Some(session_end) = timestamp(statement, "SessionNotOnOrAfter")? {
-        if now - sp.clock_skew >= session_end {
-            return Err(expired("AuthnStatement SessionNotOnOrAfter", session_end));
-        }
+    if let Some(session_end) = timestamp(statement, "SessionNotOnOrAfter")?
+        && now - sp.clock_skew >= session_end
+    {
+        return Err(expired("AuthnStatement SessionNotOnOrAfter", session_end));
     }
     Ok(statement.attr("SessionIndex").map(Cow::into_owned))
 }

@@ -288,7 +288,7 @@ impl ContentAlgorithm {
 /// the other padding bytes are arbitrary (so this is not PKCS#7).
 fn decrypt_cbc(cipher: Cipher, key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
     const BLOCK: usize = 16;
-    if data.len() < 2 * BLOCK || data.len() % BLOCK != 0 {
+    if data.len() < 2 * BLOCK || !data.len().is_multiple_of(BLOCK) {
         return None;
     }
     let (iv, body) = data.split_at(BLOCK);

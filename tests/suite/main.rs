@@ -1,5 +1,8 @@
 //! fedbridge's integration tests: one test binary, one module per area.
 
+// Test code may unwrap: a panic with the failing value is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod cli;

@@ -249,8 +249,9 @@ impl<'a> Element<'a> {
     /// The child elements, in document order.
     pub fn children(self) -> Children<'a> {
         // SAFETY: `children` is null or the first child node of this live element.
+        let first = unsafe { (*self.ptr).children };
         Children {
-            next: unsafe { (*self.ptr).children },
+            next: first,
             _doc: PhantomData,
         }
     }

@@ -392,7 +392,7 @@ fn verify_signature_value(
 
 /// Converts an XML-DSig ECDSA value (r || s, equal halves) to the DER form OpenSSL verifies.
 fn raw_ecdsa_to_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);
