@@ -1,6 +1,6 @@
 //! XML Encryption of assertions: RSA-OAEP key transport and AES-CBC/GCM content encryption.
 //!
-//! Every failure after the algorithm checks is the same [`RejectionReason::DecryptionFailed`]
+//! Every failure after the algorithm checks is the same [`DecryptionFailed`](super::RejectionReason::DecryptionFailed)
 //! with the same detail, so that a response never tells an attacker which step failed.
 
 use std::borrow::Cow;

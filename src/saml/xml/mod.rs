@@ -16,6 +16,7 @@ use libxml::bindings::{
     xmlElementType_XML_ELEMENT_NODE, xmlElementType_XML_ENTITY_REF_NODE,
     xmlElementType_XML_TEXT_NODE,
 };
+use libxml::error::XmlErrorLevel;
 use libxml::parser::{Parser, ParserOptions, XmlParseFailure};
 use libxml::tree::Document;
 
@@ -78,7 +79,7 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
         huge: false,
         ..ParserOptions::default()
     };
-    let (doc, _warnings) = Parser::default()
+    let (doc, diagnostics) = Parser::default()
         .parse_string_with_diagnostics(bytes, options)
         .map_err(|failure| match failure {
             XmlParseFailure::DocumentTooLarge => XmlError::TooLarge {
@@ -87,6 +88,19 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
             },
             other => XmlError::Malformed(one_line(&other.to_string())),
         })?;
+    // libxml2 builds a tree despite "recoverable" errors, namespace errors among them (an
+    // undeclared prefix, an attribute named `::foo`): such a document is not namespace
+    // well-formed, and names would silently land in no namespace. Refuse it.
+    if let Some(error) = diagnostics
+        .iter()
+        .find(|d| matches!(d.level, XmlErrorLevel::Error | XmlErrorLevel::Fatal))
+    {
+        let message = error
+            .message
+            .as_deref()
+            .unwrap_or("libxml2 reported an error");
+        return Err(XmlError::Malformed(one_line(message)));
+    }
     let parsed = XmlDocument { doc };
     parsed.check_shape()?;
     Ok(parsed)
@@ -514,6 +528,25 @@ mod tests {
         ));
         assert!(matches!(parse(b"<a>", 100), Err(XmlError::Malformed(_))));
         assert_eq!(parse(b"  \n", 100).err(), Some(XmlError::Empty));
+    }
+
+    #[test]
+    fn refuses_namespace_errors_that_libxml2_recovers_from() {
+        let undeclared = parse(
+            b"<saml:Assertion><saml:Issuer>x</saml:Issuer></saml:Assertion>",
+            1000,
+        );
+        assert!(
+            matches!(undeclared, Err(XmlError::Malformed(_))),
+            "{:?}",
+            undeclared.err()
+        );
+        let bad_attr = parse(br#"<a xmlns="urn:x" ::foo="bar"/>"#, 1000);
+        assert!(
+            matches!(bad_attr, Err(XmlError::Malformed(_))),
+            "{:?}",
+            bad_attr.err()
+        );
     }
 
     #[test]
