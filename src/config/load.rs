@@ -1,0 +1,459 @@
+//! Rows -> per-setting slots -> rules -> defaults -> one typed [`Config`]. Every problem is
+//! collected before anything is refused.
+
+use std::collections::BTreeMap;
+
+use time::Duration;
+
+use crate::config::keys::*;
+use crate::config::schema::{CONSUMER_ORIGIN, Empty, Required, Schema, SettingDef};
+use crate::config::value::{self, AbsoluteUrl, Value};
+use crate::config::{
+    AttributeMapping, Config, IdpSource, Loaded, ManagedGroups, Problem, SecretString, SpKeyPair,
+    XsessionAlgorithm, XsessionSettings, rules,
+};
+use crate::saml::{DecryptionKey, SigningKey};
+
+/// Unknown row names this close (in edits) to a setting's name are taken for a typo of it.
+const MAX_TYPO_DISTANCE: usize = 3;
+
+/// The state of one setting while loading.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// No usable value (no row, or NULL/blank meaning "not set"), or ignored by a rule.
+    Unset,
+    /// A parsed value (given, or the default).
+    Given(Value),
+    /// A value that is wrong: the message, without key or example.
+    Invalid(String),
+}
+
+/// One setting and its state.
+#[derive(Debug)]
+pub(crate) struct Slot<'s> {
+    pub(crate) def: &'s SettingDef,
+    pub(crate) state: State,
+}
+
+impl Slot<'_> {
+    /// A row with a value was given (valid or not): the setting counts as "set" for the rules.
+    pub(crate) fn is_present(&self) -> bool {
+        !matches!(self.state, State::Unset)
+    }
+}
+
+/// Every setting of the schema, in schema order.
+pub(crate) struct Slots<'s> {
+    slots: Vec<Slot<'s>>,
+}
+
+impl<'s> Slots<'s> {
+    pub(crate) fn slot(&self, key: &str) -> Option<&Slot<'s>> {
+        self.slots.iter().find(|s| s.def.name == key)
+    }
+
+    pub(crate) fn slot_mut(&mut self, key: &str) -> Option<&mut Slot<'s>> {
+        self.slots.iter_mut().find(|s| s.def.name == key)
+    }
+
+    pub(crate) fn is_present(&self, key: &str) -> bool {
+        self.slot(key).is_some_and(Slot::is_present)
+    }
+
+    /// The settings whose `required` names `rule`, in schema order.
+    pub(crate) fn members(&self, rule: &str) -> Vec<&'s SettingDef> {
+        self.slots
+            .iter()
+            .filter(|s| matches!(&s.def.required, Required::Rule(r) if r == rule))
+            .map(|s| s.def)
+            .collect()
+    }
+
+    fn value(&self, key: &str) -> Option<&Value> {
+        match self.slot(key).map(|s| &s.state) {
+            Some(State::Given(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// See `config::load`.
+pub(crate) fn load(
+    schema: &Schema,
+    rows: &BTreeMap<String, Option<String>>,
+) -> Result<Loaded, Vec<Problem>> {
+    let unknown = unknown_keys(schema, rows);
+    let mut warnings: Vec<Problem> = unknown
+        .iter()
+        .map(|(name, suggestion)| unknown_key_warning(name, *suggestion))
+        .collect();
+    let mut problems = Vec::new();
+    let mut slots = Slots {
+        slots: schema
+            .settings
+            .iter()
+            .map(|def| Slot {
+                def,
+                state: read(def, rows.get(&def.name)),
+            })
+            .collect(),
+    };
+    rules::apply(&mut slots, &mut problems, &mut warnings);
+    apply_defaults(&mut slots, &mut problems);
+    for slot in &slots.slots {
+        if let State::Invalid(message) = &slot.state {
+            problems.push(Problem::about(slot.def, message.clone()));
+        }
+    }
+    if !problems.is_empty() {
+        let position = |p: &Problem| schema.settings.iter().position(|s| s.name == p.key);
+        problems.sort_by_key(position);
+        point_at_typos(&mut problems, &slots, &unknown);
+        return Err(problems);
+    }
+    let config = build(&slots).map_err(|p| vec![p])?;
+    warnings.extend(insecure_warnings(&config));
+    Ok(Loaded { config, warnings })
+}
+
+/// The state of `def` from its row: `None` no row, `Some(None)` NULL.
+fn read(def: &SettingDef, row: Option<&Option<String>>) -> State {
+    let null_forbidden = def.null == Empty::Error;
+    match row {
+        None => State::Unset,
+        Some(None) if def.null == Empty::Unset => State::Unset,
+        Some(None) => State::Invalid(
+            "is NULL; it must not be NULL or empty when present (delete the row instead)".into(),
+        ),
+        Some(Some(text)) if text.trim().is_empty() => match def.blank {
+            Empty::Unset => State::Unset,
+            Empty::Error if null_forbidden => State::Invalid(
+                "is empty; it must not be NULL or empty when present (delete the row instead)"
+                    .into(),
+            ),
+            Empty::Error => State::Invalid(format!(
+                "is an empty string; set it to NULL or delete the row ({}), or give a value",
+                not_set_meaning(def)
+            )),
+        },
+        Some(Some(text)) => match value::parse(def, text) {
+            Ok(v) => State::Given(v),
+            Err(message) => State::Invalid(message),
+        },
+    }
+}
+
+fn not_set_meaning(def: &SettingDef) -> String {
+    match (&def.unset, &def.default) {
+        (Some(unset), _) => unset.clone(),
+        (None, Some(default)) => format!("default {default}"),
+        (None, None) => "not set".into(),
+    }
+}
+
+/// Fills every unset setting that has a default; reports unset mandatory settings.
+fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
+    let origin = match slots.value(SAML_CONSUMER_URL) {
+        Some(Value::Url(u)) => Some(u.origin()),
+        _ => None,
+    };
+    for slot in &mut slots.slots {
+        if slot.is_present() {
+            continue;
+        }
+        match (&slot.def.default, &slot.def.required) {
+            (Some(default), _) => {
+                let text = match &origin {
+                    Some(origin) => default.replace(CONSUMER_ORIGIN, origin),
+                    // Without a consumer URL (itself reported) this default cannot be computed.
+                    None if default.contains(CONSUMER_ORIGIN) => continue,
+                    None => default.clone(),
+                };
+                slot.state = match value::parse(slot.def, &text) {
+                    Ok(v) => State::Given(v),
+                    Err(e) => State::Invalid(format!(
+                        "internal error: the default {text} is invalid: {e}"
+                    )),
+                };
+            }
+            (None, Required::Always) => {
+                problems.push(Problem::about(slot.def, "is mandatory but not set".into()));
+            }
+            (None, _) => {}
+        }
+    }
+}
+
+/// Rows whose name is not a setting, each with the setting it probably meant (a typo or the
+/// wrong case), when one is close.
+fn unknown_keys<'s>(
+    schema: &'s Schema,
+    rows: &BTreeMap<String, Option<String>>,
+) -> Vec<(String, Option<&'s str>)> {
+    rows.keys()
+        .filter(|name| schema.setting(name).is_none())
+        .map(|name| {
+            let suggestion = schema
+                .settings
+                .iter()
+                .map(|s| {
+                    (
+                        edit_distance(&name.to_ascii_uppercase(), &s.name),
+                        s.name.as_str(),
+                    )
+                })
+                .filter(|(d, _)| *d <= MAX_TYPO_DISTANCE)
+                .min()
+                .map(|(_, known)| known);
+            (name.clone(), suggestion)
+        })
+        .collect()
+}
+
+fn unknown_key_warning(name: &str, suggestion: Option<&str>) -> Problem {
+    let message = match suggestion {
+        Some(known) => format!("unknown setting, ignored; did you mean {known}?"),
+        None => "unknown setting, ignored".into(),
+    };
+    Problem {
+        key: name.into(),
+        message,
+        example: None,
+    }
+}
+
+/// Adds "a row named X exists" to problems about a setting that is missing while a misspelt row
+/// for it exists, since the warning about that row is not returned with the problems.
+fn point_at_typos(problems: &mut [Problem], slots: &Slots<'_>, unknown: &[(String, Option<&str>)]) {
+    for problem in problems {
+        if slots.is_present(&problem.key) {
+            continue;
+        }
+        let typos: Vec<&str> = unknown
+            .iter()
+            .filter(|(_, known)| *known == Some(problem.key.as_str()))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !typos.is_empty() {
+            problem.message.push_str(&format!(
+                " (a row named {} exists: a typo?)",
+                typos.join(", ")
+            ));
+        }
+    }
+}
+
+fn insecure_warnings(config: &Config) -> Vec<Problem> {
+    let mut warnings = Vec::new();
+    if config.insecure_allow_sha1 {
+        warnings.push(Problem {
+            key: FEDBRIDGE_INSECURE_ALLOW_SHA1.into(),
+            message: "is 1: SHA-1 digests and signatures are accepted, and SHA-1 collisions are \
+                      practical; set it back to 0 once the IdP signs with SHA-256"
+                .into(),
+            example: None,
+        });
+    }
+    warnings
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The typed config from slots that hold no problem.
+fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
+    let get = Getter(slots);
+    let entity_id = get.text(SAML_SERVER_ENTITY_IDENTIFIER)?;
+    let idp = match get.url(SAML_METADATA_URL)? {
+        Some(url) => IdpSource::Metadata { url, entity_id },
+        None => IdpSource::PublicKey {
+            sso_url: get.need(SAML_REDIRECT_URL, get.url(SAML_REDIRECT_URL)?)?,
+            certificates: get
+                .need(
+                    SAML_SIGNING_CERTIFICATE,
+                    get.certificates(SAML_SIGNING_CERTIFICATE)?,
+                )?
+                .0,
+            entity_id,
+        },
+    };
+    let sp_key_pair = match (
+        get.private_key(FEDBRIDGE_SP_PRIVATE_KEY)?,
+        get.certificates(FEDBRIDGE_SP_CERTIFICATE)?,
+    ) {
+        (Some((private_key, private_key_pem)), Some((certificates, certificate_pem))) => {
+            let certificate =
+                get.need(FEDBRIDGE_SP_CERTIFICATE, certificates.into_iter().next())?;
+            Some(SpKeyPair {
+                private_key,
+                private_key_pem,
+                certificate,
+                certificate_pem,
+            })
+        }
+        _ => None,
+    };
+    let algorithm = get.need(
+        FEDBRIDGE_XSESSION_ALGORITHM,
+        get.text(FEDBRIDGE_XSESSION_ALGORITHM)?,
+    )?;
+    let max_response_bytes = get.need(
+        FEDBRIDGE_MAX_RESPONSE_BYTES,
+        get.integer(FEDBRIDGE_MAX_RESPONSE_BYTES)?,
+    )?;
+    Ok(Config {
+        idp,
+        consumer_url: get.need(SAML_CONSUMER_URL, get.url(SAML_CONSUMER_URL)?)?,
+        sp_entity_id: get.need(FEDBRIDGE_SP_ENTITY_ID, get.text(FEDBRIDGE_SP_ENTITY_ID)?)?,
+        user_id_attribute: get.text(SAML_USER_ID_ATTRIBUTE)?,
+        automatic_login: get.flag(SAML_AUTOMATIC_LOGIN)?,
+        managed_groups: match get.strings(FEDERATEDLY_MANAGED_GROUPS)? {
+            Some(groups) => ManagedGroups::List(groups),
+            None => ManagedGroups::All,
+        },
+        attributes: AttributeMapping {
+            fullname: get.text(SAML_USER_FULLNAME_ATTRIBUTE)?,
+            email: get.text(SAML_USER_EMAIL_ATTRIBUTE)?,
+            groups: get.text(SAML_USER_GROUPS_ATTRIBUTE)?,
+            description: get.text(SAML_USER_DESCRIPTION_ATTRIBUTE)?,
+        },
+        sp_key_pair,
+        clock_skew: get.duration(FEDBRIDGE_CLOCK_SKEW)?,
+        allow_idp_initiated: get.flag(FEDBRIDGE_ALLOW_IDP_INITIATED)?,
+        exit_url: get.url(FEDBRIDGE_EXIT_URL)?,
+        xsession: XsessionSettings {
+            lifetime: get.duration(FEDBRIDGE_XSESSION_LIFETIME)?,
+            audience: get.need(
+                FEDBRIDGE_XSESSION_AUDIENCE,
+                get.text(FEDBRIDGE_XSESSION_AUDIENCE)?,
+            )?,
+            algorithm: get.need(
+                FEDBRIDGE_XSESSION_ALGORITHM,
+                XsessionAlgorithm::from_name(&algorithm),
+            )?,
+        },
+        allowed_downstream: get
+            .strings(FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS)?
+            .unwrap_or_default(),
+        metadata_refresh: get.duration(FEDBRIDGE_METADATA_REFRESH)?,
+        max_response_bytes: get.need(
+            FEDBRIDGE_MAX_RESPONSE_BYTES,
+            usize::try_from(max_response_bytes).ok(),
+        )?,
+        insecure_allow_sha1: get.flag(FEDBRIDGE_INSECURE_ALLOW_SHA1)?,
+        create_missing_groups: get.flag(FEDBRIDGE_CREATE_MISSING_GROUPS)?,
+        introspection_secret: get.secret(FEDBRIDGE_INTROSPECTION_SECRET)?,
+    })
+}
+
+/// Typed reads of slots. A type mismatch or a missing defaulted value means the schema and this
+/// file disagree; it is reported (never a panic) and the schema tests keep it from shipping.
+struct Getter<'a, 's>(&'a Slots<'s>);
+
+type Got<T> = Result<Option<T>, Problem>;
+
+impl Getter<'_, '_> {
+    fn typed<T>(&self, key: &str, pick: impl FnOnce(&Value) -> Option<T>) -> Got<T> {
+        match self.0.value(key) {
+            None => Ok(None),
+            Some(v) => pick(v)
+                .map(Some)
+                .ok_or_else(|| internal(key, "has an unexpected type")),
+        }
+    }
+
+    fn need<T>(&self, key: &str, value: Option<T>) -> Result<T, Problem> {
+        value.ok_or_else(|| internal(key, "has no usable value"))
+    }
+
+    fn url(&self, key: &str) -> Got<AbsoluteUrl> {
+        self.typed(key, |v| match v {
+            Value::Url(u) => Some(u.clone()),
+            _ => None,
+        })
+    }
+
+    fn text(&self, key: &str) -> Got<String> {
+        self.typed(key, |v| match v {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        })
+    }
+
+    fn strings(&self, key: &str) -> Got<Vec<String>> {
+        self.typed(key, |v| match v {
+            Value::Strings(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    fn integer(&self, key: &str) -> Got<i64> {
+        self.typed(key, |v| match v {
+            Value::Integer(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    fn certificates(&self, key: &str) -> Got<(Vec<SigningKey>, String)> {
+        self.typed(key, |v| match v {
+            Value::Certificates(keys, text) => Some((keys.clone(), text.clone())),
+            _ => None,
+        })
+    }
+
+    fn secret(&self, key: &str) -> Got<SecretString> {
+        self.typed(key, |v| match v {
+            Value::Secret(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    fn private_key(&self, key: &str) -> Got<(DecryptionKey, SecretString)> {
+        self.typed(key, |v| match v {
+            Value::PrivateKey(k, pem) => Some((k.clone(), pem.clone())),
+            _ => None,
+        })
+    }
+
+    /// A `bool01` with a default.
+    fn flag(&self, key: &str) -> Result<bool, Problem> {
+        let got = self.typed(key, |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })?;
+        self.need(key, got)
+    }
+
+    /// A `duration` with a default.
+    fn duration(&self, key: &str) -> Result<Duration, Problem> {
+        let got = self.typed(key, |v| match v {
+            Value::Duration(d) => Some(*d),
+            _ => None,
+        })?;
+        self.need(key, got)
+    }
+}
+
+fn internal(key: &str, what: &str) -> Problem {
+    Problem {
+        key: key.into(),
+        message: format!(
+            "internal error: the setting {what} (config-schema/settings.toml and src/config disagree)"
+        ),
+        example: None,
+    }
+}

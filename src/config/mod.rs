@@ -1,0 +1,359 @@
+//! Settings: the rows of `CONFIGURATIONENTITY` -> one typed [`Config`].
+//!
+//! Pure: no database, no network. Every key is defined once, as data, in
+//! `config-schema/settings.toml` ([`schema`]); the loader parses each value by its schema type,
+//! applies the cross-key rules below, fills defaults from the schema and reports every problem
+//! at once, each naming the key, what is wrong and a correct example.
+//!
+//! # Rules
+//! - `SAML_METADATA_URL` set: metadata scenario; `SAML_REDIRECT_URL` and
+//!   `SAML_SIGNING_CERTIFICATE` are ignored (with a warning when set).
+//! - Otherwise both `SAML_REDIRECT_URL` and `SAML_SIGNING_CERTIFICATE` are required; with
+//!   neither scenario, one problem names the keys.
+//! - `SAML_CONSUMER_URL` is mandatory.
+//! - `FEDBRIDGE_SP_PRIVATE_KEY` and `FEDBRIDGE_SP_CERTIFICATE`: both or neither, and matching.
+
+pub mod keys;
+mod load;
+mod reference;
+pub mod rules;
+pub mod schema;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::Duration;
+use url::Url;
+
+pub use self::reference::reference_table;
+pub use self::value::AbsoluteUrl;
+use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
+
+/// Loads the settings from the rows of `CONFIGURATIONENTITY`: a key mapped to `None` is a row
+/// whose value is SQL NULL; a key that is missing has no row. Returns the typed config and the
+/// warnings (unknown keys, ignored settings, insecure options), or every problem found.
+pub fn load(rows: &BTreeMap<String, Option<String>>) -> Result<Loaded, Vec<Problem>> {
+    match schema::schema() {
+        Ok(schema) => load::load(schema, rows),
+        Err(e) => Err(vec![Problem {
+            key: "config-schema".into(),
+            message: e.to_string(),
+            example: None,
+        }]),
+    }
+}
+
+/// A valid configuration and what is worth telling the administrator about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The typed settings.
+    pub config: Config,
+    /// Not fatal: unknown keys, settings ignored by a rule, insecure options switched on.
+    pub warnings: Vec<Problem>,
+}
+
+/// One thing wrong with a setting (or worth a warning), said so an administrator can fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting's `NAME`.
+    pub key: String,
+    /// What is wrong, e.g. `'ftp://x' is not an absolute http(s) URL`. Secret values are never
+    /// quoted.
+    pub message: String,
+    /// A correct value.
+    pub example: Option<String>,
+}
+
+impl Problem {
+    /// A problem with `def`, illustrated by its schema example.
+    pub(crate) fn about(def: &schema::SettingDef, message: String) -> Problem {
+        Problem {
+            key: def.name.clone(),
+            message,
+            example: Some(def.example.clone()),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)?;
+        if let Some(example) = &self.example {
+            write!(f, "; e.g. {example}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every setting, parsed and defaulted.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the IdP's SSO URL and signing keys come from.
+    pub idp: IdpSource,
+    /// `SAML_CONSUMER_URL`: our ACS URL as the IdP sees it, exactly as configured (it is compared
+    /// with `Destination` and `Recipient` as a string).
+    pub consumer_url: AbsoluteUrl,
+    /// `FEDBRIDGE_SP_ENTITY_ID`: our entityID, the expected `Audience`.
+    pub sp_entity_id: String,
+    /// `SAML_USER_ID_ATTRIBUTE`: the attribute holding the login name; `None`: the NameID.
+    pub user_id_attribute: Option<String>,
+    /// `SAML_AUTOMATIC_LOGIN`: the login page redirects to the IdP at once.
+    pub automatic_login: bool,
+    /// `FEDERATEDLY_MANAGED_GROUPS`: which groups login reconciles.
+    pub managed_groups: ManagedGroups,
+    /// The attributes mapped to the user's fields.
+    pub attributes: AttributeMapping,
+    /// `FEDBRIDGE_SP_PRIVATE_KEY` + `FEDBRIDGE_SP_CERTIFICATE`, when configured.
+    pub sp_key_pair: Option<SpKeyPair>,
+    /// `FEDBRIDGE_CLOCK_SKEW`: allowed difference between the IdP's clock and ours.
+    pub clock_skew: Duration,
+    /// `FEDBRIDGE_ALLOW_IDP_INITIATED`: accept unsolicited responses.
+    pub allow_idp_initiated: bool,
+    /// `FEDBRIDGE_EXIT_URL`: where logout ends; `None`: our login page.
+    pub exit_url: Option<AbsoluteUrl>,
+    /// The xsession token settings.
+    pub xsession: XsessionSettings,
+    /// `FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS`, normalised (`https://host/` for an origin): where a
+    /// login may end besides our own origin. Use [`Config::allowed_target`] to check a target.
+    pub allowed_downstream: Vec<String>,
+    /// `FEDBRIDGE_METADATA_REFRESH`: how often the IdP metadata is fetched again.
+    pub metadata_refresh: Duration,
+    /// `FEDBRIDGE_MAX_RESPONSE_BYTES`: larger SAML responses are refused before parsing.
+    pub max_response_bytes: usize,
+    /// `FEDBRIDGE_INSECURE_ALLOW_SHA1`: accept SHA-1 digests and signatures.
+    pub insecure_allow_sha1: bool,
+    /// `FEDBRIDGE_CREATE_MISSING_GROUPS`: create managed groups the IdP names but we lack.
+    pub create_missing_groups: bool,
+    /// `FEDBRIDGE_INTROSPECTION_SECRET`: the introspection clients' shared secret.
+    pub introspection_secret: Option<SecretString>,
+}
+
+impl Config {
+    /// The path where the ACS route is mounted: the path of `SAML_CONSUMER_URL`.
+    pub fn acs_path(&self) -> &str {
+        self.consumer_url.path()
+    }
+
+    /// The validator's settings for this configuration.
+    pub fn sp_settings(&self) -> SpSettings {
+        SpSettings {
+            entity_id: Some(self.sp_entity_id.clone()),
+            acs_url: Some(self.consumer_url.as_str().to_owned()),
+            clock_skew: self.clock_skew,
+            max_response_bytes: self.max_response_bytes,
+            allow_unsolicited: self.allow_idp_initiated,
+            algorithms: AlgorithmPolicy {
+                insecure_allow_sha1: self.insecure_allow_sha1,
+                insecure_allow_weak_rsa_keys: false,
+            },
+            decryption_keys: self
+                .sp_key_pair
+                .iter()
+                .map(|pair| pair.private_key.clone())
+                .collect(),
+        }
+    }
+
+    /// The trusted IdP in the public-key scenario; `None` in the metadata scenario, where the
+    /// keys come from the fetched metadata.
+    pub fn pinned_idp(&self) -> Option<TrustedIdp> {
+        match &self.idp {
+            IdpSource::Metadata { .. } => None,
+            IdpSource::PublicKey {
+                certificates,
+                entity_id,
+                ..
+            } => Some(TrustedIdp {
+                entity_id: entity_id.clone(),
+                signing_keys: certificates.clone(),
+            }),
+        }
+    }
+
+    /// The absolute URL to send the browser to for `target` (absolute, or relative to our
+    /// origin), if it is allowed: on our own origin, or on an allowed downstream origin at or
+    /// below the allowed path. `None` otherwise.
+    pub fn allowed_target(&self, target: &str) -> Option<Url> {
+        let url = self.consumer_url.url().join(target).ok()?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.username().is_empty()
+            && url.password().is_none();
+        if !plain {
+            return None;
+        }
+        let own = url.origin() == self.consumer_url.url().origin();
+        let listed = self
+            .allowed_downstream
+            .iter()
+            .any(|prefix| prefix_allows(prefix, &url));
+        (own || listed).then_some(url)
+    }
+}
+
+/// Whether the normalised downstream `prefix` allows `url`: same origin, and the path equal to
+/// the prefix's or below it (segment-wise: `/app` allows `/app/x`, not `/application`).
+fn prefix_allows(prefix: &str, url: &Url) -> bool {
+    let Ok(prefix) = Url::parse(prefix) else {
+        return false;
+    };
+    if prefix.origin() != url.origin() {
+        return false;
+    }
+    let (p, t) = (prefix.path(), url.path());
+    if p.ends_with('/') {
+        t.starts_with(p)
+    } else {
+        t == p || t.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// Where the IdP's SSO URL and signing keys come from.
+#[derive(Debug, Clone)]
+pub enum IdpSource {
+    /// `SAML_METADATA_URL` is set: fetched (and refreshed) from the IdP's metadata.
+    Metadata {
+        /// `SAML_METADATA_URL`.
+        url: AbsoluteUrl,
+        /// `SAML_SERVER_ENTITY_IDENTIFIER`: picks the IdP in an aggregate.
+        entity_id: Option<String>,
+    },
+    /// `SAML_REDIRECT_URL` and `SAML_SIGNING_CERTIFICATE` pinned in configuration.
+    PublicKey {
+        /// `SAML_REDIRECT_URL`: where AuthnRequests go.
+        sso_url: AbsoluteUrl,
+        /// `SAML_SIGNING_CERTIFICATE`: every trusted signing key (several during a rollover).
+        certificates: Vec<SigningKey>,
+        /// `SAML_SERVER_ENTITY_IDENTIFIER`: the expected Issuer; `None`: not compared.
+        entity_id: Option<String>,
+    },
+}
+
+impl IdpSource {
+    /// `SAML_SERVER_ENTITY_IDENTIFIER`, in either scenario.
+    pub fn entity_id(&self) -> Option<&str> {
+        match self {
+            IdpSource::Metadata { entity_id, .. } | IdpSource::PublicKey { entity_id, .. } => {
+                entity_id.as_deref()
+            }
+        }
+    }
+}
+
+/// `FEDERATEDLY_MANAGED_GROUPS`: the groups whose memberships login reconciles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagedGroups {
+    /// NULL or no row: every group.
+    All,
+    /// The listed groups only; `[]` is an empty list: no group.
+    List(Vec<String>),
+}
+
+impl ManagedGroups {
+    /// Whether login may add the user to `group` or remove them from it. Names compare exactly
+    /// (case-sensitive), as written in the setting.
+    pub fn is_managed(&self, group: &str) -> bool {
+        match self {
+            ManagedGroups::All => true,
+            ManagedGroups::List(groups) => groups.iter().any(|g| g == group),
+        }
+    }
+}
+
+/// The assertion attributes mapped to the user's fields; `None`: not mapped (left alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttributeMapping {
+    /// `SAML_USER_FULLNAME_ATTRIBUTE`.
+    pub fullname: Option<String>,
+    /// `SAML_USER_EMAIL_ATTRIBUTE`.
+    pub email: Option<String>,
+    /// `SAML_USER_GROUPS_ATTRIBUTE`; `None`: memberships are never touched.
+    pub groups: Option<String>,
+    /// `SAML_USER_DESCRIPTION_ATTRIBUTE`.
+    pub description: Option<String>,
+}
+
+/// fedbridge's own key pair: decrypts assertions, signs requests, published in SP metadata.
+#[derive(Debug, Clone)]
+pub struct SpKeyPair {
+    /// The RSA private key.
+    pub private_key: DecryptionKey,
+    /// The private key as configured (PEM).
+    pub private_key_pem: SecretString,
+    /// The key of the certificate (it matches `private_key`).
+    pub certificate: SigningKey,
+    /// The certificate as configured (PEM or base64), for the SP metadata.
+    pub certificate_pem: String,
+}
+
+/// Settings of the xsession token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XsessionSettings {
+    /// `FEDBRIDGE_XSESSION_LIFETIME`.
+    pub lifetime: Duration,
+    /// `FEDBRIDGE_XSESSION_AUDIENCE`: the `aud` claim.
+    pub audience: String,
+    /// `FEDBRIDGE_XSESSION_ALGORITHM`.
+    pub algorithm: XsessionAlgorithm,
+}
+
+/// The JWS algorithm of xsession tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XsessionAlgorithm {
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// Ed25519.
+    EdDsa,
+}
+
+impl XsessionAlgorithm {
+    /// The JOSE name (`alg`), as in the setting.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XsessionAlgorithm::Es256 => "ES256",
+            XsessionAlgorithm::Rs256 => "RS256",
+            XsessionAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+
+    /// The algorithm named `name` (exact JOSE spelling).
+    pub fn from_name(name: &str) -> Option<XsessionAlgorithm> {
+        [Self::Es256, Self::Rs256, Self::EdDsa]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
+}
+
+/// A secret string whose `Debug` prints `[redacted]`, so it never reaches a log by accident.
+/// No `PartialEq`: compare with [`SecretString::matches`], which takes constant time.
+#[derive(Clone)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(secret: String) -> SecretString {
+        SecretString(secret)
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `candidate` is the secret, in time that depends only on the lengths.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let (ours, theirs) = (self.0.as_bytes(), candidate.as_bytes());
+        ours.len() == theirs.len() && openssl::memcmp::eq(ours, theirs)
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests;
