@@ -99,40 +99,42 @@ pub(super) fn validate(
         ));
     }
     check_version_and_id(response, "Response")?;
-    check_unique_ids(response)?;
+    let mut ids = HashSet::new();
+    check_unique_ids(response, &mut ids)?;
     check_status(response)?;
 
     let response_signed = verify_own_signature(&doc, response, idp, sp)?;
     let holder = the_one_assertion(response)?;
     let decrypted;
-    let (assertion_doc, assertion) = if holder.is(SAML, "EncryptedAssertion") {
+    let assertion = if holder.is(SAML, "EncryptedAssertion") {
         decrypted = xmlenc::decrypt_element(holder, &sp.decryption_keys, sp.max_response_bytes)?;
-        let wrapper = decrypted
-            .root()
-            .ok_or_else(|| Rejection::new(R::MalformedXml, "empty decryption"))?;
-        let inner = wrapper
-            .children()
-            .next()
-            .filter(|e| e.is(SAML, "Assertion"))
-            .ok_or_else(|| {
-                Rejection::new(
-                    R::SchemaViolation,
-                    "the EncryptedAssertion does not decrypt to a saml:Assertion",
-                )
-            })?;
-        check_unique_ids(wrapper)?;
-        (&decrypted, inner)
+        // AES-CBC does not protect the ciphertext: unless the Response signature covered it,
+        // what follows about the plaintext must not tell an attacker more than "it failed"
+        // (Jager & Somorovsky's attack on XML Encryption reads exactly such differences).
+        let uniform = !response_signed && !decrypted.authenticated;
+        let checked = decrypted_assertion(&decrypted.doc, &mut ids).and_then(|assertion| {
+            let signed = verify_own_signature(&decrypted.doc, assertion, idp, sp)?;
+            if !signed && !response_signed {
+                return Err(unsigned());
+            }
+            Ok(assertion)
+        });
+        let assertion = checked.map_err(|r| {
+            if uniform {
+                xmlenc::decryption_failed()
+            } else {
+                r
+            }
+        })?;
+        assertion
     } else {
-        (&doc, holder)
+        check_version_and_id(holder, "Assertion")?;
+        let signed = verify_own_signature(&doc, holder, idp, sp)?;
+        if !signed && !response_signed {
+            return Err(unsigned());
+        }
+        holder
     };
-    check_version_and_id(assertion, "Assertion")?;
-    let assertion_signed = verify_own_signature(assertion_doc, assertion, idp, sp)?;
-    if !response_signed && !assertion_signed {
-        return Err(Rejection::new(
-            R::SignatureMissing,
-            "neither the Response nor the Assertion is signed; the IdP must sign at least one of them",
-        ));
-    }
 
     // From here on, every value is read from `response` or `assertion`: the elements whose
     // signatures were verified (or, for Response attributes, the element holding the verified
@@ -223,14 +225,42 @@ fn check_version_and_id(element: Element<'_>, what: &str) -> Result<(), Rejectio
     Ok(())
 }
 
-/// Every `ID`/`Id` attribute in the document must be unique (SPEC: the signed ID is unique).
-fn check_unique_ids(root: Element<'_>) -> Result<(), Rejection> {
-    let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
+fn unsigned() -> Rejection {
+    Rejection::new(
+        R::SignatureMissing,
+        "neither the Response nor the Assertion is signed; the IdP must sign at least one of them",
+    )
+}
+
+/// The saml:Assertion of a decrypted EncryptedAssertion, its IDs added to `ids`.
+fn decrypted_assertion<'a>(
+    doc: &'a XmlDocument,
+    ids: &mut HashSet<String>,
+) -> Result<Element<'a>, Rejection> {
+    let wrapper = doc.root().ok_or_else(xmlenc::decryption_failed)?;
+    let assertion = wrapper
+        .children()
+        .next()
+        .filter(|e| e.is(SAML, "Assertion"))
+        .ok_or_else(|| {
+            Rejection::new(
+                R::SchemaViolation,
+                "the EncryptedAssertion does not decrypt to a saml:Assertion",
+            )
+        })?;
+    check_unique_ids(wrapper, ids)?;
+    check_version_and_id(assertion, "Assertion")?;
+    Ok(assertion)
+}
+
+/// Every `ID`/`Id` attribute must be unique (SPEC: the signed ID is unique), across the
+/// Response and, through `seen`, the assertion decrypted from it.
+fn check_unique_ids(root: Element<'_>, seen: &mut HashSet<String>) -> Result<(), Rejection> {
     for element in std::iter::once(root).chain(root.descendants()) {
         for attr in element.attrs() {
             if attr.namespace.is_empty()
                 && (attr.name == "ID" || attr.name == "Id")
-                && !seen.insert(attr.value.clone())
+                && !seen.insert(attr.value.to_string())
             {
                 return Err(Rejection::new(
                     R::DuplicateId,
@@ -429,6 +459,7 @@ fn read_encrypted_name_id<'a>(
         .ok_or_else(|| Rejection::new(R::NameIdMissing, "no EncryptedID"))?;
     let doc = xmlenc::decrypt_element(encrypted, &sp.decryption_keys, sp.max_response_bytes)?;
     let name_id = doc
+        .doc
         .root()
         .and_then(|w| w.children().next())
         .filter(|e| e.is(SAML, "NameID"))

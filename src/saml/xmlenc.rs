@@ -22,14 +22,25 @@ pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
 const ENCRYPTED_KEY_TYPE: &str = "http://www.w3.org/2001/04/xmlenc#EncryptedKey";
 
+/// A decrypted element: a new document whose root's only child element is the plaintext.
+pub struct Decrypted {
+    /// The parsed plaintext, inside a wrapper element.
+    pub doc: XmlDocument,
+    /// True when the content encryption authenticates the ciphertext (AES-GCM). With AES-CBC an
+    /// attacker can alter the ciphertext, so every later failure about the plaintext must stay
+    /// as uniform as [`decryption_failed`] unless a signature outside the ciphertext covers it.
+    pub authenticated: bool,
+}
+
 /// Decrypts the `EncryptedData` inside `container` (an `EncryptedAssertion` or `EncryptedID`)
 /// and parses the plaintext with the same hardened parser, in the namespace context of
-/// `container`. Returns the new document; its root's only child element is the plaintext.
+/// `container`. Every failure after the algorithm checks is [`decryption_failed`], whatever
+/// went wrong: key unwrap, padding, tag, or a plaintext that is not one XML element.
 pub fn decrypt_element(
     container: Element<'_>,
     keys: &[DecryptionKey],
     max_bytes: usize,
-) -> Result<XmlDocument, Rejection> {
+) -> Result<Decrypted, Rejection> {
     let data = container
         .only_child(XENC_NS, "EncryptedData")
         .map_err(|n| {
@@ -62,13 +73,22 @@ pub fn decrypt_element(
     let plaintext = content
         .decrypt(&session_key, &ciphertext)
         .ok_or_else(failed)?;
-    parse_in_context(container, &plaintext, max_bytes)
+    let doc = parse_in_context(container, &plaintext, max_bytes).ok_or_else(failed)?;
+    Ok(Decrypted {
+        doc,
+        authenticated: matches!(content, ContentAlgorithm::Gcm(_)),
+    })
+}
+
+/// The one rejection for every decryption failure (no padding or format oracle).
+pub fn decryption_failed() -> Rejection {
+    failed()
 }
 
 fn failed() -> Rejection {
     Rejection::new(
         R::DecryptionFailed,
-        "the encrypted assertion could not be decrypted with the SP key (wrong key, corrupt data or wrong padding)",
+        "the encrypted assertion could not be decrypted and verified with the SP key (wrong key, corrupt or altered data, or a problem inside it); fedbridge names the exact cause only when the IdP signs the Response or encrypts with AES-GCM",
     )
 }
 
@@ -312,13 +332,10 @@ fn parse_in_context(
     container: Element<'_>,
     plaintext: &[u8],
     max_bytes: usize,
-) -> Result<XmlDocument, Rejection> {
+) -> Option<XmlDocument> {
     let mut body = plaintext;
     if body.starts_with(b"<?xml") {
-        let end = body
-            .windows(2)
-            .position(|w| w == b"?>")
-            .ok_or_else(failed)?;
+        let end = body.windows(2).position(|w| w == b"?>")?;
         body = &body[end + 2..];
     }
     let mut wrapped = Vec::with_capacity(body.len() + 512);
@@ -336,18 +353,10 @@ fn parse_in_context(
     wrapped.push(b'>');
     wrapped.extend_from_slice(body);
     wrapped.extend_from_slice(b"</fedbridge-decrypted>");
-    let doc = xml::parse(&wrapped, max_bytes.saturating_add(4096)).map_err(|e| {
-        Rejection::new(
-            R::MalformedXml,
-            format!("the decrypted assertion is not acceptable XML: {e}"),
-        )
-    })?;
-    let root = doc.root().ok_or_else(failed)?;
+    let doc = xml::parse(&wrapped, max_bytes.saturating_add(4096)).ok()?;
+    let root = doc.root()?;
     if root.local_name() != "fedbridge-decrypted" || root.children().count() != 1 {
-        return Err(Rejection::new(
-            R::SchemaViolation,
-            "the decrypted content must be exactly one element",
-        ));
+        return None;
     }
-    Ok(doc)
+    Some(doc)
 }

@@ -10,11 +10,12 @@ use std::borrow::Cow;
 use std::ffi::{CStr, c_char};
 use std::marker::PhantomData;
 use std::ptr;
+use std::sync::Once;
 
 use libxml::bindings::{
     _xmlAttr, _xmlNode, xmlElementType_XML_CDATA_SECTION_NODE, xmlElementType_XML_DTD_NODE,
     xmlElementType_XML_ELEMENT_NODE, xmlElementType_XML_ENTITY_REF_NODE,
-    xmlElementType_XML_TEXT_NODE,
+    xmlElementType_XML_TEXT_NODE, xmlParserCtxtPtr, xmlParserInputPtr, xmlSetExternalEntityLoader,
 };
 use libxml::error::XmlErrorLevel;
 use libxml::parser::{Parser, ParserOptions, XmlParseFailure};
@@ -67,12 +68,15 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(XmlError::Empty);
     }
-    if contains(bytes, b"<!DOCTYPE") || contains(bytes, b"<!ENTITY") {
+    if declares_dtd(bytes) {
         return Err(XmlError::DtdForbidden);
     }
+    refuse_external_entities();
+    // `no_def_dtd` stays false: the libxml crate sends it as bit 4, which for XML documents is
+    // XML_PARSE_DTDLOAD (load the external subset), the opposite of what its name says.
     let options = ParserOptions {
         recover: false,
-        no_def_dtd: true,
+        no_def_dtd: false,
         no_error: true,
         no_warning: true,
         no_net: true,
@@ -86,7 +90,7 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
                 size: bytes.len(),
                 limit: max_bytes,
             },
-            other => XmlError::Malformed(one_line(&other.to_string())),
+            other => malformed_or_too_deep(&other.to_string()),
         })?;
     // libxml2 builds a tree despite "recoverable" errors, namespace errors among them (an
     // undeclared prefix, an attribute named `::foo`): such a document is not namespace
@@ -108,6 +112,48 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// True when the bytes hold `<!DOCTYPE` or `<!ENTITY` in UTF-8/ASCII or in UTF-16 (LE or BE),
+/// the encodings libxml2 detects by itself. Any other encoding that hides a DTD still gets no
+/// external entity (see [`refuse_external_entities`]) and is refused after parsing.
+fn declares_dtd(bytes: &[u8]) -> bool {
+    [b"<!DOCTYPE".as_slice(), b"<!ENTITY"].iter().any(|marker| {
+        let le: Vec<u8> = marker.iter().flat_map(|&b| [b, 0]).collect();
+        let be: Vec<u8> = marker.iter().flat_map(|&b| [0, b]).collect();
+        contains(bytes, marker) || contains(bytes, &le) || contains(bytes, &be)
+    })
+}
+
+/// Installs, once per process, an external entity loader that loads nothing: no file, no URL,
+/// whatever the parser options or the document's encoding.
+fn refuse_external_entities() {
+    static INSTALLED: Once = Once::new();
+    // SAFETY: `xmlSetExternalEntityLoader` stores a function pointer in a libxml2 global; it is
+    // called once, before this process parses anything with it, and `refuse_entity` is valid
+    // for the whole program.
+    INSTALLED.call_once(|| unsafe { xmlSetExternalEntityLoader(Some(refuse_entity)) });
+}
+
+/// The external entity loader: always "cannot load", which libxml2 reports as an error.
+///
+/// # Safety
+/// Called by libxml2 with its own arguments; it reads none of them.
+unsafe extern "C" fn refuse_entity(
+    _url: *const c_char,
+    _id: *const c_char,
+    _context: xmlParserCtxtPtr,
+) -> xmlParserInputPtr {
+    ptr::null_mut()
+}
+
+/// libxml2 stops at 256 levels with "Excessive depth in document": that is our [`XmlError::TooDeep`].
+fn malformed_or_too_deep(message: &str) -> XmlError {
+    if message.contains("Excessive depth in document") {
+        XmlError::TooDeep
+    } else {
+        XmlError::Malformed(one_line(message))
+    }
 }
 
 fn one_line(message: &str) -> String {
@@ -506,6 +552,57 @@ mod tests {
     fn refuses_doctype_and_entities() {
         let xxe = b"<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>";
         assert_eq!(parse(xxe, 1000).err(), Some(XmlError::DtdForbidden));
+    }
+
+    #[test]
+    fn refuses_utf16_doctype_before_parsing() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(parse(&le, 10_000).err(), Some(XmlError::DtdForbidden));
+        assert_eq!(parse(&be, 10_000).err(), Some(XmlError::DtdForbidden));
+    }
+
+    #[test]
+    fn external_entities_are_never_loaded_even_if_a_dtd_reaches_libxml2() {
+        // Bypass the byte pre-check on purpose, and even ask libxml2 to load the external
+        // subset (the crate's `no_def_dtd` is XML_PARSE_DTDLOAD): the loader must still refuse.
+        let dir = std::env::temp_dir().join(format!("fedbridge-xxe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dtd = dir.join("evil.dtd");
+        std::fs::write(&dtd, "<!ENTITY secret \"LEAKED\">").unwrap();
+        let doc = format!(
+            "<!DOCTYPE a SYSTEM \"file://{}\"><a>&secret;</a>",
+            dtd.display()
+        );
+        refuse_external_entities();
+        let options = ParserOptions {
+            recover: false,
+            no_def_dtd: true,
+            ..ParserOptions::default()
+        };
+        let parsed = Parser::default().parse_string_with_diagnostics(doc.as_bytes(), options);
+        let leaked = parsed.is_ok_and(|(d, _)| {
+            d.get_root_element()
+                .is_some_and(|r| r.get_content().contains("LEAKED"))
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(!leaked, "the external DTD was loaded");
+    }
+
+    #[test]
+    fn nesting_past_libxml2_limit_is_too_deep() {
+        let deep = "<a>".repeat(300) + &"</a>".repeat(300);
+        assert_eq!(
+            parse(deep.as_bytes(), 100_000).err(),
+            Some(XmlError::TooDeep)
+        );
     }
 
     #[test]
