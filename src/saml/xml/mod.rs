@@ -117,12 +117,33 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// True when the bytes hold `<!DOCTYPE` or `<!ENTITY` in UTF-8/ASCII or in UTF-16 (LE or BE),
 /// the encodings libxml2 detects by itself. Any other encoding that hides a DTD still gets no
 /// external entity (see [`refuse_external_entities`]) and is refused after parsing.
+///
+/// One pass over the `<` bytes: this runs on every response, before parsing.
 fn declares_dtd(bytes: &[u8]) -> bool {
-    [b"<!DOCTYPE".as_slice(), b"<!ENTITY"].iter().any(|marker| {
-        let le: Vec<u8> = marker.iter().flat_map(|&b| [b, 0]).collect();
-        let be: Vec<u8> = marker.iter().flat_map(|&b| [0, b]).collect();
-        contains(bytes, marker) || contains(bytes, &le) || contains(bytes, &be)
-    })
+    const MARKERS: [&[u8]; 2] = [b"!DOCTYPE", b"!ENTITY"];
+    // Does `marker` follow the `<` at `at`? UTF-8: byte after byte. UTF-16: the ASCII byte of
+    // character k sits at at + 2k, its zero byte right after (LE) or right before (BE).
+    let utf8 =
+        |at: usize, marker: &[u8]| bytes.get(at + 1..).is_some_and(|b| b.starts_with(marker));
+    let utf16 = |at: usize, marker: &[u8], zero_side: isize| {
+        marker.iter().enumerate().all(|(k, &c)| {
+            let pos = at + 2 * (k + 1);
+            let zero = pos.checked_add_signed(zero_side);
+            bytes.get(pos) == Some(&c) && zero.and_then(|z| bytes.get(z)) == Some(&0)
+        })
+    };
+    let mut rest = 0;
+    while let Some(offset) = bytes[rest..].iter().position(|&b| b == b'<') {
+        let at = rest + offset;
+        if MARKERS
+            .iter()
+            .any(|m| utf8(at, m) || utf16(at, m, 1) || utf16(at, m, -1))
+        {
+            return true;
+        }
+        rest = at + 1;
+    }
+    false
 }
 
 /// Installs, once per process, an external entity loader that loads nothing: no file, no URL,
