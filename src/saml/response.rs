@@ -119,14 +119,13 @@ pub(super) fn validate(
             }
             Ok(assertion)
         });
-        let assertion = checked.map_err(|r| {
+        checked.map_err(|r| {
             if uniform {
                 xmlenc::decryption_failed()
             } else {
                 r
             }
-        })?;
-        assertion
+        })?
     } else {
         check_version_and_id(holder, "Assertion")?;
         let signed = verify_own_signature(&doc, holder, idp, sp)?;

@@ -110,10 +110,6 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
     Ok(parsed)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// True when the bytes hold `<!DOCTYPE` or `<!ENTITY` in UTF-8/ASCII or in UTF-16 (LE or BE),
 /// the encodings libxml2 detects by itself. Any other encoding that hides a DTD still gets no
 /// external entity (see [`refuse_external_entities`]) and is refused after parsing.
