@@ -1,5 +1,6 @@
 //! The command line: argument parsing and dispatch to one module per command.
 
+mod config;
 mod saml_check;
 
 use std::ffi::OsString;
@@ -11,6 +12,16 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "fedbridge", version, about, long_about = None)]
 struct Cli {
+    /// The database: an SQLite file (created and migrated when missing) or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        env = "FEDBRIDGE_DATABASE",
+        hide_env_values = true,
+        default_value = crate::store::DEFAULT_DATABASE,
+        value_name = "PATH_OR_URL"
+    )]
+    database: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,6 +31,9 @@ enum Command {
     /// SAML tools for administrators.
     #[command(subcommand)]
     Saml(SamlCommand),
+    /// Settings: the rows of CONFIGURATIONENTITY, checked against the schema.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +58,7 @@ where
     init_logging();
     match cli.command {
         Command::Saml(SamlCommand::Check(args)) => saml_check::run(&args),
+        Command::Config(command) => config::run(&cli.database, &command),
     }
 }
 

@@ -14,9 +14,6 @@ use crate::config::{
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
-/// Unknown row names this close (in edits) to a setting's name are taken for a typo of it.
-const MAX_TYPO_DISTANCE: usize = 3;
-
 /// The state of one setting while loading.
 #[derive(Debug)]
 pub(crate) enum State {
@@ -193,18 +190,7 @@ fn unknown_keys<'s>(
     rows.keys()
         .filter(|name| schema.setting(name).is_none())
         .map(|name| {
-            let suggestion = schema
-                .settings
-                .iter()
-                .map(|s| {
-                    (
-                        edit_distance(&name.to_ascii_uppercase(), &s.name),
-                        s.name.as_str(),
-                    )
-                })
-                .filter(|(d, _)| *d <= MAX_TYPO_DISTANCE)
-                .min()
-                .map(|(_, known)| known);
+            let suggestion = schema.similar(name).map(|s| s.name.as_str());
             (name.clone(), suggestion)
         })
         .collect()
@@ -255,23 +241,6 @@ fn insecure_warnings(config: &Config) -> Vec<Problem> {
         });
     }
     warnings
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// The typed config from slots that hold no problem.

@@ -44,6 +44,18 @@ impl Schema {
         self.settings.iter().find(|s| s.name == name)
     }
 
+    /// The setting an unknown row name probably means: the same name in another letter case,
+    /// or one within a few typing mistakes. For "did you mean …?" hints.
+    pub fn similar(&self, name: &str) -> Option<&SettingDef> {
+        const MAX_TYPO_DISTANCE: usize = 3;
+        let upper = name.to_ascii_uppercase();
+        self.settings
+            .iter()
+            .map(|s| (edit_distance(&upper, &s.name), s))
+            .filter(|(d, _)| *d <= MAX_TYPO_DISTANCE)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, s)| s)
+    }
     /// The settings the installer asks for, in the order it asks.
     pub fn installer_prompts(&self) -> Vec<&SettingDef> {
         let mut asked: Vec<_> = self.settings.iter().filter(|s| s.installer.ask).collect();
@@ -221,6 +233,24 @@ pub struct RuleDef {
     pub summary: String,
     /// The rule in full.
     pub description: String,
+}
+
+/// Levenshtein distance between two names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]

@@ -7,5 +7,6 @@ mod support;
 
 mod attacks;
 mod cli;
+mod config_cli;
 mod corpus;
 mod fixtures;

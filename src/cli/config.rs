@@ -1,0 +1,612 @@
+//! `fedbridge config list|get|set|unset|check`: the rows of `CONFIGURATIONENTITY`, read and
+//! changed through the same schema and loader as the server.
+//!
+//! `set` and `unset` decide inside one write transaction (see `Store::update_config`): they
+//! load the configuration as it is and as it would be, and refuse (nothing written) a value that
+//! is itself invalid, a change that makes a valid configuration invalid, or, while the
+//! configuration is still incomplete (first setup), a change that introduces a new problem.
+//! Settings that are simply still missing do not block a change, so the mandatory settings can
+//! be given one at a time.
+//!
+//! Exit status: 0 done (or valid, for `check`), 1 refused, invalid or unknown, 2 usage error or a
+//! database that cannot be opened or used. Results go to stdout, errors to stderr.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::config::keys::SAML_CONSUMER_URL;
+use crate::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
+use crate::config::{self, AbsoluteUrl, Problem};
+use crate::store::{ConfigRows, RowChange, Store};
+
+/// What `list` shows instead of a secret value.
+const MASK: &str = "********";
+
+/// The `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every row, and every setting without a row with its default; secrets masked.
+    List,
+    /// The value of one setting as stored (secrets too), (NULL), or "not set" with the default.
+    Get(GetArgs),
+    /// Set settings, after checking the value and the whole resulting configuration.
+    ///
+    /// Several NAME VALUE pairs are checked and written together (one transaction): settings
+    /// that belong together, such as FEDBRIDGE_SP_PRIVATE_KEY and FEDBRIDGE_SP_CERTIFICATE, are
+    /// changed in one command.
+    Set(SetArgs),
+    /// Delete settings' rows (back to the default), after checking the resulting configuration.
+    Unset(UnsetArgs),
+    /// Check the whole configuration: every problem at once, and the warnings.
+    Check,
+    /// Print the reference table of every setting (Markdown), as in the README; no database.
+    Reference,
+}
+
+/// Options of `config get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The setting's NAME (as in CONFIGURATIONENTITY).
+    name: String,
+}
+
+/// Options of `config set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// NAME VALUE [NAME VALUE]...; with --null: NAME [NAME]...
+    #[arg(
+        required = true,
+        value_name = "NAME VALUE",
+        num_args = 1..,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+    /// Store SQL NULL for each NAME (not the same as no row: see config-schema/README.md).
+    #[arg(long)]
+    null: bool,
+    /// Also store names that are not fedbridge settings (refused by default: a typo).
+    #[arg(long)]
+    allow_unknown: bool,
+}
+
+/// Options of `config unset`.
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// The settings whose rows are deleted.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+}
+
+/// Runs a `config` command against the database `database`.
+pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
+    let schema = match config::schema::schema() {
+        Ok(schema) => schema,
+        Err(e) => {
+            eprintln!("fedbridge config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let ConfigCommand::Reference = command {
+        print!("{}", config::reference_table());
+        return ExitCode::SUCCESS;
+    }
+    // Usage errors first: they need no database.
+    let request = match command {
+        ConfigCommand::Set(args) => set_request(args).map(Some),
+        ConfigCommand::Unset(args) => unset_request(args).map(Some),
+        ConfigCommand::List
+        | ConfigCommand::Get(_)
+        | ConfigCommand::Check
+        | ConfigCommand::Reference => Ok(None),
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => {
+            eprintln!("fedbridge config: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match Store::open(database) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("fedbridge config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match (command, request) {
+        (_, Some(request)) => store.update_config(|rows| change(schema, rows, &request)),
+        (ConfigCommand::Get(args), None) => store
+            .config_rows()
+            .map(|rows| get(schema, &rows, &args.name)),
+        (ConfigCommand::Check, None) => store.config_rows().map(|rows| check(schema, &rows)),
+        (_, None) => store.config_rows().map(|rows| list(schema, &rows)),
+    };
+    match report {
+        Ok(report) => report.print(),
+        Err(e) => {
+            eprintln!("fedbridge config: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// What a command prints and its exit status; built by pure functions, printed by [`run`].
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Report {
+    out: String,
+    err: String,
+    code: u8,
+}
+
+impl Report {
+    fn out(&mut self, line: impl AsRef<str>) {
+        self.out.push_str(line.as_ref());
+        self.out.push('\n');
+    }
+
+    fn err(&mut self, line: impl AsRef<str>) {
+        self.err.push_str(line.as_ref());
+        self.err.push('\n');
+    }
+
+    fn print(&self) -> ExitCode {
+        print!("{}", self.out);
+        eprint!("{}", self.err);
+        ExitCode::from(self.code)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// list, get, check
+// ---------------------------------------------------------------------------------------------
+
+/// Every setting in listing order (its row, or its default), then the rows that are not
+/// settings.
+fn list(schema: &Schema, rows: &ConfigRows) -> Report {
+    let mut report = Report::default();
+    let mut settings: Vec<&SettingDef> = schema.settings.iter().collect();
+    settings.sort_by_key(|s| s.installer.order);
+    for def in settings {
+        let name = &def.name;
+        let line = match rows.get(name) {
+            Some(Some(_)) if def.secret => format!("{name} = {MASK}"),
+            Some(Some(value)) => format!("{name} = {}", shown(value)),
+            Some(None) if def.null == Empty::Unset => {
+                format!("{name} = (NULL)  (same as not set: {})", not_set(def, rows))
+            }
+            Some(None) => format!(
+                "{name} = (NULL)  (invalid: it must not be NULL; see fedbridge config check)"
+            ),
+            None => match default_value(def, rows) {
+                Some(default) => format!("{name} = {}  (default)", shown(&default)),
+                None => format!("{name}  (not set: {})", not_set(def, rows)),
+            },
+        };
+        report.out(line);
+    }
+    for (name, value) in rows.iter().filter(|(n, _)| schema.setting(n).is_none()) {
+        let similar = schema.similar(name);
+        // A misspelt secret is still a secret.
+        let value = match value {
+            None => "(NULL)".to_owned(),
+            Some(_) if similar.is_some_and(|s| s.secret) => MASK.to_owned(),
+            Some(value) => shown(value),
+        };
+        report.out(format!("{name} = {value}  ({})", unknown_note(similar)));
+    }
+    report
+}
+
+/// The value of one setting, exactly as stored.
+fn get(schema: &Schema, rows: &ConfigRows, name: &str) -> Report {
+    let mut report = Report::default();
+    let def = schema.setting(name);
+    if def.is_none() {
+        let note = unknown_note(schema.similar(name));
+        if !rows.contains_key(name) {
+            report.err(format!(
+                "fedbridge config get: {name} is not a fedbridge setting and has no row ({note})"
+            ));
+            report.code = 1;
+            return report;
+        }
+        report.err(format!("warning: {name}: {note}"));
+    }
+    match (rows.get(name), def) {
+        (Some(Some(value)), _) => report.out(value),
+        (Some(None), _) => report.out("(NULL)"),
+        (None, Some(def)) => match default_value(def, rows) {
+            Some(default) => report.out(format!("not set (default: {default})")),
+            None => report.out(format!("not set ({})", not_set(def, rows))),
+        },
+        (None, None) => {} // handled above
+    }
+    report
+}
+
+/// Every problem at once (exit 1), or "valid" (exit 0); the warnings either way.
+fn check(schema: &Schema, rows: &ConfigRows) -> Report {
+    let mut report = Report::default();
+    match config::load(rows) {
+        Ok(loaded) => {
+            report.out("The configuration is valid.");
+            for warning in &loaded.warnings {
+                report.out(format!("warning: {warning}"));
+            }
+        }
+        Err(problems) => {
+            report.out(format!(
+                "The configuration is invalid: {}.",
+                count(problems.len(), "problem")
+            ));
+            for problem in &problems {
+                report.out(problem.to_string());
+            }
+            // The loader returns its warnings only with a valid configuration; the unknown
+            // rows are worth showing anyway.
+            for name in rows.keys().filter(|n| schema.setting(n).is_none()) {
+                let note = unknown_note(schema.similar(name));
+                report.out(format!("warning: {name}: {note}"));
+            }
+            report.code = 1;
+        }
+    }
+    report
+}
+
+// ---------------------------------------------------------------------------------------------
+// set, unset
+// ---------------------------------------------------------------------------------------------
+
+/// The changes a `set` or `unset` asks for.
+#[derive(Debug)]
+struct Request {
+    verb: &'static str,
+    changes: BTreeMap<String, RowChange>,
+    allow_unknown: bool,
+}
+
+fn set_request(args: &SetArgs) -> Result<Request, String> {
+    // A value may start with "-" (PEM does), so clap takes every word after the first NAME as
+    // a value, flags included: pick the flags out by hand.
+    let mut null = args.null;
+    let mut allow_unknown = args.allow_unknown;
+    let mut words = Vec::new();
+    for word in &args.args {
+        match word.as_str() {
+            "--null" => null = true,
+            "--allow-unknown" => allow_unknown = true,
+            "--" => {}
+            _ => words.push(word.clone()),
+        }
+    }
+    let mut changes = BTreeMap::new();
+    let mut add = |name: &str, change: RowChange| -> Result<(), String> {
+        check_name(name)?;
+        match changes.insert(name.to_owned(), change) {
+            Some(_) => Err(format!("set: {name} is given twice")),
+            None => Ok(()),
+        }
+    };
+    if null {
+        for name in &words {
+            add(name, RowChange::Set(None))?;
+        }
+    } else {
+        if words.len() % 2 != 0 {
+            return Err(format!(
+                "set: expected NAME VALUE pairs, got {} word(s); to store SQL NULL: fedbridge config set --null NAME",
+                words.len()
+            ));
+        }
+        for pair in words.chunks(2) {
+            if let [name, value] = pair {
+                add(name, RowChange::Set(Some(value.clone())))?;
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Err("set: no setting given".into());
+    }
+    Ok(Request {
+        verb: "set",
+        changes,
+        allow_unknown,
+    })
+}
+
+fn unset_request(args: &UnsetArgs) -> Result<Request, String> {
+    let mut changes = BTreeMap::new();
+    for name in &args.names {
+        check_name(name)?;
+        if changes.insert(name.clone(), RowChange::Delete).is_some() {
+            return Err(format!("unset: {name} is given twice"));
+        }
+    }
+    Ok(Request {
+        verb: "unset",
+        changes,
+        // Deleting a row that is not a setting is cleaning up, never a typo that hurts.
+        allow_unknown: true,
+    })
+}
+
+/// A row name: not empty, no surrounding blanks (the table refuses those too).
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.trim() != name {
+        return Err(format!(
+            "{name:?} is not a setting name (empty, or blanks around it)"
+        ));
+    }
+    Ok(())
+}
+
+/// Decides on the rows as they are now: the changes to write (none when refused) and what to
+/// say.
+fn change(
+    schema: &Schema,
+    rows: &ConfigRows,
+    request: &Request,
+) -> (BTreeMap<String, RowChange>, Report) {
+    let mut report = Report::default();
+    let verb = request.verb;
+    let refuse = |mut report: Report, lines: &[String]| {
+        for line in lines {
+            report.err(line);
+        }
+        report.code = 1;
+        (BTreeMap::new(), report)
+    };
+
+    // Names: a set of an unknown name is most likely a typo.
+    for (name, change) in &request.changes {
+        if schema.setting(name).is_some() {
+            continue;
+        }
+        let similar = schema.similar(name);
+        if !request.allow_unknown {
+            let hint = similar.map_or(String::new(), |s| format!(" (did you mean {}?)", s.name));
+            return refuse(
+                report,
+                &[format!(
+                    "fedbridge config {verb}: refused, nothing written: {name} is not a fedbridge \
+                     setting{hint}; to store it anyway: fedbridge config set --allow-unknown ..."
+                )],
+            );
+        }
+        let note = unknown_note(similar);
+        if *change == RowChange::Delete && !rows.contains_key(name) {
+            return refuse(
+                report,
+                &[format!(
+                    "fedbridge config unset: {name} is not a fedbridge setting and has no row ({note})"
+                )],
+            );
+        }
+    }
+
+    let mut after = rows.clone();
+    for (name, change) in &request.changes {
+        match change {
+            RowChange::Set(value) => {
+                after.insert(name.clone(), value.clone());
+            }
+            RowChange::Delete => {
+                after.remove(name);
+            }
+        }
+    }
+    if after == *rows {
+        for name in request.changes.keys() {
+            report.out(match rows.get(name) {
+                None => format!("{name}: no row; nothing to do."),
+                Some(_) => format!("{name}: already has this value; nothing to do."),
+            });
+        }
+        return (BTreeMap::new(), report);
+    }
+
+    let before = config::load(rows);
+    let verdict = judge(&before, &config::load(&after), &after, &request.changes);
+    match verdict {
+        Verdict::Refused {
+            valid_before,
+            problems,
+        } => {
+            let mut lines = vec![if valid_before {
+                format!(
+                    "fedbridge config {verb}: refused, nothing written: the configuration is valid \
+                     now and would become invalid:"
+                )
+            } else {
+                format!(
+                    "fedbridge config {verb}: refused, nothing written: the change would introduce \
+                     these problems:"
+                )
+            }];
+            lines.extend(problems.iter().map(ToString::to_string));
+            let companions: Vec<&str> = problems
+                .iter()
+                .filter(|p| !after.contains_key(&p.key) && !request.changes.contains_key(&p.key))
+                .map(|p| p.key.as_str())
+                .collect();
+            if !companions.is_empty() {
+                let names: Vec<&str> = request
+                    .changes
+                    .keys()
+                    .map(String::as_str)
+                    .chain(companions)
+                    .collect();
+                lines.push(format!(
+                    "Settings that belong together are set in one command: fedbridge config set \
+                     {} VALUE",
+                    names.join(" VALUE ")
+                ));
+            }
+            refuse(report, &lines)
+        }
+        Verdict::Valid { warnings } => {
+            describe_changes(&mut report, &request.changes);
+            report.out("The configuration is valid.");
+            for warning in &warnings {
+                report.out(format!("warning: {warning}"));
+            }
+            (request.changes.clone(), report)
+        }
+        Verdict::Incomplete { remaining } => {
+            describe_changes(&mut report, &request.changes);
+            report.out(format!(
+                "The configuration is still incomplete ({}); the change is allowed because it \
+                 introduces no new problem. Still to do:",
+                count(remaining.len(), "problem")
+            ));
+            for problem in &remaining {
+                report.out(problem.to_string());
+            }
+            (request.changes.clone(), report)
+        }
+    }
+}
+
+/// The outcome of comparing the configuration before and after a change.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Valid after the change: write.
+    Valid { warnings: Vec<Problem> },
+    /// Invalid before and after, and the change introduces no problem: write.
+    Incomplete { remaining: Vec<Problem> },
+    /// Do not write: these problems are the change's doing.
+    Refused {
+        valid_before: bool,
+        problems: Vec<Problem>,
+    },
+}
+
+/// Whether `changes` (turning the rows into `after_rows`) may be written.
+///
+/// - Valid afterwards: yes.
+/// - Valid before, invalid afterwards: no.
+/// - Invalid before and afterwards (first setup): no if a problem is the change's doing: any
+///   problem of a setting given a value (the value is invalid or clashes), a new problem of a
+///   setting made NULL or unset (it was needed), or a new problem of another setting that has a
+///   row (the change clashes with it). A new problem of a setting that has no row is a setting
+///   still to be given (SAML_SIGNING_CERTIFICATE once SAML_REDIRECT_URL is set) and does not
+///   block.
+fn judge(
+    before: &Result<config::Loaded, Vec<Problem>>,
+    after: &Result<config::Loaded, Vec<Problem>>,
+    after_rows: &ConfigRows,
+    changes: &BTreeMap<String, RowChange>,
+) -> Verdict {
+    let after = match after {
+        Ok(loaded) => {
+            return Verdict::Valid {
+                warnings: loaded.warnings.clone(),
+            };
+        }
+        Err(problems) => problems,
+    };
+    let before = match before {
+        Ok(_) => {
+            return Verdict::Refused {
+                valid_before: true,
+                problems: after.clone(),
+            };
+        }
+        Err(problems) => problems,
+    };
+    let had_problem = |key: &str| before.iter().any(|b| b.key == key);
+    let introduced: Vec<Problem> = after
+        .iter()
+        .filter(|p| match changes.get(&p.key) {
+            Some(RowChange::Set(Some(value))) if !value.trim().is_empty() => true,
+            Some(_) => !had_problem(&p.key),
+            None => !before.contains(p) && after_rows.contains_key(&p.key),
+        })
+        .cloned()
+        .collect();
+    if introduced.is_empty() {
+        Verdict::Incomplete {
+            remaining: after.clone(),
+        }
+    } else {
+        Verdict::Refused {
+            valid_before: false,
+            problems: introduced,
+        }
+    }
+}
+
+fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) {
+    for (name, change) in changes {
+        report.out(match change {
+            RowChange::Set(Some(_)) => format!("{name}: set."),
+            RowChange::Set(None) => format!("{name}: set to NULL."),
+            RowChange::Delete => format!("{name}: unset (row deleted)."),
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A value for a listing: continuation lines indented under the first; an empty value quoted.
+fn shown(value: &str) -> String {
+    if value.trim().is_empty() {
+        return format!("'{value}'");
+    }
+    let mut text = String::new();
+    for (i, line) in value.trim_end().lines().enumerate() {
+        if i > 0 {
+            text.push_str("\n    ");
+        }
+        text.push_str(line);
+    }
+    text
+}
+
+/// The default of `def`, with the consumer URL's origin filled in when it is known.
+fn default_value(def: &SettingDef, rows: &ConfigRows) -> Option<String> {
+    let default = def.default.as_ref()?;
+    if !default.contains(CONSUMER_ORIGIN) {
+        return Some(default.clone());
+    }
+    let origin = rows
+        .get(SAML_CONSUMER_URL)
+        .and_then(|v| v.as_deref())
+        .and_then(|v| AbsoluteUrl::parse(v).ok())
+        .map(|url| url.origin());
+    Some(match origin {
+        Some(origin) => default.replace(CONSUMER_ORIGIN, &origin),
+        None => default.replace(CONSUMER_ORIGIN, "(origin of SAML_CONSUMER_URL)"),
+    })
+}
+
+/// What "not set" means for `def`.
+fn not_set(def: &SettingDef, rows: &ConfigRows) -> String {
+    match (&def.unset, default_value(def, rows)) {
+        (Some(unset), _) => unset.clone(),
+        (None, Some(default)) => format!("default {default}"),
+        (None, None) if def.required == config::schema::Required::Always => {
+            "mandatory: the configuration is incomplete without it".into()
+        }
+        (None, None) => "not set".into(),
+    }
+}
+
+fn unknown_note(similar: Option<&SettingDef>) -> String {
+    match similar {
+        Some(def) => format!("unknown setting, ignored; did you mean {}?", def.name),
+        None => "unknown setting, ignored".into(),
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests;

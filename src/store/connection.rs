@@ -1,0 +1,243 @@
+//! Connections: the backend picked from the URL, per-connection SQLite settings, the pool's
+//! connection manager and the embedded migrations of each backend.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError, QueryResult};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::store::StoreError;
+
+/// The SQLite migrations (`migrations/sqlite`), compiled in.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL migrations (`migrations/postgres`), compiled in; same names as SQLite's.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+pub use self::multi::DbConnection;
+
+/// In a private module: the derive generates public helper items without doc comments.
+mod multi {
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// A connection to either backend. Queries written once against this type run on both;
+    /// the variant is chosen by [`super::Location`], never by trying one backend after the
+    /// other (SQLite would accept any string as a file name).
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// PostgreSQL, for several nodes sharing one database.
+        Postgres(PgConnection),
+        /// SQLite, the embedded default.
+        Sqlite(SqliteConnection),
+    }
+}
+
+/// The database backends fedbridge supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite: one file.
+    Sqlite,
+    /// PostgreSQL: a server.
+    Postgres,
+}
+
+/// Where the database is, parsed from `--database` / `FEDBRIDGE_DATABASE`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (or an SQLite `file:` URI).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://...` and `postgresql://...` are PostgreSQL; `sqlite://PATH` and anything else
+    /// is the path of an SQLite file.
+    pub fn parse(url: &str) -> Location {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Location::Postgres(url.to_owned());
+        }
+        let path = if lower.starts_with("sqlite://") {
+            &url["sqlite://".len()..]
+        } else {
+            url
+        };
+        Location::Sqlite(PathBuf::from(path))
+    }
+
+    /// The backend this location needs.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Refuses, with a clear message, what SQLite would only report as "unable to open
+    /// database file": a missing directory, a directory given as the file.
+    pub(crate) fn check_before_open(&self) -> Result<(), StoreError> {
+        let Location::Sqlite(path) = self else {
+            return Ok(());
+        };
+        let text = path.to_string_lossy();
+        if text.is_empty() || text == ":memory:" {
+            return Err(StoreError::Open {
+                database: format!("{text:?}"),
+                detail: "give the path of a database file, such as fedbridge.db (an in-memory \
+                         database would be lost when the command ends)"
+                    .into(),
+            });
+        }
+        if text.starts_with("file:") {
+            return Ok(()); // an SQLite URI: SQLite interprets it
+        }
+        if path.is_dir() {
+            return Err(StoreError::IsADirectory {
+                database: self.to_string(),
+            });
+        }
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        if !directory.is_dir() {
+            return Err(StoreError::MissingDirectory {
+                database: self.to_string(),
+                directory: directory.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The SQLite path as given, or the PostgreSQL URL without password or query (which may hold
+/// one).
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("********"));
+                    }
+                    parsed.set_query(None);
+                    f.write_str(parsed.as_str())
+                }
+                Err(_) => f.write_str("(a PostgreSQL URL that does not parse)"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+/// Makes connections of the backend that the location names.
+#[derive(Debug)]
+pub struct Manager {
+    location: Location,
+}
+
+impl Manager {
+    pub(crate) fn new(location: Location) -> Manager {
+        Manager { location }
+    }
+
+    /// A new connection, without the per-connection settings (see [`ConnectionSetup`]).
+    pub(crate) fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        match &self.location {
+            Location::Sqlite(path) => {
+                SqliteConnection::establish(&path.to_string_lossy()).map(DbConnection::Sqlite)
+            }
+            Location::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Settings applied to every new connection. SQLite keeps them per connection, so each one
+/// gets them: wait for locks instead of failing at once, enforce foreign keys, and WAL mode
+/// (readers never block the writer; stored in the file, so this is a no-op after the first).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSetup {
+    pub(crate) busy_timeout: Duration,
+}
+
+impl ConnectionSetup {
+    pub(crate) fn apply(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(conn) => conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;",
+                self.busy_timeout.as_millis()
+            )),
+            DbConnection::Postgres(_) => Ok(()),
+        }
+    }
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The error of a migration run (diesel_migrations reports a boxed error).
+pub(crate) type MigrationError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Applies every pending migration of the connection's backend. On SQLite the check and the
+/// run happen under one write lock, so two processes opening a new file at once do not both
+/// create the tables.
+pub(crate) fn migrate(conn: &mut DbConnection) -> Result<(), MigrationError> {
+    match conn {
+        DbConnection::Sqlite(conn) => {
+            if !conn.has_pending_migration(SQLITE_MIGRATIONS)? {
+                return Ok(());
+            }
+            conn.immediate_transaction(|conn| {
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(drop)
+                    .map_err(MigrationFailed)
+            })
+            .map_err(|e: MigrationFailed| e.0)
+        }
+        DbConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
+    }
+}
+
+/// Carries a migration error out of a diesel transaction (whose error type must come from
+/// diesel's).
+struct MigrationFailed(MigrationError);
+
+impl From<diesel::result::Error> for MigrationFailed {
+    fn from(error: diesel::result::Error) -> Self {
+        MigrationFailed(Box::new(error))
+    }
+}

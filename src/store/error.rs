@@ -1,0 +1,191 @@
+//! What can go wrong with the database, said so that an administrator knows which database and
+//! what to do. The detail of the driver is kept; passwords never appear (see `Location`).
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+
+use crate::store::Location;
+use crate::store::connection::Backend;
+
+/// A database that cannot be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The SQLite file's directory does not exist (SQLite creates the file, not directories).
+    #[error(
+        "cannot create the SQLite database {database}: the directory {directory} does not exist \
+         (create it first, or point --database / FEDBRIDGE_DATABASE at an existing directory)"
+    )]
+    MissingDirectory {
+        /// The database as given.
+        database: String,
+        /// The missing directory.
+        directory: String,
+    },
+    /// A directory was given where the database file belongs.
+    #[error(
+        "{database} is a directory, not an SQLite database file (give a file path such as \
+         {database}/fedbridge.db)"
+    )]
+    IsADirectory {
+        /// The database as given.
+        database: String,
+    },
+    /// The file exists but is not an SQLite database.
+    #[error(
+        "{database} is not an SQLite database file (wrong --database? fedbridge creates the \
+         database itself when the file does not exist)"
+    )]
+    NotADatabase {
+        /// The database as given.
+        database: String,
+    },
+    /// Another connection held a lock for longer than the busy timeout.
+    #[error(
+        "the SQLite database {database} is locked: another process kept it busy for more than \
+         {waited_ms} ms (a long transaction in an sqlite3 shell?); try again once it ends"
+    )]
+    Locked {
+        /// The database as given.
+        database: String,
+        /// How long we waited.
+        waited_ms: u128,
+    },
+    /// The file or its directory cannot be written by this user.
+    #[error(
+        "the SQLite database {database} cannot be written: {detail} (check the permissions of \
+         the file, of its -wal and -shm files, and of the directory)"
+    )]
+    ReadOnly {
+        /// The database as given.
+        database: String,
+        /// SQLite's message.
+        detail: String,
+    },
+    /// The PostgreSQL server cannot be reached or refuses the connection.
+    #[error("cannot connect to the PostgreSQL database {database}: {detail}")]
+    Unreachable {
+        /// The URL without password.
+        database: String,
+        /// The server's or libpq's message.
+        detail: String,
+    },
+    /// Any other failure to open the database.
+    #[error("cannot open the database {database}: {detail}")]
+    Open {
+        /// The database as given.
+        database: String,
+        /// The driver's message.
+        detail: String,
+    },
+    /// The migrations cannot be applied.
+    #[error("cannot bring the database {database} up to date (migrations): {detail}")]
+    Migration {
+        /// The database as given.
+        database: String,
+        /// The driver's message.
+        detail: String,
+    },
+    /// A query failed.
+    #[error("database {database}: {detail}")]
+    Query {
+        /// The database as given.
+        database: String,
+        /// The driver's message.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn from_connection(
+        location: &Location,
+        error: &ConnectionError,
+        busy_timeout: Duration,
+    ) -> StoreError {
+        let detail = match error {
+            ConnectionError::BadConnection(message) => message.trim().to_owned(),
+            other => other.to_string(),
+        };
+        match location.backend() {
+            Backend::Postgres => StoreError::Unreachable {
+                database: location.to_string(),
+                detail,
+            },
+            Backend::Sqlite => classify(location, detail, busy_timeout, |database, detail| {
+                StoreError::Open { database, detail }
+            }),
+        }
+    }
+
+    pub(crate) fn from_query(
+        location: &Location,
+        error: &diesel::result::Error,
+        busy_timeout: Duration,
+    ) -> StoreError {
+        let detail = match error {
+            diesel::result::Error::DatabaseError(_, info) => info.message().to_owned(),
+            other => other.to_string(),
+        };
+        classify(location, detail, busy_timeout, |database, detail| {
+            StoreError::Query { database, detail }
+        })
+    }
+
+    pub(crate) fn from_migration(
+        location: &Location,
+        error: &(dyn std::error::Error + Send + Sync + 'static),
+        busy_timeout: Duration,
+    ) -> StoreError {
+        let detail = match error.downcast_ref::<diesel::result::Error>() {
+            Some(diesel::result::Error::DatabaseError(_, info)) => info.message().to_owned(),
+            _ => error.to_string(),
+        };
+        classify(location, detail, busy_timeout, |database, detail| {
+            StoreError::Migration { database, detail }
+        })
+    }
+
+    pub(crate) fn from_pool(
+        location: &Location,
+        error: &diesel::r2d2::PoolError,
+        busy_timeout: Duration,
+    ) -> StoreError {
+        let detail = error.to_string();
+        match location.backend() {
+            Backend::Postgres => StoreError::Unreachable {
+                database: location.to_string(),
+                detail,
+            },
+            Backend::Sqlite => classify(location, detail, busy_timeout, |database, detail| {
+                StoreError::Open { database, detail }
+            }),
+        }
+    }
+}
+
+/// Turns SQLite's well-known messages into the errors that say what to do; anything else
+/// becomes `otherwise(database, detail)`.
+fn classify(
+    location: &Location,
+    detail: String,
+    busy_timeout: Duration,
+    otherwise: impl FnOnce(String, String) -> StoreError,
+) -> StoreError {
+    let database = location.to_string();
+    if location.backend() == Backend::Sqlite {
+        let lower = detail.to_ascii_lowercase();
+        if lower.contains("database is locked") || lower.contains("database table is locked") {
+            return StoreError::Locked {
+                database,
+                waited_ms: busy_timeout.as_millis(),
+            };
+        }
+        if lower.contains("file is not a database") || lower.contains("file is encrypted") {
+            return StoreError::NotADatabase { database };
+        }
+        if lower.contains("readonly database") || lower.contains("read-only") {
+            return StoreError::ReadOnly { database, detail };
+        }
+    }
+    otherwise(database, detail)
+}

@@ -1,0 +1,130 @@
+//! The database: diesel over SQLite (the embedded default, one file) or PostgreSQL (several
+//! nodes), one code base for both through [`connection::DbConnection`].
+//!
+//! [`Store::open`] picks the backend from the URL, creates and migrates the database, and keeps
+//! a pool of connections. Each table or aggregate has its own file with the queries on it
+//! (`configuration.rs` for `CONFIGURATIONENTITY`). The store keeps strings and numbers; what a
+//! setting means is `config`'s business, never the store's. Every multi-row write is one
+//! transaction.
+
+mod configuration;
+pub mod connection;
+mod error;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::r2d2::{Pool, PooledConnection};
+
+pub use self::configuration::{ConfigRows, RowChange};
+pub use self::connection::{Backend, Location};
+use self::connection::{ConnectionSetup, Manager};
+pub use self::error::StoreError;
+
+/// The default database: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE: &str = "fedbridge.db";
+
+/// How long an SQLite connection waits for another writer before giving up ("locked").
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to open a database; [`OpenOptions::default`] is what the commands use.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// SQLite: how long to wait for a lock held by another connection.
+    pub busy_timeout: Duration,
+    /// Most connections kept open at once.
+    pub max_connections: u32,
+    /// How long to wait for a free connection from the pool.
+    pub connection_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            max_connections: 8,
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An open, migrated database and its connection pool. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    location: Location,
+    busy_timeout: Duration,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("database", &self.location.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database at `url` (see [`Location::parse`]) with the default options: creates
+    /// an SQLite file that does not exist yet and applies every pending migration.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, &OpenOptions::default())
+    }
+
+    /// [`Store::open`] with explicit options.
+    pub fn open_with(url: &str, options: &OpenOptions) -> Result<Store, StoreError> {
+        let location = Location::parse(url);
+        location.check_before_open()?;
+        let setup = ConnectionSetup {
+            busy_timeout: options.busy_timeout,
+        };
+        let manager = Manager::new(location.clone());
+        // One connection first, outside the pool: its error says exactly what is wrong (r2d2
+        // would retry until its timeout and then report only the last error), and it migrates.
+        let mut first = manager
+            .establish()
+            .map_err(|e| StoreError::from_connection(&location, &e, options.busy_timeout))?;
+        setup
+            .apply(&mut first)
+            .map_err(|e| StoreError::from_query(&location, &e, options.busy_timeout))?;
+        connection::migrate(&mut first)
+            .map_err(|e| StoreError::from_migration(&location, e.as_ref(), options.busy_timeout))?;
+        drop(first);
+        let pool = Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connection_timeout)
+            .connection_customizer(Box::new(setup))
+            .build_unchecked(manager);
+        Ok(Store {
+            pool,
+            location,
+            busy_timeout: options.busy_timeout,
+        })
+    }
+
+    /// Where the database is (for messages: a PostgreSQL URL is shown without its password).
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.location.backend()
+    }
+
+    /// A connection from the pool.
+    pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::from_pool(&self.location, &e, self.busy_timeout))
+    }
+
+    /// A query error, said with the database's name.
+    pub(crate) fn query_error(&self, error: &diesel::result::Error) -> StoreError {
+        StoreError::from_query(&self.location, error, self.busy_timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests;
