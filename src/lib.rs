@@ -9,3 +9,4 @@ pub mod clock;
 pub mod config;
 pub mod saml;
 pub mod store;
+pub mod web;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch to one module per command.
 
 mod config;
+mod metadata;
 mod saml_check;
 
 use std::ffi::OsString;
@@ -34,6 +35,22 @@ enum Command {
     /// Settings: the rows of CONFIGURATIONENTITY, checked against the schema.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Print the SP metadata of the configured instance (to import into the IdP).
+    Metadata,
+    /// Run the server: /healthz, /saml/metadata; settings reloaded live from the database.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The address to listen on (port 0: any free port, printed on stdout).
+    #[arg(
+        long,
+        env = "FEDBRIDGE_LISTEN",
+        default_value = crate::web::DEFAULT_LISTEN,
+        value_name = "ADDRESS:PORT"
+    )]
+    listen: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,19 +72,27 @@ where
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging();
+    // The server tells what it does (reloads, fetches) at info; commands only warn.
+    init_logging(match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
     match cli.command {
         Command::Saml(SamlCommand::Check(args)) => saml_check::run(&args),
         Command::Config(command) => config::run(&cli.database, &command),
+        Command::Metadata => metadata::run(&cli.database),
+        Command::Serve(args) => crate::web::serve(&cli.database, &args.listen),
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings).
-fn init_logging() {
+/// Logs go to stderr, filtered by `RUST_LOG` (default: `default`).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journald gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -130,6 +130,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// Our SP metadata, the document the IdP imports (`fedbridge metadata`, `GET
+    /// /saml/metadata`): our entityID, the consumer URL as ACS, our certificate when a key pair
+    /// is configured; assertions are wanted signed.
+    pub fn sp_metadata(&self) -> String {
+        crate::saml::sp_metadata::render(
+            &self.sp_entity_id,
+            self.consumer_url.as_str(),
+            self.sp_key_pair
+                .as_ref()
+                .map(|pair| pair.certificate_pem.as_str()),
+            true,
+        )
+    }
     /// The path where the ACS route is mounted: the path of `SAML_CONSUMER_URL`.
     pub fn acs_path(&self) -> &str {
         self.consumer_url.path()

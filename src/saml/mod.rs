@@ -9,6 +9,7 @@ pub mod error;
 pub mod keys;
 pub mod metadata;
 mod response;
+pub mod sp_metadata;
 pub mod xml;
 pub mod xmldsig;
 pub mod xmlenc;

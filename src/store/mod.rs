@@ -3,13 +3,14 @@
 //!
 //! [`Store::open`] picks the backend from the URL, creates and migrates the database, and keeps
 //! a pool of connections. Each table or aggregate has its own file with the queries on it
-//! (`configuration.rs` for `CONFIGURATIONENTITY`). The store keeps strings and numbers; what a
+//! (`configuration.rs` for `CONFIGURATIONENTITY`, `idp_metadata.rs` for the metadata cache). The store keeps strings and numbers; what a
 //! setting means is `config`'s business, never the store's. Every multi-row write is one
 //! transaction.
 
 mod configuration;
 pub mod connection;
 mod error;
+mod idp_metadata;
 pub mod schema;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use self::configuration::{ConfigRows, RowChange};
 pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
 pub use self::error::StoreError;
+pub use self::idp_metadata::CachedMetadata;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE: &str = "fedbridge.db";

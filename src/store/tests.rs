@@ -360,3 +360,29 @@ fn an_empty_or_in_memory_database_is_refused() {
         );
     }
 }
+
+#[test]
+fn idp_metadata_cache_keeps_the_last_copy_per_url() {
+    let (_dir, path) = temp_db();
+    let store = Store::open(&path).unwrap();
+    let url = "https://idp.example.com/metadata";
+    assert_eq!(store.cached_idp_metadata(url).unwrap(), None);
+    let first = CachedMetadata {
+        body: "<md:EntityDescriptor/>".into(),
+        fetched_at: 1_700_000_000,
+    };
+    store.save_idp_metadata(url, &first).unwrap();
+    assert_eq!(store.cached_idp_metadata(url).unwrap(), Some(first));
+    let second = CachedMetadata {
+        body: "<md:EntitiesDescriptor/>".into(),
+        fetched_at: 1_700_003_600,
+    };
+    store.save_idp_metadata(url, &second).unwrap();
+    assert_eq!(store.cached_idp_metadata(url).unwrap(), Some(second));
+    assert_eq!(
+        store
+            .cached_idp_metadata("https://other.example.com/md")
+            .unwrap(),
+        None
+    );
+}

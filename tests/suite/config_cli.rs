@@ -99,18 +99,6 @@ fn idp_cert() -> String {
     String::from_utf8(read(xmlsec_dir().join("keys/idp-rsa.crt"))).unwrap()
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited, not killed")
-}
-
 fn assert_ok(out: &Output) {
     assert_eq!(
         code(out),

@@ -10,3 +10,5 @@ mod cli;
 mod config_cli;
 mod corpus;
 mod fixtures;
+mod metadata;
+mod serve;

@@ -89,3 +89,18 @@ pub fn check_xmlsec(xml: &[u8]) -> Result<VerifiedAssertion, Rejection> {
 pub fn xmlsec_fixture(name: &str) -> Vec<u8> {
     read(xmlsec_dir().join("signed").join(name))
 }
+
+/// A command's standard output as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command's standard error as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A command's exit code (a test fails if it was killed by a signal).
+pub fn code(out: &std::process::Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}

@@ -1,0 +1,41 @@
+//! `fedbridge metadata`: prints the SP metadata of the configured instance, the document to
+//! import into the IdP.
+//!
+//! Exit status: 0 printed, 1 the configuration is invalid (every problem on stderr), 2 the
+//! database cannot be opened or read.
+
+use std::process::ExitCode;
+
+use crate::config;
+use crate::store::Store;
+
+/// Runs `fedbridge metadata` against the database `database`.
+pub fn run(database: &str) -> ExitCode {
+    let rows = match Store::open(database).and_then(|store| store.config_rows()) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("fedbridge metadata: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match config::load(&rows) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            print!("{}", loaded.config.sp_metadata());
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!(
+                "fedbridge metadata: the configuration is invalid ({} problem{}); fix it with fedbridge config set:",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

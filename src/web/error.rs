@@ -1,0 +1,100 @@
+//! The one error type of the web layer and the one place that maps it to HTTP. The browser
+//! gets a status code and a plain page; the detail goes to the log, never to the browser.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::store::StoreError;
+use crate::web::pages;
+use crate::web::state::ConfigHealth;
+
+/// Why a request cannot be answered normally.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No such page (while configured).
+    #[error("not found")]
+    NotFound,
+    /// No valid configuration has been loaded yet: the page lists the problems (503).
+    #[error("fedbridge is not configured yet")]
+    NotConfigured(Arc<ConfigHealth>),
+    /// Anything that is our fault or the database's: logged in full, answered with 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> WebError {
+        WebError::Internal(error.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for WebError {
+    fn from(error: actix_web::error::BlockingError) -> WebError {
+        WebError::Internal(format!("the blocking pool failed: {error}"))
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            WebError::NotFound => pages::message("Not found", "There is no page at this address."),
+            WebError::NotConfigured(health) => pages::not_configured(health),
+            WebError::Internal(detail) => {
+                tracing::error!(detail = %detail, "request failed");
+                pages::message(
+                    "Something went wrong",
+                    "fedbridge could not answer this request. The details are in its log.",
+                )
+            }
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, WebError::NotConfigured(_)) {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        pages::html(response, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn body(error: &WebError) -> String {
+        let bytes = error.error_response().into_body().try_into_bytes().unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn internal_detail_stays_out_of_the_page() {
+        let error = WebError::Internal("database /srv/secret.db: disk I/O error".into());
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let page = body(&error);
+        assert!(!page.contains("/srv/secret.db"), "{page}");
+        assert!(page.contains("Something went wrong"), "{page}");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(WebError::NotFound.status_code(), StatusCode::NOT_FOUND);
+        let unconfigured = WebError::NotConfigured(Arc::new(ConfigHealth::default()));
+        assert_eq!(unconfigured.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = unconfigured.error_response();
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/html; charset=utf-8"
+        );
+    }
+}

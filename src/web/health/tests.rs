@@ -1,0 +1,146 @@
+//! The health verdict from the state's parts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use time::macros::datetime;
+
+use super::*;
+use crate::config::Problem;
+use crate::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
+use crate::web::state::{GoodMetadata, MetadataSource};
+
+const METADATA: &str = "http://127.0.0.1:9/metadata";
+const AT: OffsetDateTime = datetime!(2026-01-15 10:00 UTC);
+
+fn configured(metadata_url: &str) -> ActiveConfig {
+    let rows: BTreeMap<String, Option<String>> = [
+        (
+            "SAML_CONSUMER_URL",
+            "https://sp.example.com/EnticeServices/rest/authenticate/saml",
+        ),
+        ("SAML_METADATA_URL", metadata_url),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), Some(v.to_owned())))
+    .collect();
+    let loaded = crate::config::load(&rows).unwrap();
+    ActiveConfig {
+        config: loaded.config,
+        warnings: loaded.warnings,
+        loaded_at: AT,
+    }
+}
+
+fn good(source: MetadataSource) -> GoodMetadata {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/idp-samples/simplesamlphp/idp-metadata.xml"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    GoodMetadata {
+        metadata: Arc::new(parse_idp_metadata(&bytes, None, DEFAULT_MAX_METADATA_BYTES).unwrap()),
+        source,
+        fetched_at: AT,
+    }
+}
+
+fn status(good: Option<GoodMetadata>, error: Option<&str>) -> MetadataStatus {
+    MetadataStatus {
+        url: METADATA.into(),
+        entity_id: None,
+        good,
+        error: error.map(str::to_owned),
+        attempted_at: AT,
+        next_fetch_at: AT + time::Duration::HOUR,
+    }
+}
+
+fn json(report: &Report) -> serde_json::Value {
+    serde_json::to_value(report).unwrap()
+}
+
+#[test]
+fn unconfigured_without_a_config() {
+    let health = ConfigHealth {
+        problems: vec![Problem {
+            key: "SAML_CONSUMER_URL".into(),
+            message: "required".into(),
+            example: None,
+        }],
+        ..ConfigHealth::default()
+    };
+    let report = report(None, &health, None);
+    assert_eq!(report.status, Status::Unconfigured);
+    let j = json(&report);
+    assert_eq!(j["status"], "unconfigured");
+    assert_eq!(j["config"]["valid"], false);
+    assert_eq!(j["config"]["problems"][0]["key"], "SAML_CONSUMER_URL");
+    assert!(j["config"]["loaded_at"].is_null());
+    assert!(j["idp_metadata"].is_null());
+}
+
+#[test]
+fn ok_with_fresh_metadata() {
+    let active = configured(METADATA);
+    let md = status(Some(good(MetadataSource::Url)), None);
+    let report = report(Some(&active), &ConfigHealth::default(), Some(&md));
+    assert_eq!(report.status, Status::Ok);
+    let j = json(&report);
+    assert_eq!(j["config"]["valid"], true);
+    assert_eq!(j["config"]["loaded_at"], "2026-01-15T10:00:00Z");
+    assert_eq!(j["idp_metadata"]["source"], "url");
+    assert_eq!(j["idp_metadata"]["fetched_at"], "2026-01-15T10:00:00Z");
+    assert!(j["idp_metadata"]["error"].is_null());
+    assert!(j["idp_metadata"]["signing_certificates"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn degraded_when_anything_needs_attention() {
+    let active = configured(METADATA);
+    let fine = status(Some(good(MetadataSource::Url)), None);
+    let invalid = ConfigHealth {
+        problems: vec![Problem {
+            key: "FEDBRIDGE_CLOCK_SKEW".into(),
+            message: "bad".into(),
+            example: None,
+        }],
+        ..ConfigHealth::default()
+    };
+    let r = report(Some(&active), &invalid, Some(&fine));
+    assert_eq!(r.status, Status::Degraded);
+    assert_eq!(json(&r)["config"]["valid"], false);
+
+    let locked = ConfigHealth {
+        database_error: Some("the database is locked".into()),
+        ..ConfigHealth::default()
+    };
+    let r = report(Some(&active), &locked, Some(&fine));
+    assert_eq!(r.status, Status::Degraded);
+    assert_eq!(
+        json(&r)["config"]["database_error"],
+        "the database is locked"
+    );
+
+    let stale = status(
+        Some(good(MetadataSource::Cache)),
+        Some("connection refused"),
+    );
+    let r = report(Some(&active), &ConfigHealth::default(), Some(&stale));
+    assert_eq!(r.status, Status::Degraded);
+    let j = json(&r);
+    assert_eq!(j["idp_metadata"]["source"], "cache");
+    assert_eq!(j["idp_metadata"]["error"], "connection refused");
+
+    let none = status(None, Some("connection refused"));
+    let r = report(Some(&active), &ConfigHealth::default(), Some(&none));
+    assert_eq!(r.status, Status::Degraded);
+    assert!(json(&r)["idp_metadata"]["source"].is_null());
+
+    // Not fetched yet, or fetched for another URL.
+    let r = report(Some(&active), &ConfigHealth::default(), None);
+    assert_eq!(r.status, Status::Degraded);
+    let elsewhere = configured("http://127.0.0.1:10/other");
+    let r = report(Some(&elsewhere), &ConfigHealth::default(), Some(&fine));
+    assert_eq!(r.status, Status::Degraded);
+}

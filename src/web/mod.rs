@@ -1,0 +1,89 @@
+//! `fedbridge serve`: the HTTP server (actix-web) on top of the settings in the database.
+//!
+//! - [`state`]: what requests and background tasks share (the configuration in service, the
+//!   settings' problems, the IdP metadata), each part swapped atomically.
+//! - [`reload`]: polls `CONFIGURATIONENTITY` every second; valid changes go into service,
+//!   invalid ones are refused and reported.
+//! - [`idp`]: fetches, caches and refreshes the IdP metadata (metadata scenario).
+//! - [`routes`]: every route in one place; [`handlers`] and [`health`]: thin handlers;
+//!   [`error`]: the one error type mapped to HTTP; [`pages`]: the HTML fedbridge renders.
+//!
+//! A server started on an empty or invalid configuration starts anyway: `/healthz` says
+//! `unconfigured` and every other page is the "not configured" page (503) until the settings
+//! are fixed, which it picks up live.
+
+pub mod error;
+pub mod handlers;
+pub mod health;
+pub mod idp;
+pub mod pages;
+pub mod reload;
+pub mod routes;
+pub mod state;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+
+use crate::clock::SystemClock;
+use crate::store::Store;
+use crate::web::reload::Reloader;
+use crate::web::state::AppState;
+
+/// The default listen address of `fedbridge serve`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Runs the server on `listen` against the database `database` until it is stopped (SIGINT,
+/// SIGTERM). Prints `fedbridge listening on http://ADDRESS` on stdout once bound (port 0 picks
+/// a free port). Exit status: 0 stopped, 2 the database cannot be opened or the address cannot
+/// be bound.
+pub fn serve(database: &str, listen: &str) -> ExitCode {
+    let store = match Store::open(database) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("fedbridge serve: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
+    // The first read happens before the server listens, so the first request already sees
+    // the configuration (or the reason there is none).
+    let mut reloader = Reloader::new();
+    reload::apply(&state, reloader.observe(reload::poll(state.store())));
+    match actix_web::rt::System::new().block_on(run(state, reloader, listen)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fedbridge serve: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Binds, announces the address, starts the background tasks on this (actix) runtime and
+/// serves.
+async fn run(state: web::Data<AppState>, reloader: Reloader, listen: &str) -> std::io::Result<()> {
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .configure(routes::configure)
+    })
+    .bind(listen)
+    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        for address in server.addrs() {
+            writeln!(stdout, "fedbridge listening on http://{address}")?;
+            tracing::info!(%address, "listening");
+        }
+        stdout.flush()?;
+    }
+    actix_web::rt::spawn(reload::watch(state.clone(), reloader));
+    actix_web::rt::spawn(idp::watch(state));
+    server.run().await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! The few HTML pages fedbridge itself renders, with every dynamic value HTML-escaped.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
+use crate::web::state::ConfigHealth;
+
+/// The "not configured yet" page: what to fix, key by key (names and messages only; messages
+/// never quote secret values).
+pub fn not_configured(health: &ConfigHealth) -> String {
+    let mut items = String::new();
+    for problem in &health.problems {
+        items.push_str(&format!(
+            "<li><code>{}</code>: {}",
+            escape(&problem.key),
+            escape(&problem.message)
+        ));
+        if let Some(example) = &problem.example {
+            items.push_str(&format!(" (e.g. <code>{}</code>)", escape(example)));
+        }
+        items.push_str("</li>\n");
+    }
+    if let Some(error) = &health.database_error {
+        items.push_str(&format!(
+            "<li>The settings cannot be read: {}.</li>\n",
+            escape(error)
+        ));
+    }
+    if items.is_empty() {
+        items.push_str("<li>The settings have not been read yet.</li>\n");
+    }
+    page(
+        "fedbridge is not configured yet",
+        &format!(
+            "<p>fedbridge starts serving logins once the settings in the \
+             <code>CONFIGURATIONENTITY</code> table are complete and valid. What is missing or \
+             wrong:</p>\n<ul>\n{items}</ul>\n<p>Fix it with <code>fedbridge config set</code> \
+             (or SQL); this page picks up the change within seconds, no restart needed. \
+             <code>fedbridge config check</code> lists the same problems.</p>"
+        ),
+    )
+}
+
+/// A page with a title and one sentence.
+pub fn message(title: &str, text: &str) -> String {
+    page(title, &format!("<p>{}</p>", escape(text)))
+}
+
+/// Sends `body` as HTML that is never cached, never sniffed, and runs no script.
+pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
+    response
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .body(body)
+}
+
+/// Escapes `text` for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `title` (escaped) and `body` (already HTML) as a whole document.
+fn page(title: &str, body: &str) -> String {
+    let title = escape(title);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Problem;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape(r#"<script>alert("x&'y")</script>"#),
+            "&lt;script&gt;alert(&quot;x&amp;&#39;y&quot;)&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn not_configured_lists_problems_escaped() {
+        let health = ConfigHealth {
+            problems: vec![Problem {
+                key: "SAML_CONSUMER_URL".into(),
+                message: "'<b>x</b>' is not an absolute http(s) URL".into(),
+                example: Some("https://sp.example.com/acs".into()),
+            }],
+            database_error: None,
+            checked_at: None,
+        };
+        let page = not_configured(&health);
+        assert!(page.contains("fedbridge is not configured yet"), "{page}");
+        assert!(page.contains("<code>SAML_CONSUMER_URL</code>"), "{page}");
+        assert!(page.contains("&lt;b&gt;x&lt;/b&gt;"), "{page}");
+        assert!(!page.contains("<b>x</b>"), "{page}");
+    }
+}

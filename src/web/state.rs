@@ -1,0 +1,213 @@
+//! What every request and every background task shares: the configuration in service, the
+//! problems of the settings as they are now, and the IdP's trust material.
+//!
+//! Each part sits in its own [`ArcSwap`]: a request takes a snapshot (`load_full`) without a
+//! lock and keeps using it even if the reload task swaps in a new configuration meanwhile.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use arc_swap::{ArcSwap, ArcSwapOption};
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::config::{Config, IdpSource, Loaded, Problem};
+use crate::saml::TrustedIdp;
+use crate::saml::metadata::IdpMetadata;
+use crate::store::Store;
+use crate::web::error::WebError;
+
+/// The shared state of one server (every worker sees the same one through `web::Data`).
+pub struct AppState {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: ArcSwapOption<ActiveConfig>,
+    health: ArcSwap<ConfigHealth>,
+    metadata: ArcSwapOption<MetadataStatus>,
+}
+
+/// A valid configuration in service.
+#[derive(Debug)]
+pub struct ActiveConfig {
+    /// The typed settings.
+    pub config: Config,
+    /// Warnings of the load (unknown keys, ignored settings, insecure options).
+    pub warnings: Vec<Problem>,
+    /// When it was put in service.
+    pub loaded_at: OffsetDateTime,
+}
+
+/// How the settings in the database look right now, as the last poll saw them.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigHealth {
+    /// The problems of the rows as they are now (empty: valid). While not empty, the last
+    /// valid configuration (if any) stays in service.
+    pub problems: Vec<Problem>,
+    /// Why the last poll could not read the settings (locked, gone), said without paths.
+    pub database_error: Option<String>,
+    /// When the settings were last polled.
+    pub checked_at: Option<OffsetDateTime>,
+}
+
+/// The state of the IdP metadata (metadata scenario only).
+#[derive(Debug, Clone)]
+pub struct MetadataStatus {
+    /// `SAML_METADATA_URL` this status is about.
+    pub url: String,
+    /// `SAML_SERVER_ENTITY_IDENTIFIER` the entity was picked with.
+    pub entity_id: Option<String>,
+    /// The last good copy, if there ever was one.
+    pub good: Option<GoodMetadata>,
+    /// Why the last attempt failed; `None` when it succeeded.
+    pub error: Option<String>,
+    /// When the last attempt ended.
+    pub attempted_at: OffsetDateTime,
+    /// When the next fetch is due.
+    pub next_fetch_at: OffsetDateTime,
+}
+
+/// A metadata document that parsed, and where it came from.
+#[derive(Debug, Clone)]
+pub struct GoodMetadata {
+    /// What fedbridge takes from it.
+    pub metadata: Arc<IdpMetadata>,
+    /// Fetched from the URL by this process, or read from the database cache.
+    pub source: MetadataSource,
+    /// When it was fetched from the URL (by this process or an earlier one).
+    pub fetched_at: OffsetDateTime,
+}
+
+/// Where the metadata in service came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSource {
+    /// Fetched from `SAML_METADATA_URL` by this process.
+    Url,
+    /// The last good copy in `idp_metadata_cache` (the URL could not be fetched).
+    Cache,
+}
+
+impl MetadataSource {
+    /// The name shown on `/healthz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataSource::Url => "url",
+            MetadataSource::Cache => "cache",
+        }
+    }
+}
+
+/// The IdP fedbridge trusts now, from either scenario.
+#[derive(Debug, Clone)]
+pub struct IdpTrust {
+    /// The expected Issuer and the signing keys.
+    pub idp: TrustedIdp,
+    /// Where AuthnRequests go (HTTP-Redirect binding); `None` when the metadata names none.
+    pub sso_url: Option<String>,
+}
+
+impl AppState {
+    /// A state with no configuration in service yet.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            store,
+            clock,
+            config: ArcSwapOption::empty(),
+            health: ArcSwap::from_pointee(ConfigHealth::default()),
+            metadata: ArcSwapOption::empty(),
+        }
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The configuration in service; `None` until a valid one was loaded.
+    pub fn config(&self) -> Option<Arc<ActiveConfig>> {
+        self.config.load_full()
+    }
+
+    /// The settings' health as of the last poll.
+    pub fn health(&self) -> Arc<ConfigHealth> {
+        self.health.load_full()
+    }
+
+    /// The IdP metadata status; `None` outside the metadata scenario.
+    pub fn metadata(&self) -> Option<Arc<MetadataStatus>> {
+        self.metadata.load_full()
+    }
+
+    /// The IdP trusted now: the pinned certificates (public-key scenario), or the last good
+    /// metadata of the configured URL and entity (metadata scenario). `None` when unconfigured
+    /// or when no metadata could be had yet.
+    pub fn idp_trust(&self) -> Option<IdpTrust> {
+        let active = self.config()?;
+        match &active.config.idp {
+            IdpSource::PublicKey { sso_url, .. } => Some(IdpTrust {
+                idp: active.config.pinned_idp()?,
+                sso_url: Some(sso_url.as_str().to_owned()),
+            }),
+            IdpSource::Metadata { url, entity_id } => {
+                let status = self.metadata()?;
+                if status.url != url.as_str() || status.entity_id != *entity_id {
+                    return None;
+                }
+                let metadata = &status.good.as_ref()?.metadata;
+                Some(IdpTrust {
+                    idp: TrustedIdp {
+                        entity_id: Some(metadata.entity_id.clone()),
+                        signing_keys: metadata.signing_keys.clone(),
+                    },
+                    sso_url: metadata.redirect_sso_url().map(str::to_owned),
+                })
+            }
+        }
+    }
+
+    /// Puts a valid configuration in service.
+    pub(crate) fn activate(&self, loaded: Loaded) {
+        self.config.store(Some(Arc::new(ActiveConfig {
+            config: loaded.config,
+            warnings: loaded.warnings,
+            loaded_at: self.now(),
+        })));
+    }
+
+    /// Records what the last poll saw.
+    pub(crate) fn set_health(&self, health: ConfigHealth) {
+        self.health.store(Arc::new(health));
+    }
+
+    /// Replaces (or, with `None`, clears) the metadata status.
+    pub(crate) fn set_metadata(&self, status: Option<MetadataStatus>) {
+        self.metadata.store(status.map(Arc::new));
+    }
+}
+
+/// The configuration in service, as an extractor: a handler that takes it cannot run while
+/// fedbridge is not configured; the request gets the "not configured" page (503) instead.
+#[derive(Debug, Clone)]
+pub struct Configured(pub Arc<ActiveConfig>);
+
+impl FromRequest for Configured {
+    type Error = WebError;
+    type Future = Ready<Result<Configured, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Err(WebError::Internal(
+                "AppState is not registered with the App".into(),
+            )));
+        };
+        ready(match state.config() {
+            Some(active) => Ok(Configured(active)),
+            None => Err(WebError::NotConfigured(state.health())),
+        })
+    }
+}

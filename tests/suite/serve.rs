@@ -1,0 +1,522 @@
+//! `fedbridge serve` as an administrator runs it: the real binary on a temporary SQLite file,
+//! settings changed behind its back with the `sqlite3` shell, observed through `/healthz` and
+//! `/saml/metadata` with a tiny HTTP/1.1 client. Every wait has a deadline; every child
+//! process is killed when its guard drops.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const ACS: &str = "https://sp.example.com/EnticeServices/rest/authenticate/saml";
+const SSO: &str = "https://idp.example.com/saml2/sso";
+/// The issue's promise: a change made with SQL takes effect within 2 seconds.
+const RELOAD_DEADLINE: Duration = Duration::from_secs(2);
+/// Generous bound for things that involve starting a process.
+const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A temporary directory with the database in it.
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fedbridge.db");
+        Env { dir, db }
+    }
+
+    /// `fedbridge --database DB config set PAIRS...`, which must succeed.
+    fn config_set(&self, pairs: &[(&str, &str)]) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fedbridge"));
+        command
+            .arg("--database")
+            .arg(&self.db)
+            .args(["config", "set"]);
+        for (key, value) in pairs {
+            command.args([key, value]);
+        }
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "config set failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `sqlite3 DB SQL`, as an administrator would type it.
+    fn sqlite3(&self, sql: &str) -> String {
+        let output = Command::new("sqlite3")
+            .args(["-cmd", ".timeout 5000"])
+            .arg(&self.db)
+            .arg(sql)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("this test needs the sqlite3 shell ({e}); apt-get install sqlite3")
+            });
+        assert!(
+            output.status.success(),
+            "sqlite3 {sql:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Starts `fedbridge serve` on a free port; `log` names its stderr file in the directory.
+    fn serve(&self, log: &str) -> Server {
+        Server::start(&self.db, &self.dir.path().join(log))
+    }
+}
+
+/// A running `fedbridge serve`, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(db: &Path, log: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .arg("--database")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .env_remove("FEDBRIDGE_LISTEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(File::create(log).unwrap()))
+            .spawn()
+            .expect("the fedbridge binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut server = Server {
+            child,
+            port: 0,
+            log: log.to_owned(),
+        };
+        let line = rx
+            .recv_timeout(START_DEADLINE)
+            .unwrap_or_else(|_| panic!("no listen line; log:\n{}", server.log()));
+        let port = line
+            .trim()
+            .strip_prefix("fedbridge listening on http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log:\n{}", server.log()));
+        server.port = port;
+        server
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.port, path)
+    }
+
+    /// `/healthz` as (HTTP status, JSON).
+    fn health(&self) -> (u16, Value) {
+        let (status, body) = self.get("/healthz");
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("/healthz is not JSON ({e}): {body}"));
+        (status, json)
+    }
+
+    /// Polls `/healthz` until `accept` holds or `within` passes; returns the report and how
+    /// long it took.
+    fn wait_health(
+        &self,
+        within: Duration,
+        what: &str,
+        accept: impl Fn(u16, &Value) -> bool,
+    ) -> (Value, Duration) {
+        let started = Instant::now();
+        loop {
+            let (status, json) = self.health();
+            if accept(status, &json) {
+                return (json, started.elapsed());
+            }
+            if started.elapsed() > within {
+                panic!(
+                    "within {within:?}: {what}; last /healthz {status}: {json:#}\nlog:\n{}",
+                    self.log()
+                );
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET: (status, body). The server closes the connection after answering.
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {head}"));
+    (status, body.to_owned())
+}
+
+/// A local HTTP server that serves one metadata document until stopped; stopping closes the
+/// port (connections are refused from then on).
+struct MetadataServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MetadataServer {
+    fn start(body: Vec<u8>) -> MetadataServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (stop_flag, count) = (stop.clone(), served.clone());
+        let thread = thread::spawn(move || {
+            while !stop_flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if answer(stream, &body).is_ok() {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        MetadataServer {
+            port,
+            stop,
+            served,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/idp-metadata.xml", self.port)
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for MetadataServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn answer(mut stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/samlmetadata+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn idp_cert() -> String {
+    String::from_utf8(read(xmlsec_dir().join("keys/idp-rsa.crt"))).unwrap()
+}
+
+fn is_ok(status: u16, json: &Value) -> bool {
+    status == 200 && json["status"] == "ok"
+}
+
+fn has_problem(json: &Value, key: &str) -> bool {
+    json["config"]["problems"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["key"] == key))
+}
+
+#[test]
+fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
+    let env = Env::new();
+    let cert = idp_cert();
+    env.config_set(&[
+        ("SAML_CONSUMER_URL", ACS),
+        ("SAML_REDIRECT_URL", SSO),
+        ("SAML_SIGNING_CERTIFICATE", &cert),
+    ]);
+    let server = env.serve("serve.log");
+    let (json, _) = server.wait_health(START_DEADLINE, "ok", is_ok);
+    assert_eq!(json["idp_metadata"]["source"], "config");
+    let (status, metadata) = server.get("/saml/metadata");
+    assert_eq!(status, 200);
+    assert!(metadata.contains("entityID=\"https://sp.example.com/saml/metadata\""));
+
+    // A valid change, made with SQL: visible on /saml/metadata within 2 s.
+    let other = "https://sp.example.com/other-entity";
+    let started = Instant::now();
+    env.sqlite3(&format!(
+        "INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('FEDBRIDGE_SP_ENTITY_ID', '{other}')"
+    ));
+    loop {
+        let (_, body) = server.get("/saml/metadata");
+        if body.contains(&format!("entityID=\"{other}\"")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < RELOAD_DEADLINE,
+            "the new entityID is not served within {RELOAD_DEADLINE:?}:\n{body}\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(25));
+    }
+    eprintln!(
+        "reload latency (valid change -> served): {:?}",
+        started.elapsed()
+    );
+
+    // An invalid change: refused, degraded with the key name, the last valid config kept.
+    env.sqlite3(
+        "INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('FEDBRIDGE_CLOCK_SKEW', 'soon')",
+    );
+    let (json, took) = server.wait_health(
+        RELOAD_DEADLINE,
+        "degraded naming FEDBRIDGE_CLOCK_SKEW",
+        |s, j| s == 503 && j["status"] == "degraded" && has_problem(j, "FEDBRIDGE_CLOCK_SKEW"),
+    );
+    eprintln!("reload latency (invalid change -> degraded): {took:?}");
+    assert_eq!(json["config"]["valid"], false);
+    assert!(!json["config"]["loaded_at"].is_null());
+    let (status, body) = server.get("/saml/metadata");
+    assert_eq!(status, 200, "the last valid configuration keeps serving");
+    assert!(body.contains(&format!("entityID=\"{other}\"")));
+
+    // Fixed: ok again.
+    env.sqlite3("UPDATE CONFIGURATIONENTITY SET VALUE = '90s' WHERE NAME = 'FEDBRIDGE_CLOCK_SKEW'");
+    let (_, took) = server.wait_health(RELOAD_DEADLINE, "ok after the fix", is_ok);
+    eprintln!("reload latency (fix -> ok): {took:?}");
+
+    // The database file goes away: the configuration stays, /healthz says why.
+    let moved = env.dir.path().join("moved.db");
+    std::fs::rename(&env.db, &moved).unwrap();
+    let (json, _) = server.wait_health(RELOAD_DEADLINE * 2, "degraded: database gone", |s, j| {
+        s == 503 && j["config"]["database_error"] == "the database file is gone"
+    });
+    assert_eq!(json["status"], "degraded");
+    assert!(
+        !env.db.exists(),
+        "polling must not create an empty database"
+    );
+    assert_eq!(server.get("/saml/metadata").0, 200);
+    std::fs::rename(&moved, &env.db).unwrap();
+    server.wait_health(RELOAD_DEADLINE * 2, "ok once the file is back", is_ok);
+
+    // Each distinct problem was logged once, and no value of the certificate reached the log.
+    thread::sleep(Duration::from_millis(1200));
+    let log = server.log();
+    assert_eq!(
+        log.matches("FEDBRIDGE_CLOCK_SKEW: ").count(),
+        1,
+        "the invalid setting is logged exactly once:\n{log}"
+    );
+    assert!(log.contains("changed: FEDBRIDGE_SP_ENTITY_ID"), "{log}");
+    assert_eq!(log.matches("no longer exists").count(), 1, "{log}");
+    let cert_line = cert.lines().nth(1).unwrap();
+    assert!(!log.contains(cert_line), "{log}");
+}
+
+#[test]
+fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
+    let env = Env::new();
+    let server = env.serve("serve.log");
+    let (json, _) = server.wait_health(START_DEADLINE, "unconfigured", |s, j| {
+        s == 503 && j["status"] == "unconfigured"
+    });
+    assert!(has_problem(&json, "SAML_CONSUMER_URL"), "{json:#}");
+    for path in ["/", "/saml/metadata", "/some/page?x=%3Cy%3E"] {
+        let (status, page) = server.get(path);
+        assert_eq!(status, 503, "{path}");
+        assert!(page.contains("fedbridge is not configured yet"), "{page}");
+        assert!(page.contains("<code>SAML_CONSUMER_URL</code>"), "{page}");
+    }
+
+    // A secret with a bad value: its name is listed, its value never.
+    let secret = "short-but-secret";
+    env.sqlite3(&format!(
+        "INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('FEDBRIDGE_INTROSPECTION_SECRET', '{}')",
+        &secret[..15]
+    ));
+    server.wait_health(RELOAD_DEADLINE, "the secret's problem listed", |_, j| {
+        has_problem(j, "FEDBRIDGE_INTROSPECTION_SECRET")
+    });
+    let (_, page) = server.get("/");
+    assert!(page.contains("FEDBRIDGE_INTROSPECTION_SECRET"), "{page}");
+    assert!(!page.contains(&secret[..15]), "{page}");
+    assert!(!server.health().1.to_string().contains(&secret[..15]));
+
+    // Configured with SQL alone: picked up live.
+    let cert = idp_cert();
+    let started = Instant::now();
+    env.sqlite3(&format!(
+        "BEGIN; \
+         DELETE FROM CONFIGURATIONENTITY WHERE NAME = 'FEDBRIDGE_INTROSPECTION_SECRET'; \
+         INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('SAML_CONSUMER_URL', '{ACS}'); \
+         INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('SAML_REDIRECT_URL', '{SSO}'); \
+         INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('SAML_SIGNING_CERTIFICATE', '{cert}'); \
+         COMMIT;"
+    ));
+    server.wait_health(RELOAD_DEADLINE, "ok once configured", is_ok);
+    eprintln!("reload latency (configured -> ok): {:?}", started.elapsed());
+    assert_eq!(server.get("/").0, 404);
+    assert_eq!(server.get("/saml/metadata").0, 200);
+    assert!(!server.log().contains(&secret[..15]));
+}
+
+#[test]
+fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
+    let sample = read(shared().join("idp-samples/simplesamlphp/idp-metadata.xml"));
+    let mut idp = MetadataServer::start(sample);
+    let env = Env::new();
+    env.config_set(&[
+        ("SAML_CONSUMER_URL", ACS),
+        ("SAML_METADATA_URL", &idp.url()),
+    ]);
+
+    let server = env.serve("first.log");
+    let (json, _) = server.wait_health(START_DEADLINE, "ok with fetched metadata", is_ok);
+    let md = &json["idp_metadata"];
+    assert_eq!(md["source"], "url", "{json:#}");
+    assert_eq!(md["url"], idp.url());
+    assert!(md["error"].is_null());
+    assert!(md["signing_certificates"].as_u64().unwrap() >= 1);
+    assert!(!md["fetched_at"].is_null());
+    let entity_id = md["entity_id"].as_str().unwrap().to_owned();
+    assert!(entity_id.starts_with("http://127.0.0.1:"), "{entity_id}");
+    assert!(idp.served.load(Ordering::SeqCst) >= 1);
+    // The good copy is in the database.
+    let cached = env.sqlite3(&format!(
+        "SELECT length(body) > 0 FROM idp_metadata_cache WHERE url = '{}'",
+        idp.url()
+    ));
+    assert_eq!(cached.trim(), "1");
+
+    // The IdP goes down; a live change of the entityID makes fedbridge fetch again: the fetch
+    // fails, the last good copy (from the database) stays in service, /healthz says so.
+    idp.stop();
+    env.sqlite3(&format!(
+        "INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('SAML_SERVER_ENTITY_IDENTIFIER', '{entity_id}')"
+    ));
+    let (json, _) = server.wait_health(
+        RELOAD_DEADLINE + FETCH_SLACK,
+        "degraded, cached copy",
+        |s, j| s == 503 && j["idp_metadata"]["source"] == "cache",
+    );
+    let md = &json["idp_metadata"];
+    assert_eq!(json["status"], "degraded");
+    assert_eq!(json["config"]["valid"], true);
+    assert_eq!(md["entity_id"], entity_id.as_str());
+    assert!(md["signing_certificates"].as_u64().unwrap() >= 1);
+    assert!(
+        md["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{json:#}"
+    );
+    drop(server);
+
+    // A restart while the IdP is still down works from the database cache.
+    let server = env.serve("second.log");
+    let (json, _) = server.wait_health(START_DEADLINE, "restarted on the cached copy", |_, j| {
+        j["idp_metadata"]["source"] == "cache"
+    });
+    let md = &json["idp_metadata"];
+    assert_eq!(json["status"], "degraded");
+    assert_eq!(md["entity_id"], entity_id.as_str());
+    assert!(md["signing_certificates"].as_u64().unwrap() >= 1);
+    assert!(!md["fetched_at"].is_null());
+    assert!(
+        md["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{json:#}"
+    );
+    assert_eq!(server.get("/saml/metadata").0, 200);
+}
+
+/// A refused connection fails at once; this leaves room for a slow machine.
+const FETCH_SLACK: Duration = Duration::from_secs(3);
+
+#[test]
+fn serve_refuses_an_unusable_database_or_address_with_exit_2() {
+    let env = Env::new();
+    let missing = env.dir.path().join("no-such-dir/fedbridge.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+        .arg("--database")
+        .arg(&missing)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+        .arg("--database")
+        .arg(&env.db)
+        .args(["serve"])
+        .env("FEDBRIDGE_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot listen on not-an-address"),
+        "{stderr}"
+    );
+}
