@@ -9,4 +9,6 @@ pub mod clock;
 pub mod config;
 pub mod saml;
 pub mod store;
+pub mod sync;
+pub mod token;
 pub mod web;

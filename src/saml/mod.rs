@@ -5,6 +5,7 @@
 //! requests, replay cache) come in through [`MessageLedger`], so the server can back them with
 //! its database and `saml check` with memory.
 
+pub mod authn_request;
 pub mod error;
 pub mod keys;
 pub mod metadata;

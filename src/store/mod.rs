@@ -3,7 +3,8 @@
 //!
 //! [`Store::open`] picks the backend from the URL, creates and migrates the database, and keeps
 //! a pool of connections. Each table or aggregate has its own file with the queries on it
-//! (`configuration.rs` for `CONFIGURATIONENTITY`, `idp_metadata.rs` for the metadata cache). The store keeps strings and numbers; what a
+//! (`configuration.rs` for `CONFIGURATIONENTITY`, `idp_metadata.rs` for the metadata cache,
+//! `users.rs` for users, groups and memberships). The store keeps strings and numbers; what a
 //! setting means is `config`'s business, never the store's. Every multi-row write is one
 //! transaction.
 
@@ -11,7 +12,10 @@ mod configuration;
 pub mod connection;
 mod error;
 mod idp_metadata;
+mod login_state;
 pub mod schema;
+mod signing_keys;
+mod users;
 
 use std::time::Duration;
 
@@ -22,6 +26,9 @@ pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
+pub use self::login_state::{StoreLedger, TakenRequest};
+pub use self::signing_keys::SigningKeyError;
+pub use self::users::SyncOutcome;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE: &str = "fedbridge.db";

@@ -1,0 +1,396 @@
+//! `outstanding_requests` and `replay_cache`: the login state every node shares, so that any
+//! node can finish a login another node started and an assertion is used once across all nodes.
+//!
+//! Rows are consumed by a delete whose row count decides who wins: two nodes taking the same
+//! request at once get it once. Expired rows are refused and removed by
+//! [`Store::purge_expired_login_state`].
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use time::{Duration, OffsetDateTime};
+
+use crate::saml::MessageLedger;
+use crate::store::Backend;
+use crate::store::connection::DbConnection;
+use crate::store::schema::{outstanding_requests, replay_cache};
+use crate::store::{Store, StoreError};
+
+/// An outstanding request taken (and removed) from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenRequest {
+    /// The AuthnRequest `ID`.
+    pub request_id: String,
+    /// The handle sent as `RelayState`.
+    pub relay_handle: String,
+    /// Where to send the user after the login, if the login started with a target.
+    pub target: Option<String>,
+}
+
+type Row = (String, String, Option<String>, i64);
+
+impl Store {
+    /// Records an AuthnRequest sent at `now`, answerable until `now + ttl`.
+    pub fn remember_request(
+        &self,
+        request_id: &str,
+        relay_handle: &str,
+        target: Option<&str>,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let created = now.unix_timestamp();
+        diesel::insert_into(outstanding_requests::table)
+            .values((
+                outstanding_requests::request_id.eq(request_id),
+                outstanding_requests::relay_handle.eq(relay_handle),
+                outstanding_requests::target.eq(target),
+                outstanding_requests::created_at.eq(created),
+                outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
+            ))
+            .execute(&mut conn)
+            .map(drop)
+            .map_err(|e| self.query_error(&e))
+    }
+
+    /// Takes the outstanding request `request_id`: `None` if unknown, already taken or expired
+    /// at `now`. Single use: the row is deleted either way.
+    pub fn take_request_by_id(
+        &self,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TakenRequest>, StoreError> {
+        let mut conn = self.conn()?;
+        let backend = self.backend();
+        conn.transaction(|conn| {
+            lock_for_take(conn, backend)?;
+            let row = outstanding_requests::table
+                .filter(outstanding_requests::request_id.eq(request_id))
+                .select(columns())
+                .first::<Row>(conn)
+                .optional()?;
+            take(conn, row, now)
+        })
+        .map_err(|e| self.query_error(&e))
+    }
+
+    /// Takes the outstanding request whose `RelayState` handle is `relay_handle`, like
+    /// [`Store::take_request_by_id`].
+    pub fn take_relay(
+        &self,
+        relay_handle: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TakenRequest>, StoreError> {
+        let mut conn = self.conn()?;
+        let backend = self.backend();
+        conn.transaction(|conn| {
+            lock_for_take(conn, backend)?;
+            let row = outstanding_requests::table
+                .filter(outstanding_requests::relay_handle.eq(relay_handle))
+                .select(columns())
+                .first::<Row>(conn)
+                .optional()?;
+            take(conn, row, now)
+        })
+        .map_err(|e| self.query_error(&e))
+    }
+
+    /// Records `assertion_id` as used until `expires`; `false` if it was already recorded (a
+    /// replay, possibly on another node).
+    pub fn record_assertion(
+        &self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        match diesel::insert_into(replay_cache::table)
+            .values((
+                replay_cache::assertion_id.eq(assertion_id),
+                replay_cache::expires_at.eq(expires.unix_timestamp()),
+            ))
+            .execute(&mut conn)
+        {
+            Ok(_) => Ok(true),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(e) => Err(self.query_error(&e)),
+        }
+    }
+
+    /// Deletes outstanding requests and replay-cache entries expired at `now`; returns how many
+    /// rows went (one transaction).
+    pub fn purge_expired_login_state(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let at = now.unix_timestamp();
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let requests = diesel::delete(
+                outstanding_requests::table.filter(outstanding_requests::expires_at.le(at)),
+            )
+            .execute(conn)?;
+            let assertions =
+                diesel::delete(replay_cache::table.filter(replay_cache::expires_at.le(at)))
+                    .execute(conn)?;
+            Ok(requests + assertions)
+        })
+        .map_err(|e| self.query_error(&e))
+    }
+}
+
+fn columns() -> (
+    outstanding_requests::request_id,
+    outstanding_requests::relay_handle,
+    outstanding_requests::target,
+    outstanding_requests::expires_at,
+) {
+    (
+        outstanding_requests::request_id,
+        outstanding_requests::relay_handle,
+        outstanding_requests::target,
+        outstanding_requests::expires_at,
+    )
+}
+
+/// SQLite: a write as the transaction's first statement, so that two nodes taking at once wait
+/// for each other (busy timeout) instead of one failing when its read turns into a write.
+/// PostgreSQL needs nothing: the second delete waits for the first and then removes no row.
+fn lock_for_take(conn: &mut DbConnection, backend: Backend) -> Result<(), DieselError> {
+    if backend == Backend::Sqlite {
+        diesel::sql_query("DELETE FROM outstanding_requests WHERE 1 = 0").execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes the row found; it counts only if this delete removed it (not another node) and it
+/// had not expired.
+fn take(
+    conn: &mut DbConnection,
+    row: Option<Row>,
+    now: OffsetDateTime,
+) -> Result<Option<TakenRequest>, DieselError> {
+    let Some((request_id, relay_handle, target, expires_at)) = row else {
+        return Ok(None);
+    };
+    let deleted = diesel::delete(
+        outstanding_requests::table.filter(outstanding_requests::request_id.eq(&request_id)),
+    )
+    .execute(conn)?;
+    if deleted != 1 || expires_at <= now.unix_timestamp() {
+        return Ok(None);
+    }
+    Ok(Some(TakenRequest {
+        request_id,
+        relay_handle,
+        target,
+    }))
+}
+
+/// A [`MessageLedger`] over the store, for one validation at `now`: the replay cache and the
+/// outstanding requests are shared by every node on the database.
+///
+/// The trait answers yes or no; a database error answers no (fail closed) and is kept, so the
+/// caller can tell it from a replay with [`StoreLedger::take_error`].
+#[derive(Debug)]
+pub struct StoreLedger<'a> {
+    store: &'a Store,
+    now: OffsetDateTime,
+    error: Option<StoreError>,
+    taken: Option<TakenRequest>,
+}
+
+impl<'a> StoreLedger<'a> {
+    /// A ledger for a validation at `now`.
+    pub fn new(store: &'a Store, now: OffsetDateTime) -> StoreLedger<'a> {
+        StoreLedger {
+            store,
+            now,
+            error: None,
+            taken: None,
+        }
+    }
+
+    /// The database error that made an answer "no", if any.
+    pub fn take_error(&mut self) -> Option<StoreError> {
+        self.error.take()
+    }
+
+    /// The outstanding request consumed by the validation (its relay handle and target).
+    pub fn taken_request(&self) -> Option<&TakenRequest> {
+        self.taken.as_ref()
+    }
+}
+
+impl MessageLedger for StoreLedger<'_> {
+    fn record_assertion(&mut self, assertion_id: &str, expires: OffsetDateTime) -> bool {
+        match self.store.record_assertion(assertion_id, expires) {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record the assertion ID");
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    fn consume_request(&mut self, request_id: &str) -> bool {
+        match self.store.take_request_by_id(request_id, self.now) {
+            Ok(Some(taken)) => {
+                self.taken = Some(taken);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot consume the outstanding request");
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use time::macros::datetime;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    fn temp_store() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fedbridge.db");
+        let path = path.to_str().unwrap();
+        let a = Store::open(path).unwrap();
+        let b = Store::open(path).unwrap();
+        (dir, a, b)
+    }
+
+    #[test]
+    fn a_request_is_taken_once_by_id_on_any_node() {
+        let (_dir, a, b) = temp_store();
+        a.remember_request("_id1", "h1", Some("/app"), NOW, Duration::minutes(5))
+            .unwrap();
+        let taken = b
+            .take_request_by_id("_id1", NOW + Duration::minutes(1))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            taken,
+            TakenRequest {
+                request_id: "_id1".into(),
+                relay_handle: "h1".into(),
+                target: Some("/app".into()),
+            }
+        );
+        assert_eq!(a.take_request_by_id("_id1", NOW).unwrap(), None);
+        assert_eq!(b.take_relay("h1", NOW).unwrap(), None);
+        assert_eq!(a.take_request_by_id("_unknown", NOW).unwrap(), None);
+    }
+
+    #[test]
+    fn a_request_is_taken_once_by_relay_handle() {
+        let (_dir, a, b) = temp_store();
+        a.remember_request("_id2", "h2", None, NOW, Duration::minutes(5))
+            .unwrap();
+        let taken = b.take_relay("h2", NOW).unwrap().unwrap();
+        assert_eq!(taken.request_id, "_id2");
+        assert_eq!(taken.target, None);
+        assert_eq!(a.take_relay("h2", NOW).unwrap(), None);
+        assert_eq!(a.take_request_by_id("_id2", NOW).unwrap(), None);
+    }
+
+    #[test]
+    fn expired_requests_are_refused_and_purged() {
+        let (_dir, a, _b) = temp_store();
+        a.remember_request("_old", "h-old", None, NOW, Duration::minutes(5))
+            .unwrap();
+        assert_eq!(
+            a.take_request_by_id("_old", NOW + Duration::minutes(5))
+                .unwrap(),
+            None
+        );
+        // Refused and gone.
+        assert_eq!(a.take_request_by_id("_old", NOW).unwrap(), None);
+
+        a.remember_request("_x", "hx", None, NOW, Duration::minutes(5))
+            .unwrap();
+        a.remember_request("_y", "hy", None, NOW, Duration::minutes(30))
+            .unwrap();
+        a.record_assertion("_a1", NOW + Duration::minutes(5))
+            .unwrap();
+        a.record_assertion("_a2", NOW + Duration::minutes(30))
+            .unwrap();
+        assert_eq!(
+            a.purge_expired_login_state(NOW + Duration::minutes(10))
+                .unwrap(),
+            2
+        );
+        assert_eq!(a.take_relay("hx", NOW).unwrap(), None);
+        assert!(a.take_relay("hy", NOW).unwrap().is_some());
+        assert!(
+            a.record_assertion("_a1", NOW + Duration::minutes(15))
+                .unwrap()
+        );
+        assert!(
+            !a.record_assertion("_a2", NOW + Duration::minutes(30))
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn concurrent_takes_on_two_nodes_get_the_request_once() {
+        let (_dir, a, b) = temp_store();
+        for round in 0..5 {
+            let id = format!("_race{round}");
+            a.remember_request(&id, &format!("h{round}"), None, NOW, Duration::minutes(5))
+                .unwrap();
+            let results: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..6)
+                    .map(|i| {
+                        let store = if i % 2 == 0 { &a } else { &b };
+                        let id = &id;
+                        scope.spawn(move || store.take_request_by_id(id, NOW))
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let taken = results
+                .into_iter()
+                .map(|r| r.unwrap())
+                .filter(Option::is_some)
+                .count();
+            assert_eq!(taken, 1, "round {round}");
+        }
+    }
+
+    #[test]
+    fn duplicate_relay_handles_are_refused() {
+        let (_dir, a, _b) = temp_store();
+        a.remember_request("_r1", "same", None, NOW, Duration::minutes(5))
+            .unwrap();
+        assert!(
+            a.remember_request("_r2", "same", None, NOW, Duration::minutes(5))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_ledger_shares_replay_protection_across_nodes() {
+        let (_dir, a, b) = temp_store();
+        a.remember_request("_req", "h", Some("/t"), NOW, Duration::minutes(5))
+            .unwrap();
+        let mut node_a = StoreLedger::new(&a, NOW);
+        let mut node_b = StoreLedger::new(&b, NOW);
+        assert!(node_b.consume_request("_req"));
+        assert_eq!(
+            node_b.taken_request().unwrap().target.as_deref(),
+            Some("/t")
+        );
+        assert!(!node_a.consume_request("_req"));
+        assert!(node_a.record_assertion("_assertion", NOW + Duration::minutes(5)));
+        assert!(!node_b.record_assertion("_assertion", NOW + Duration::minutes(5)));
+        assert!(!node_a.record_assertion("_assertion", NOW + Duration::minutes(5)));
+        assert!(node_a.take_error().is_none());
+        assert!(node_b.take_error().is_none());
+    }
+}

@@ -1,0 +1,245 @@
+//! `users`, `groups`, `memberships`: the login sync (SPEC section 6) applied in one transaction.
+//!
+//! [`Store::sync_login`] takes the write lock as the transaction's first statement, reads the
+//! user, its memberships and the local groups, plans with [`crate::sync::plan()`] from those
+//! fresh rows, and writes the plan. Concurrent logins of the same user are serialised by that
+//! lock, so each one plans from what the previous one committed and memberships never end
+//! half-reconciled; any failure rolls the whole sync back.
+//!
+//! SQLite: the first statement is a write (which takes the database's write lock, waiting up to
+//! the busy timeout), the equivalent of `BEGIN IMMEDIATE`. PostgreSQL: a `SHARE ROW EXCLUSIVE`
+//! lock on `users`, which serialises syncs (of every user) but not readers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+
+use crate::config::ManagedGroups;
+use crate::store::connection::DbConnection;
+use crate::store::schema::{groups, memberships, users};
+use crate::store::{Backend, Store, StoreError};
+use crate::sync::{CurrentUser, FieldChanges, Identity, StoredUser, SyncPlan, plan};
+
+/// What a login sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// The user's row id.
+    pub user_id: i64,
+    /// The plan applied (computed inside the transaction).
+    pub plan: SyncPlan,
+    /// Every group the user is in after the sync, federated or local (the xsession `groups`).
+    pub groups: BTreeSet<String>,
+}
+
+impl Store {
+    /// Creates or updates the user that `identity` describes and reconciles its memberships of
+    /// `managed` groups (creating missing managed groups when `create_missing`), all in one
+    /// transaction; `now` is the time in epoch seconds (`created_at`, `updated_at`).
+    ///
+    /// Fails, changing nothing, when the database does (for example a user found by external ID
+    /// renamed to a login name that another user holds: the login name is unique).
+    pub fn sync_login(
+        &self,
+        identity: &Identity,
+        managed: &ManagedGroups,
+        create_missing: bool,
+        now: i64,
+    ) -> Result<SyncOutcome, StoreError> {
+        let backend = self.backend();
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            lock_for_sync(conn, backend)?;
+            let current = match find_user(conn, identity)? {
+                Some(id) => Some((id, read_current(conn, id)?)),
+                None => None,
+            };
+            let local = group_names(conn)?;
+            let plan = plan(
+                identity,
+                current.as_ref().map(|(_, c)| c),
+                &local,
+                managed,
+                create_missing,
+            );
+            let user_id = match current {
+                Some((id, _)) => {
+                    update_fields(conn, id, &plan.fields, now)?;
+                    id
+                }
+                None => create_user(conn, identity, now)?,
+            };
+            for name in &plan.create_groups {
+                diesel::insert_into(groups::table)
+                    .values(groups::name.eq(name))
+                    .execute(conn)?;
+            }
+            for name in &plan.add_memberships {
+                let group_id = group_id(conn, name)?;
+                diesel::insert_into(memberships::table)
+                    .values((
+                        memberships::user_id.eq(user_id),
+                        memberships::group_id.eq(group_id),
+                        memberships::federated.eq(true),
+                    ))
+                    .execute(conn)?;
+            }
+            for name in &plan.remove_memberships {
+                let group_id = group_id(conn, name)?;
+                diesel::delete(
+                    memberships::table
+                        .filter(memberships::user_id.eq(user_id))
+                        .filter(memberships::group_id.eq(group_id)),
+                )
+                .execute(conn)?;
+            }
+            let groups = read_memberships(conn, user_id)?.into_keys().collect();
+            Ok(SyncOutcome {
+                user_id,
+                plan,
+                groups,
+            })
+        })
+        .map_err(|e| self.query_error(&e))
+    }
+}
+
+/// The write lock, as the transaction's first statement (see the module documentation).
+fn lock_for_sync(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
+    let statement = match backend {
+        Backend::Sqlite => "DELETE FROM users WHERE 1 = 0",
+        Backend::Postgres => "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",
+    };
+    diesel::sql_query(statement).execute(conn).map(drop)
+}
+
+/// The user with the identity's external ID, else the one with its login name.
+fn find_user(conn: &mut DbConnection, identity: &Identity) -> QueryResult<Option<i64>> {
+    if let Some(external_id) = &identity.external_id {
+        let found = users::table
+            .filter(users::external_id.eq(external_id))
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    users::table
+        .filter(users::login_name.eq(&identity.login_name))
+        .select(users::id)
+        .first::<i64>(conn)
+        .optional()
+}
+
+type UserRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn read_current(conn: &mut DbConnection, id: i64) -> QueryResult<CurrentUser> {
+    let (login_name, external_id, full_name, email, description): UserRow = users::table
+        .find(id)
+        .select((
+            users::login_name,
+            users::external_id,
+            users::full_name,
+            users::email,
+            users::description,
+        ))
+        .first(conn)?;
+    Ok(CurrentUser {
+        user: StoredUser {
+            login_name,
+            external_id,
+            full_name,
+            email,
+            description,
+        },
+        memberships: read_memberships(conn, id)?,
+    })
+}
+
+/// Group name -> federated, for every membership of the user.
+fn read_memberships(conn: &mut DbConnection, user_id: i64) -> QueryResult<BTreeMap<String, bool>> {
+    let rows: Vec<(String, bool)> = memberships::table
+        .inner_join(groups::table)
+        .filter(memberships::user_id.eq(user_id))
+        .select((groups::name, memberships::federated))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+fn group_names(conn: &mut DbConnection) -> QueryResult<BTreeSet<String>> {
+    let names: Vec<String> = groups::table.select(groups::name).load(conn)?;
+    Ok(names.into_iter().collect())
+}
+
+fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
+    groups::table
+        .filter(groups::name.eq(name))
+        .select(groups::id)
+        .first(conn)
+}
+
+/// Inserts the user (inheriting licences and permissions from its groups) and returns its id.
+fn create_user(conn: &mut DbConnection, identity: &Identity, now: i64) -> QueryResult<i64> {
+    diesel::insert_into(users::table)
+        .values((
+            users::login_name.eq(&identity.login_name),
+            users::external_id.eq(identity.external_id.as_deref()),
+            users::full_name.eq(identity.full_name.as_deref()),
+            users::email.eq(identity.email.as_deref()),
+            users::description.eq(identity.description.as_deref()),
+            users::inherit_licences.eq(true),
+            users::inherit_permissions.eq(true),
+            users::disabled.eq(false),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    users::table
+        .filter(users::login_name.eq(&identity.login_name))
+        .select(users::id)
+        .first(conn)
+}
+
+/// The columns to update; `None` fields are skipped (not set to NULL).
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct UserChanges<'a> {
+    login_name: Option<&'a str>,
+    external_id: Option<&'a str>,
+    full_name: Option<&'a str>,
+    email: Option<&'a str>,
+    description: Option<&'a str>,
+    updated_at: i64,
+}
+
+fn update_fields(
+    conn: &mut DbConnection,
+    id: i64,
+    fields: &FieldChanges,
+    now: i64,
+) -> QueryResult<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let changes = UserChanges {
+        login_name: fields.login_name.as_deref(),
+        external_id: fields.external_id.as_deref(),
+        full_name: fields.full_name.as_deref(),
+        email: fields.email.as_deref(),
+        description: fields.description.as_deref(),
+        updated_at: now,
+    };
+    diesel::update(users::table.find(id))
+        .set(&changes)
+        .execute(conn)
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests;
