@@ -1,8 +1,10 @@
 //! The command line: argument parsing and dispatch to one module per command.
 
 mod config;
+mod groups;
 mod metadata;
 mod saml_check;
+mod users;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -35,6 +37,12 @@ enum Command {
     /// Settings: the rows of CONFIGURATIONENTITY, checked against the schema.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Local groups, matched by exact (case-sensitive) name with the IdP's group names.
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
+    /// Local users: attributes, federated and local groups, recent logins.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Print the SP metadata of the configured instance (to import into the IdP).
     Metadata,
     /// Run the server: /healthz, /saml/metadata; settings reloaded live from the database.
@@ -80,6 +88,8 @@ where
     match cli.command {
         Command::Saml(SamlCommand::Check(args)) => saml_check::run(&args),
         Command::Config(command) => config::run(&cli.database, &command),
+        Command::Groups(command) => groups::run(&cli.database, &command),
+        Command::Users(command) => users::run(&cli.database, &command),
         Command::Metadata => metadata::run(&cli.database),
         Command::Serve(args) => crate::web::serve(&cli.database, &args.listen),
     }

@@ -10,6 +10,7 @@
 
 mod configuration;
 pub mod connection;
+mod directory;
 mod error;
 mod idp_metadata;
 mod login_state;
@@ -24,6 +25,7 @@ use diesel::r2d2::{Pool, PooledConnection};
 pub use self::configuration::{ConfigRows, RowChange};
 pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
+pub use self::directory::{AuditEntry, GroupChangeRefused, GroupSummary, UserDetail, UserSummary};
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
 pub use self::login_state::{StoreLedger, TakenRequest};

@@ -5,6 +5,7 @@
 //! (see [`crate::clock`]). Keys are kept by `store::signing_keys`.
 
 pub mod claims;
+pub mod extract;
 pub mod keys;
 
 pub use self::claims::{

@@ -9,6 +9,7 @@ mod attacks;
 mod cli;
 mod config_cli;
 mod corpus;
+mod directory_cli;
 mod fixtures;
 mod metadata;
 mod serve;

@@ -1,0 +1,353 @@
+//! Local administration of `groups` and `users` (`fedbridge groups` and `fedbridge users`):
+//! listings, the details of one user, and group changes, each change in one transaction.
+//!
+//! Group names are exact and case-sensitive, as the login sync matches them: `Sales` and
+//! `sales` are two groups.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+
+use crate::store::connection::DbConnection;
+use crate::store::schema::{groups, login_audit, memberships, users};
+use crate::store::{Store, StoreError};
+
+/// A local group and how many members it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// The group's name.
+    pub name: String,
+    /// Members added by the login sync.
+    pub federated_members: i64,
+    /// Members added locally.
+    pub local_members: i64,
+}
+
+impl GroupSummary {
+    /// Every member, federated or local.
+    pub fn members(&self) -> i64 {
+        self.federated_members + self.local_members
+    }
+}
+
+/// One line of `fedbridge users list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    /// The login name.
+    pub login_name: String,
+    /// The full name, when known.
+    pub full_name: Option<String>,
+    /// The e-mail address, when known.
+    pub email: Option<String>,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// How many groups the user is in.
+    pub groups: i64,
+    /// The time of the most recent login audit row for this login name (epoch seconds).
+    pub last_login: Option<i64>,
+}
+
+/// One row of `login_audit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When (epoch seconds).
+    pub at: i64,
+    /// The outcome (`accepted` or `rejected`, as the server records it).
+    pub outcome: String,
+    /// The reason code of a rejection.
+    pub reason_code: Option<String>,
+    /// The IdP, when known.
+    pub idp: Option<String>,
+    /// The correlation ID shown to the person.
+    pub correlation_id: Option<String>,
+}
+
+/// Everything stored about one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDetail {
+    /// The login name.
+    pub login_name: String,
+    /// The stable IdP identifier, when known.
+    pub external_id: Option<String>,
+    /// The full name.
+    pub full_name: Option<String>,
+    /// The e-mail address.
+    pub email: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// Licences inherited from the groups.
+    pub inherit_licences: bool,
+    /// Permissions inherited from the groups.
+    pub inherit_permissions: bool,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// Created (epoch seconds).
+    pub created_at: i64,
+    /// Last updated (epoch seconds).
+    pub updated_at: i64,
+    /// Groups the login sync put the user in, sorted.
+    pub federated_groups: Vec<String>,
+    /// Groups the user was put in locally, sorted.
+    pub local_groups: Vec<String>,
+    /// The most recent login audit rows for the login name, newest first.
+    pub recent_logins: Vec<AuditEntry>,
+}
+
+/// A group change that was refused: nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChangeRefused {
+    /// `add`: these groups exist already.
+    Exist(Vec<String>),
+    /// `remove`: these groups do not exist.
+    Unknown(Vec<String>),
+}
+
+type UserDetailRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+    bool,
+    i64,
+    i64,
+);
+
+type UserSummaryRow = (i64, String, Option<String>, Option<String>, bool);
+
+type AuditRow = (i64, String, Option<String>, Option<String>, Option<String>);
+
+impl Store {
+    /// Every local group with its member counts, by name.
+    pub fn list_groups(&self) -> Result<Vec<GroupSummary>, StoreError> {
+        let mut conn = self.conn()?;
+        let run = |conn: &mut DbConnection| -> QueryResult<Vec<GroupSummary>> {
+            let names: Vec<(i64, String)> = groups::table
+                .select((groups::id, groups::name))
+                .order(groups::name.asc())
+                .load(conn)?;
+            let rows: Vec<(i64, bool)> = memberships::table
+                .select((memberships::group_id, memberships::federated))
+                .load(conn)?;
+            let mut counts: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+            for (group_id, federated) in rows {
+                let entry = counts.entry(group_id).or_default();
+                if federated {
+                    entry.0 += 1;
+                } else {
+                    entry.1 += 1;
+                }
+            }
+            Ok(names
+                .into_iter()
+                .map(|(id, name)| {
+                    let (federated_members, local_members) =
+                        counts.get(&id).copied().unwrap_or_default();
+                    GroupSummary {
+                        name,
+                        federated_members,
+                        local_members,
+                    }
+                })
+                .collect())
+        };
+        run(&mut conn).map_err(|e| self.query_error(&e))
+    }
+
+    /// Creates the groups `names` in one transaction; when any of them exists already, creates
+    /// none and says which.
+    pub fn add_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Result<(), GroupChangeRefused>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let existing: Vec<String> = groups::table
+                .filter(groups::name.eq_any(names))
+                .select(groups::name)
+                .order(groups::name.asc())
+                .load(conn)?;
+            if !existing.is_empty() {
+                return Ok(Err(GroupChangeRefused::Exist(existing)));
+            }
+            for name in names {
+                diesel::insert_into(groups::table)
+                    .values(groups::name.eq(name))
+                    .execute(conn)?;
+            }
+            Ok(Ok(()))
+        })
+        .map_err(|e: diesel::result::Error| self.query_error(&e))
+    }
+
+    /// Removes the groups `names` and their memberships in one transaction and returns how many
+    /// memberships went; when any of them does not exist, removes nothing and says which.
+    pub fn remove_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Result<usize, GroupChangeRefused>, StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let found: Vec<(i64, String)> = groups::table
+                .filter(groups::name.eq_any(names))
+                .select((groups::id, groups::name))
+                .load(conn)?;
+            let mut unknown: Vec<String> = names
+                .iter()
+                .filter(|n| !found.iter().any(|(_, f)| f == *n))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                unknown.sort();
+                unknown.dedup();
+                return Ok(Err(GroupChangeRefused::Unknown(unknown)));
+            }
+            let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+            let removed =
+                diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids)))
+                    .execute(conn)?;
+            diesel::delete(groups::table.filter(groups::id.eq_any(&ids))).execute(conn)?;
+            Ok(Ok(removed))
+        })
+        .map_err(|e: diesel::result::Error| self.query_error(&e))
+    }
+
+    /// Every user, by login name, with group count and last login.
+    pub fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
+        let mut conn = self.conn()?;
+        let run = |conn: &mut DbConnection| -> QueryResult<Vec<UserSummary>> {
+            let rows: Vec<UserSummaryRow> = users::table
+                .select((
+                    users::id,
+                    users::login_name,
+                    users::full_name,
+                    users::email,
+                    users::disabled,
+                ))
+                .order(users::login_name.asc())
+                .load(conn)?;
+            let member_rows: Vec<i64> =
+                memberships::table.select(memberships::user_id).load(conn)?;
+            let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+            for user_id in member_rows {
+                *counts.entry(user_id).or_default() += 1;
+            }
+            // One pass over the audit, not one query per user (login_name is not indexed).
+            let last: Vec<(Option<String>, Option<i64>)> = login_audit::table
+                .group_by(login_audit::login_name)
+                .select((login_audit::login_name, diesel::dsl::max(login_audit::at)))
+                .load(conn)?;
+            let last: BTreeMap<String, i64> = last
+                .into_iter()
+                .filter_map(|(name, at)| Some((name?, at?)))
+                .collect();
+            let out = rows
+                .into_iter()
+                .map(|(id, login_name, full_name, email, disabled)| UserSummary {
+                    groups: counts.get(&id).copied().unwrap_or_default(),
+                    last_login: last.get(&login_name).copied(),
+                    login_name,
+                    full_name,
+                    email,
+                    disabled,
+                })
+                .collect();
+            Ok(out)
+        };
+        run(&mut conn).map_err(|e| self.query_error(&e))
+    }
+
+    /// Everything stored about the user `login_name` with its `recent` latest login audit rows;
+    /// `None` when there is no such user.
+    pub fn show_user(
+        &self,
+        login_name: &str,
+        recent: i64,
+    ) -> Result<Option<UserDetail>, StoreError> {
+        let mut conn = self.conn()?;
+        let run = |conn: &mut DbConnection| -> QueryResult<Option<UserDetail>> {
+            let row: Option<UserDetailRow> = users::table
+                .filter(users::login_name.eq(login_name))
+                .select((
+                    users::id,
+                    users::login_name,
+                    users::external_id,
+                    users::full_name,
+                    users::email,
+                    users::description,
+                    users::inherit_licences,
+                    users::inherit_permissions,
+                    users::disabled,
+                    users::created_at,
+                    users::updated_at,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((
+                id,
+                login_name,
+                external_id,
+                full_name,
+                email,
+                description,
+                inherit_licences,
+                inherit_permissions,
+                disabled,
+                created_at,
+                updated_at,
+            )) = row
+            else {
+                return Ok(None);
+            };
+            let groups: Vec<(String, bool)> = memberships::table
+                .inner_join(groups::table)
+                .filter(memberships::user_id.eq(id))
+                .select((groups::name, memberships::federated))
+                .order(groups::name.asc())
+                .load(conn)?;
+            let (federated, local): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(_, f)| *f);
+            let audit: Vec<AuditRow> = login_audit::table
+                .filter(login_audit::login_name.eq(&login_name))
+                .select((
+                    login_audit::at,
+                    login_audit::outcome,
+                    login_audit::reason_code,
+                    login_audit::idp,
+                    login_audit::correlation_id,
+                ))
+                .order((login_audit::at.desc(), login_audit::id.desc()))
+                .limit(recent)
+                .load(conn)?;
+            Ok(Some(UserDetail {
+                login_name,
+                external_id,
+                full_name,
+                email,
+                description,
+                inherit_licences,
+                inherit_permissions,
+                disabled,
+                created_at,
+                updated_at,
+                federated_groups: federated.into_iter().map(|(n, _)| n).collect(),
+                local_groups: local.into_iter().map(|(n, _)| n).collect(),
+                recent_logins: audit
+                    .into_iter()
+                    .map(
+                        |(at, outcome, reason_code, idp, correlation_id)| AuditEntry {
+                            at,
+                            outcome,
+                            reason_code,
+                            idp,
+                            correlation_id,
+                        },
+                    )
+                    .collect(),
+            }))
+        };
+        run(&mut conn).map_err(|e| self.query_error(&e))
+    }
+}

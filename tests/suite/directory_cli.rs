@@ -1,0 +1,211 @@
+//! `fedbridge groups` and `fedbridge users` as an administrator runs them: the binary, a
+//! temporary SQLite database, and the `sqlite3` shell to look at the tables behind fedbridge's
+//! back. Users are created by the login sync itself (`Store::sync_login`).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use fedbridge::config::ManagedGroups;
+use fedbridge::store::Store;
+use fedbridge::sync::Identity;
+
+use crate::support::*;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("directory.db");
+        Env { _dir: dir, db }
+    }
+
+    /// `fedbridge --database DB ARGS...`
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .arg("--database")
+            .arg(&self.db)
+            .args(args)
+            .env_remove("FEDBRIDGE_DATABASE")
+            .output()
+            .expect("the fedbridge binary runs")
+    }
+
+    /// `sqlite3 DB SQL`, NULL shown as `<NULL>`.
+    fn sqlite3(&self, sql: &str) -> String {
+        let output = Command::new("sqlite3")
+            .args(["-cmd", ".nullvalue <NULL>", "-cmd", ".timeout 5000"])
+            .arg(&self.db)
+            .arg(sql)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("this test needs the sqlite3 shell ({e}); apt-get install sqlite3")
+            });
+        assert!(
+            output.status.success(),
+            "sqlite3 {sql:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn group_names(&self) -> String {
+        self.sqlite3("SELECT name FROM groups ORDER BY name")
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(code(out), 0, "stderr: {}", stderr(out));
+    stdout(out)
+}
+
+#[test]
+fn groups_add_list_remove_round_trip() {
+    let env = Env::new();
+    let out = env.run(&["groups", "list"]);
+    assert!(ok(&out).contains("(no groups)"));
+
+    ok(&env.run(&["groups", "add", "Sales", "sales", "R&D team"]));
+    assert_eq!(env.group_names(), "R&D team\nSales\nsales\n");
+
+    let listing = ok(&env.run(&["groups", "list"]));
+    assert!(listing.contains("NAME"), "{listing}");
+    for name in ["Sales", "sales", "R&D team"] {
+        assert!(listing.contains(name), "{listing}");
+    }
+
+    let out = ok(&env.run(&["groups", "remove", "sales", "R&D team"]));
+    assert!(out.contains("removed 0 membership(s)"), "{out}");
+    assert_eq!(env.group_names(), "Sales\n");
+}
+
+#[test]
+fn duplicate_add_is_refused_and_writes_nothing() {
+    let env = Env::new();
+    ok(&env.run(&["groups", "add", "Sales"]));
+    let out = env.run(&["groups", "add", "Marketing", "Sales", "Support"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("\"Sales\" exists already"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("nothing added"), "{}", stderr(&out));
+    assert_eq!(env.group_names(), "Sales\n");
+}
+
+#[test]
+fn remove_of_an_unknown_group_removes_nothing() {
+    let env = Env::new();
+    ok(&env.run(&["groups", "add", "Sales", "Support"]));
+    let out = env.run(&["groups", "remove", "Sales", "SALES"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("no group \"SALES\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.group_names(), "Sales\nSupport\n");
+}
+
+#[test]
+fn invalid_names_are_usage_errors() {
+    let env = Env::new();
+    for bad in ["", " Sales", "Sales ", "Sa\tles", "Sa\u{7}les"] {
+        let out = env.run(&["groups", "add", "Good", bad]);
+        assert_eq!(code(&out), 2, "{bad:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("invalid group name"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // Refused before the database is even opened.
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn users_show_splits_federated_and_local_groups() {
+    let env = Env::new();
+    ok(&env.run(&["groups", "add", "Sales", "Support", "Admins"]));
+    let store = Store::open(env.db.to_str().unwrap()).unwrap();
+    let identity = Identity {
+        login_name: "alice@example.test".into(),
+        external_id: Some("ext-alice-1".into()),
+        full_name: Some("Alice Example".into()),
+        email: Some("alice@example.test".into()),
+        description: Some("Sales lead".into()),
+        groups: Some(BTreeSet::from(["Sales".to_owned(), "Support".to_owned()])),
+    };
+    let outcome = store
+        .sync_login(&identity, &ManagedGroups::All, false, 1_767_225_600)
+        .unwrap();
+    drop(store);
+    // A local membership, added by an administrator, and two logins in the audit.
+    env.sqlite3(&format!(
+        "INSERT INTO memberships (user_id, group_id, federated) \
+         SELECT {}, id, 0 FROM groups WHERE name = 'Admins'; \
+         INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
+         VALUES (1767225600, 'accepted', NULL, 'https://idp.example.test', 'alice@example.test', 'c-1'), \
+                (1767229200, 'rejected', 'replay', 'https://idp.example.test', 'alice@example.test', 'c-2');",
+        outcome.user_id
+    ));
+
+    let shown = ok(&env.run(&["users", "show", "alice@example.test"]));
+    for expected in [
+        "alice@example.test",
+        "ext-alice-1",
+        "Alice Example",
+        "Sales lead",
+        "inherit licences:    yes",
+        "inherit permissions: yes",
+        "federated groups:    Sales, Support",
+        "local groups:        Admins",
+        "2026-01-01T01:00:00Z rejected reason=replay",
+        "2026-01-01T00:00:00Z accepted",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} not in:\n{shown}");
+    }
+    // Newest first.
+    let newer = shown.find("rejected").unwrap();
+    let older = shown.find("accepted").unwrap();
+    assert!(newer < older, "{shown}");
+
+    let listing = ok(&env.run(&["users", "list"]));
+    let line = listing
+        .lines()
+        .find(|l| l.starts_with("alice@example.test"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(line.contains("Alice Example"), "{line}");
+    assert!(line.contains(" 3  2026-01-01T01:00:00Z"), "{line}");
+
+    let groups = ok(&env.run(&["groups", "list"]));
+    let admins = groups.lines().find(|l| l.starts_with("Admins")).unwrap();
+    assert_eq!(
+        admins.split_whitespace().collect::<Vec<_>>(),
+        ["Admins", "1", "0", "1"]
+    );
+
+    // Removing a group takes its memberships with it.
+    let out = ok(&env.run(&["groups", "remove", "Sales"]));
+    assert!(out.contains("removed 1 membership(s)"), "{out}");
+    let shown = ok(&env.run(&["users", "show", "alice@example.test"]));
+    assert!(shown.contains("federated groups:    Support"), "{shown}");
+}
+
+#[test]
+fn unknown_user_is_exit_1() {
+    let env = Env::new();
+    let out = env.run(&["users", "show", "nobody"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("no user \"nobody\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(ok(&env.run(&["users", "list"])).contains("(no users)"));
+}
