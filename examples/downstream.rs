@@ -18,6 +18,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser;
 use fedbridge::clock::SystemClock;
 use fedbridge::token::extract::{TOKEN_NAME, Xsession, XsessionVerifier};
+use fedbridge::web::pages::escape;
 
 /// Command line of the example.
 #[derive(Debug, Parser)]
@@ -34,22 +35,6 @@ struct Args {
     /// Expected `aud`.
     #[arg(long)]
     audience: String,
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// `/`: greets the user; a link arrival sets the cookie and redirects to `/`.

@@ -64,16 +64,16 @@ pub fn decrypt_element(
             "the assertion is encrypted but no SP decryption key is configured",
         ));
     }
-    let ciphertext = cipher_value(data).ok_or_else(failed)?;
+    let ciphertext = cipher_value(data).ok_or_else(decryption_failed)?;
     let session_key = encrypted_keys
         .iter()
         .flat_map(|ek| keys.iter().map(move |k| (*ek, k)))
         .find_map(|(ek, k)| unwrap_key(ek, k).filter(|sk| sk.len() == content.key_len()))
-        .ok_or_else(failed)?;
+        .ok_or_else(decryption_failed)?;
     let plaintext = content
         .decrypt(&session_key, &ciphertext)
-        .ok_or_else(failed)?;
-    let doc = parse_in_context(container, &plaintext, max_bytes).ok_or_else(failed)?;
+        .ok_or_else(decryption_failed)?;
+    let doc = parse_in_context(container, &plaintext, max_bytes).ok_or_else(decryption_failed)?;
     Ok(Decrypted {
         doc,
         authenticated: matches!(content, ContentAlgorithm::Gcm(_)),
@@ -82,10 +82,6 @@ pub fn decrypt_element(
 
 /// The one rejection for every decryption failure (no padding or format oracle).
 pub fn decryption_failed() -> Rejection {
-    failed()
-}
-
-fn failed() -> Rejection {
     Rejection::new(
         R::DecryptionFailed,
         "the encrypted assertion could not be decrypted and verified with the SP key (wrong key, corrupt or altered data, or a problem inside it); fedbridge names the exact cause only when the IdP signs the Response or encrypts with AES-GCM",
@@ -96,7 +92,7 @@ fn algorithm_of(element: Element<'_>) -> Result<Cow<'_, str>, Rejection> {
     element
         .first_child(XENC_NS, "EncryptionMethod")
         .and_then(|m| m.attr("Algorithm"))
-        .ok_or_else(failed)
+        .ok_or_else(decryption_failed)
 }
 
 /// The EncryptedKeys that may hold the session key: inside `ds:KeyInfo`, reached by a
@@ -136,7 +132,7 @@ impl KeyTransport {
     fn read(encrypted_key: Element<'_>) -> Result<KeyTransport, Rejection> {
         let method = encrypted_key
             .first_child(XENC_NS, "EncryptionMethod")
-            .ok_or_else(failed)?;
+            .ok_or_else(decryption_failed)?;
         let algorithm = method.attr("Algorithm").unwrap_or_default();
         let digest = match method
             .first_child(DSIG_NS, "DigestMethod")
@@ -147,7 +143,7 @@ impl KeyTransport {
         };
         let label = method
             .first_child(XENC_NS, "OAEPparams")
-            .map(|p| decode(&p.text()).ok_or_else(failed))
+            .map(|p| decode(&p.text()).ok_or_else(decryption_failed))
             .transpose()?;
         let mgf1 = match &*algorithm {
             "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" => Md::sha1(),

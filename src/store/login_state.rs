@@ -60,18 +60,7 @@ impl Store {
         request_id: &str,
         now: OffsetDateTime,
     ) -> Result<Option<TakenRequest>, StoreError> {
-        let mut conn = self.conn()?;
-        let backend = self.backend();
-        conn.transaction(|conn| {
-            lock_for_take(conn, backend)?;
-            let row = outstanding_requests::table
-                .filter(outstanding_requests::request_id.eq(request_id))
-                .select(columns())
-                .first::<Row>(conn)
-                .optional()?;
-            take(conn, row, now)
-        })
-        .map_err(|e| self.query_error(&e))
+        self.take_where(Lookup::RequestId(request_id), now)
     }
 
     /// Takes the outstanding request whose `RelayState` handle is `relay_handle`, like
@@ -81,15 +70,29 @@ impl Store {
         relay_handle: &str,
         now: OffsetDateTime,
     ) -> Result<Option<TakenRequest>, StoreError> {
+        self.take_where(Lookup::RelayHandle(relay_handle), now)
+    }
+
+    /// Takes the outstanding request found by `lookup`, in one locked transaction.
+    fn take_where(
+        &self,
+        lookup: Lookup<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<TakenRequest>, StoreError> {
         let mut conn = self.conn()?;
         let backend = self.backend();
         conn.transaction(|conn| {
             lock_for_take(conn, backend)?;
-            let row = outstanding_requests::table
-                .filter(outstanding_requests::relay_handle.eq(relay_handle))
-                .select(columns())
-                .first::<Row>(conn)
-                .optional()?;
+            let query = outstanding_requests::table.select(columns());
+            let row = match lookup {
+                Lookup::RequestId(id) => query
+                    .filter(outstanding_requests::request_id.eq(id))
+                    .first::<Row>(conn),
+                Lookup::RelayHandle(handle) => query
+                    .filter(outstanding_requests::relay_handle.eq(handle))
+                    .first::<Row>(conn),
+            }
+            .optional()?;
             take(conn, row, now)
         })
         .map_err(|e| self.query_error(&e))
@@ -244,6 +247,15 @@ impl MessageLedger for StoreLedger<'_> {
             }
         }
     }
+}
+
+/// How an outstanding request is found.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    /// By the AuthnRequest ID (the response's InResponseTo).
+    RequestId(&'a str),
+    /// By the opaque RelayState handle.
+    RelayHandle(&'a str),
 }
 
 #[cfg(test)]

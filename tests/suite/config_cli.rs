@@ -2,7 +2,7 @@
 //! stdout, stderr and exit codes, and the `sqlite3` shell to look at (and change) the table
 //! behind fedbridge's back.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use crate::support::*;
@@ -73,26 +73,6 @@ impl Env {
             stdout(&out)
         );
     }
-}
-
-fn sqlite3(db: &Path, sql: &str) -> String {
-    let output = Command::new("sqlite3")
-        .args(["-cmd", ".nullvalue <NULL>", "-cmd", ".timeout 5000"])
-        .arg(db)
-        .arg(sql)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "this test needs the sqlite3 shell to look at the database as an administrator \
-                 would, and it cannot run ({e}); install it: apt-get install sqlite3 (.ci/run does)"
-            )
-        });
-    assert!(
-        output.status.success(),
-        "sqlite3 {sql:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 fn idp_cert() -> String {

@@ -59,20 +59,7 @@ impl Env {
 
     /// `sqlite3 DB SQL`, as an administrator would type it.
     fn sqlite3(&self, sql: &str) -> String {
-        let output = Command::new("sqlite3")
-            .args(["-cmd", ".timeout 5000"])
-            .arg(&self.db)
-            .arg(sql)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("this test needs the sqlite3 shell ({e}); apt-get install sqlite3")
-            });
-        assert!(
-            output.status.success(),
-            "sqlite3 {sql:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        sqlite3(&self.db, sql)
     }
 
     /// Starts `fedbridge serve` on a free port; `log` names its stderr file in the directory.

@@ -104,3 +104,25 @@ pub fn stderr(out: &std::process::Output) -> String {
 pub fn code(out: &std::process::Output) -> i32 {
     out.status.code().expect("exited, not killed")
 }
+
+/// `sqlite3 DB SQL`, the shell an administrator uses; NULL is shown as `<NULL>`. A missing
+/// shell fails the test with an install hint (never a silent pass).
+pub fn sqlite3(db: &std::path::Path, sql: &str) -> String {
+    let output = std::process::Command::new("sqlite3")
+        .args(["-cmd", ".nullvalue <NULL>", "-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs the sqlite3 shell to look at the database as an administrator \
+                 would, and it cannot run ({e}); install it: apt-get install sqlite3 (.ci/run does)"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "sqlite3 {sql:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
