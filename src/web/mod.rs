@@ -40,19 +40,21 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// a free port). Exit status: 0 stopped, 2 the database cannot be opened or the address cannot
 /// be bound.
 pub fn serve(database: &str, listen: &str) -> ExitCode {
-    let store = match Store::open(database) {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("fedbridge serve: {error}");
-            return ExitCode::from(2);
+    let outcome = actix_web::rt::System::new().block_on(async {
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let server = start(database, listener)?;
+        {
+            let mut stdout = std::io::stdout().lock();
+            for address in &server.addresses {
+                writeln!(stdout, "fedbridge listening on http://{address}")
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| e.to_string())?;
+            }
         }
-    };
-    let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
-    // The first read happens before the server listens, so the first request already sees
-    // the configuration (or the reason there is none).
-    let mut reloader = Reloader::new();
-    reload::apply(&state, reloader.observe(reload::poll(state.store())));
-    match actix_web::rt::System::new().block_on(run(state, reloader, listen)) {
+        server.server.await.map_err(|e| e.to_string())
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fedbridge serve: {error}");
@@ -61,28 +63,46 @@ pub fn serve(database: &str, listen: &str) -> ExitCode {
     }
 }
 
-/// Binds, announces the address, starts the background tasks on this (actix) runtime and
-/// serves.
-async fn run(state: web::Data<AppState>, reloader: Reloader, listen: &str) -> std::io::Result<()> {
+/// A server started by [`start`]: await `server` to run it; `addresses` are where it listens.
+pub struct Started {
+    /// The running server (a future; its handle stops it).
+    pub server: actix_web::dev::Server,
+    /// The bound addresses.
+    pub addresses: Vec<std::net::SocketAddr>,
+    /// The shared state (for the demo and tests).
+    pub state: web::Data<AppState>,
+}
+
+/// Opens `database`, reads the settings once, and starts serving on `listener` with the
+/// background tasks (settings reload, IdP metadata refresh, purges) on the current actix
+/// runtime. Must be called inside an actix `System`.
+pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started, String> {
+    let store = Store::open(database).map_err(|e| e.to_string())?;
+    let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
+    // The first read happens before the server listens, so the first request already sees
+    // the configuration (or the reason there is none).
+    let mut reloader = Reloader::new();
+    reload::apply(&state, reloader.observe(reload::poll(state.store())));
+    let addresses = vec![listener.local_addr().map_err(|e| e.to_string())?];
     let app_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .configure(routes::configure)
     })
-    .bind(listen)
-    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        for address in server.addrs() {
-            writeln!(stdout, "fedbridge listening on http://{address}")?;
-            tracing::info!(%address, "listening");
-        }
-        stdout.flush()?;
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .run();
+    for address in &addresses {
+        tracing::info!(%address, "listening");
     }
     actix_web::rt::spawn(reload::watch(state.clone(), reloader));
-    actix_web::rt::spawn(idp::watch(state));
-    server.run().await
+    actix_web::rt::spawn(idp::watch(state.clone()));
+    Ok(Started {
+        server,
+        addresses,
+        state,
+    })
 }
 
 #[cfg(test)]
