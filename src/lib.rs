@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod ids;
+pub mod login;
 pub mod saml;
 pub mod store;
 pub mod sync;

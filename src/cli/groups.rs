@@ -98,16 +98,18 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             }
             Err(refused) => refuse(&refused),
         }),
-        GroupsCommand::Remove(_) => store.remove_groups(&names).map(|outcome| match outcome {
-            Ok(memberships) => {
-                for name in &names {
-                    println!("removed group {name:?}");
+        GroupsCommand::Remove(_) => store
+            .remove_groups(&names, time::OffsetDateTime::now_utc())
+            .map(|outcome| match outcome {
+                Ok(memberships) => {
+                    for name in &names {
+                        println!("removed group {name:?}");
+                    }
+                    println!("removed {memberships} membership(s)");
+                    ExitCode::SUCCESS
                 }
-                println!("removed {memberships} membership(s)");
-                ExitCode::SUCCESS
-            }
-            Err(refused) => refuse(&refused),
-        }),
+                Err(refused) => refuse(&refused),
+            }),
     };
     match result {
         Ok(code) => code,

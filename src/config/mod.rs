@@ -143,6 +143,17 @@ impl Config {
             true,
         )
     }
+    /// fedbridge's own URL, the xsession `iss`: the origin of `SAML_CONSUMER_URL` (for example
+    /// `https://sso.example.com`).
+    pub fn issuer(&self) -> String {
+        self.consumer_url.url().origin().ascii_serialization()
+    }
+
+    /// Whether fedbridge is reached over https (then the xsession cookie is `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.consumer_url.url().scheme() == "https"
+    }
+
     /// The path where the ACS route is mounted: the path of `SAML_CONSUMER_URL`.
     pub fn acs_path(&self) -> &str {
         self.consumer_url.path()

@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use time::OffsetDateTime;
+
 use crate::store::connection::DbConnection;
 use crate::store::schema::{groups, login_audit, memberships, users};
+use crate::store::sessions::revoke_users;
 use crate::store::{Store, StoreError};
 
 /// A local group and how many members it has.
@@ -184,10 +187,12 @@ impl Store {
     }
 
     /// Removes the groups `names` and their memberships in one transaction and returns how many
-    /// memberships went; when any of them does not exist, removes nothing and says which.
+    /// memberships went; the xsessions of their members that are live at `now` are revoked (the
+    /// tokens name the group). When any group does not exist, removes nothing and says which.
     pub fn remove_groups(
         &self,
         names: &[String],
+        now: OffsetDateTime,
     ) -> Result<Result<usize, GroupChangeRefused>, StoreError> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
@@ -206,6 +211,13 @@ impl Store {
                 return Ok(Err(GroupChangeRefused::Unknown(unknown)));
             }
             let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+            // The members' tokens name the group: revoked before the memberships go.
+            let members: Vec<i64> = memberships::table
+                .filter(memberships::group_id.eq_any(&ids))
+                .select(memberships::user_id)
+                .distinct()
+                .load(conn)?;
+            revoke_users(conn, &members, now.unix_timestamp())?;
             let removed =
                 diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids)))
                     .execute(conn)?;

@@ -15,6 +15,7 @@ mod error;
 mod idp_metadata;
 mod login_state;
 pub mod schema;
+mod sessions;
 mod signing_keys;
 mod users;
 
@@ -29,6 +30,7 @@ pub use self::directory::{AuditEntry, GroupChangeRefused, GroupSummary, UserDeta
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
 pub use self::login_state::{StoreLedger, TakenRequest};
+pub use self::sessions::{CompleteLoginError, LoginAudit, MintedSession};
 pub use self::signing_keys::SigningKeyError;
 pub use self::users::SyncOutcome;
 

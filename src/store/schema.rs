@@ -95,6 +95,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Every xsession issued (until it expires), so revocation can find a user's tokens.
+    xsessions (jti) {
+        jti -> Text,
+        sid -> Text,
+        user_id -> BigInt,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     /// One row per login attempt, accepted or not.
     login_audit (id) {
         id -> BigInt,
@@ -119,6 +130,7 @@ diesel::table! {
 
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
+diesel::joinable!(xsessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     configuration_entity,
@@ -129,6 +141,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outstanding_requests,
     replay_cache,
     revoked_sessions,
+    xsessions,
     login_audit,
     idp_metadata_cache,
 );

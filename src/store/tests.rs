@@ -50,6 +50,7 @@ fn open_creates_and_migrates_a_new_file() {
         "outstanding_requests",
         "replay_cache",
         "revoked_sessions",
+        "xsessions",
         "login_audit",
         "idp_metadata_cache",
     ] {

@@ -47,60 +47,70 @@ impl Store {
     ) -> Result<SyncOutcome, StoreError> {
         let backend = self.backend();
         let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            lock_for_sync(conn, backend)?;
-            let current = match find_user(conn, identity)? {
-                Some(id) => Some((id, read_current(conn, id)?)),
-                None => None,
-            };
-            let local = group_names(conn)?;
-            let plan = plan(
-                identity,
-                current.as_ref().map(|(_, c)| c),
-                &local,
-                managed,
-                create_missing,
-            );
-            let user_id = match current {
-                Some((id, _)) => {
-                    update_fields(conn, id, &plan.fields, now)?;
-                    id
-                }
-                None => create_user(conn, identity, now)?,
-            };
-            for name in &plan.create_groups {
-                diesel::insert_into(groups::table)
-                    .values(groups::name.eq(name))
-                    .execute(conn)?;
-            }
-            for name in &plan.add_memberships {
-                let group_id = group_id(conn, name)?;
-                diesel::insert_into(memberships::table)
-                    .values((
-                        memberships::user_id.eq(user_id),
-                        memberships::group_id.eq(group_id),
-                        memberships::federated.eq(true),
-                    ))
-                    .execute(conn)?;
-            }
-            for name in &plan.remove_memberships {
-                let group_id = group_id(conn, name)?;
-                diesel::delete(
-                    memberships::table
-                        .filter(memberships::user_id.eq(user_id))
-                        .filter(memberships::group_id.eq(group_id)),
-                )
-                .execute(conn)?;
-            }
-            let groups = read_memberships(conn, user_id)?.into_keys().collect();
-            Ok(SyncOutcome {
-                user_id,
-                plan,
-                groups,
-            })
-        })
-        .map_err(|e| self.query_error(&e))
+        conn.transaction(|conn| sync_in(conn, backend, identity, managed, create_missing, now))
+            .map_err(|e| self.query_error(&e))
     }
+}
+
+/// The sync inside the caller's transaction: the write lock first, then read, plan and write.
+pub(crate) fn sync_in(
+    conn: &mut DbConnection,
+    backend: Backend,
+    identity: &Identity,
+    managed: &ManagedGroups,
+    create_missing: bool,
+    now: i64,
+) -> QueryResult<SyncOutcome> {
+    lock_for_sync(conn, backend)?;
+    let current = match find_user(conn, identity)? {
+        Some(id) => Some((id, read_current(conn, id)?)),
+        None => None,
+    };
+    let local = group_names(conn)?;
+    let plan = plan(
+        identity,
+        current.as_ref().map(|(_, c)| c),
+        &local,
+        managed,
+        create_missing,
+    );
+    let user_id = match current {
+        Some((id, _)) => {
+            update_fields(conn, id, &plan.fields, now)?;
+            id
+        }
+        None => create_user(conn, identity, now)?,
+    };
+    for name in &plan.create_groups {
+        diesel::insert_into(groups::table)
+            .values(groups::name.eq(name))
+            .execute(conn)?;
+    }
+    for name in &plan.add_memberships {
+        let group_id = group_id(conn, name)?;
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::user_id.eq(user_id),
+                memberships::group_id.eq(group_id),
+                memberships::federated.eq(true),
+            ))
+            .execute(conn)?;
+    }
+    for name in &plan.remove_memberships {
+        let group_id = group_id(conn, name)?;
+        diesel::delete(
+            memberships::table
+                .filter(memberships::user_id.eq(user_id))
+                .filter(memberships::group_id.eq(group_id)),
+        )
+        .execute(conn)?;
+    }
+    let groups = read_memberships(conn, user_id)?.into_keys().collect();
+    Ok(SyncOutcome {
+        user_id,
+        plan,
+        groups,
+    })
 }
 
 /// The write lock, as the transaction's first statement (see the module documentation).

@@ -126,6 +126,16 @@ pub fn issue(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> Result<String, TokenError> {
+    issue_claims(input, key, now, lifetime).map(|(token, _)| token)
+}
+
+/// [`issue`], also returning the claims signed (the `jti` and `exp` the caller records).
+pub fn issue_claims(
+    input: &ClaimsInput,
+    key: &SigningKeyPair,
+    now: OffsetDateTime,
+    lifetime: Duration,
+) -> Result<(String, XsessionClaims), TokenError> {
     let iat = now.unix_timestamp();
     let claims = XsessionClaims {
         iss: input.issuer.clone(),
@@ -137,13 +147,14 @@ pub fn issue(
         iat,
         nbf: iat,
         exp: iat.saturating_add(lifetime.whole_seconds()),
-        jti: new_jti()?,
+        jti: crate::ids::random_id().map_err(|e| TokenError::Signing(e.to_string()))?,
         sid: input.session_id.clone(),
     };
     let mut header = Header::new(key.algorithm().jwt());
     header.kid = Some(key.kid().to_owned());
-    jsonwebtoken::encode(&header, &claims, key.encoding_key())
-        .map_err(|e| TokenError::Signing(e.to_string()))
+    let token = jsonwebtoken::encode(&header, &claims, key.encoding_key())
+        .map_err(|e| TokenError::Signing(e.to_string()))?;
+    Ok((token, claims))
 }
 
 /// Verifies `token` against the published `keys` for `issuer` and `audience` at `now`. Every
@@ -264,13 +275,6 @@ fn map_error(kind: &ErrorKind) -> TokenError {
         ErrorKind::Json(e) => TokenError::MissingClaim(e.to_string()),
         other => TokenError::Malformed(format!("{other:?}")),
     }
-}
-
-/// 128 random bits, base64url without padding.
-fn new_jti() -> Result<String, TokenError> {
-    let mut bytes = [0u8; 16];
-    openssl::rand::rand_bytes(&mut bytes).map_err(|e| TokenError::Signing(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 #[cfg(test)]

@@ -9,6 +9,6 @@ pub mod extract;
 pub mod keys;
 
 pub use self::claims::{
-    ClaimsInput, LEEWAY_SECONDS, TokenError, XsessionClaims, issue, jwks, verify,
+    ClaimsInput, LEEWAY_SECONDS, TokenError, XsessionClaims, issue, issue_claims, jwks, verify,
 };
 pub use self::keys::{Algorithm, KeyError, PublicKey, SigningKeyPair};

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::login::{ErrorKind, LoginError};
 use crate::store::StoreError;
 use crate::web::pages;
 use crate::web::state::ConfigHealth;
@@ -23,6 +24,18 @@ pub enum WebError {
     /// Anything that is our fault or the database's: logged in full, answered with 500.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A login that could not start or complete. The person sees a generic sentence and the
+    /// correlation ID; the reason code and detail are in the log and the login audit.
+    #[error("login failed ({correlation_id}): {error}")]
+    Login {
+        /// Why.
+        error: LoginError,
+        /// The ID shown to the person, logged and audited with the detail.
+        correlation_id: String,
+    },
+    /// A protected API was called without valid client credentials (401).
+    #[error("client authentication failed")]
+    Unauthorized,
 }
 
 impl From<StoreError> for WebError {
@@ -43,6 +56,13 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Login { error, .. } => match error.kind() {
+                ErrorKind::Refused => StatusCode::BAD_REQUEST,
+                ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+                ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -56,6 +76,19 @@ impl ResponseError for WebError {
                     "Something went wrong",
                     "fedbridge could not answer this request. The details are in its log.",
                 )
+            }
+            WebError::Login {
+                error,
+                correlation_id,
+            } => pages::login_failed(error.kind(), correlation_id),
+            WebError::Unauthorized => {
+                return HttpResponse::Unauthorized()
+                    .insert_header((
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"fedbridge introspection\""),
+                    ))
+                    .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+                    .json(serde_json::json!({ "error": "invalid_client" }));
             }
         };
         let mut response = HttpResponse::build(self.status_code());

@@ -5,6 +5,7 @@
 //! - [`reload`]: polls `CONFIGURATIONENTITY` every second; valid changes go into service,
 //!   invalid ones are refused and reported.
 //! - [`idp`]: fetches, caches and refreshes the IdP metadata (metadata scenario).
+//! - [`login`]: the login flow's and the xsession's handlers; [`purge`]: deletes what expired.
 //! - [`routes`]: every route in one place; [`handlers`] and [`health`]: thin handlers;
 //!   [`error`]: the one error type mapped to HTTP; [`pages`]: the HTML fedbridge renders.
 //!
@@ -16,7 +17,9 @@ pub mod error;
 pub mod handlers;
 pub mod health;
 pub mod idp;
+pub mod login;
 pub mod pages;
+pub mod purge;
 pub mod reload;
 pub mod routes;
 pub mod state;
@@ -98,6 +101,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     }
     actix_web::rt::spawn(reload::watch(state.clone(), reloader));
     actix_web::rt::spawn(idp::watch(state.clone()));
+    actix_web::rt::spawn(purge::watch(state.clone()));
     Ok(Started {
         server,
         addresses,

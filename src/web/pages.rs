@@ -3,6 +3,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
+use crate::login::ErrorKind;
 use crate::web::state::ConfigHealth;
 
 /// The "not configured yet" page: what to fix, key by key (names and messages only; messages
@@ -37,6 +38,59 @@ pub fn not_configured(health: &ConfigHealth) -> String {
              wrong:</p>\n<ul>\n{items}</ul>\n<p>Fix it with <code>fedbridge config set</code> \
              (or SQL); this page picks up the change within seconds, no restart needed. \
              <code>fedbridge config check</code> lists the same problems.</p>"
+        ),
+    )
+}
+
+/// The page of a login that failed: what kind of failure, in general terms, and the
+/// correlation ID to give the administrator. Never the reason itself (it may quote what the
+/// sender sent); that is in the log and the login audit under the same ID.
+pub fn login_failed(kind: ErrorKind, correlation_id: &str) -> String {
+    let sentence = match kind {
+        ErrorKind::Refused => {
+            "The sign-in could not be completed: the request or the answer of your identity \
+             provider was refused."
+        }
+        ErrorKind::Forbidden => "Your account may not sign in here.",
+        ErrorKind::Unavailable => {
+            "Sign-in is not available right now. Please try again in a few minutes."
+        }
+        ErrorKind::Internal => "Something went wrong on our side while signing you in.",
+    };
+    page(
+        "Sign-in failed",
+        &format!(
+            "<p>{}</p>\n<p>If this keeps happening, give your administrator this reference: \
+             <strong><code>{}</code></strong></p>\n<p><a href=\"/\">Try again</a></p>",
+            escape(sentence),
+            escape(correlation_id)
+        ),
+    )
+}
+
+/// The login page: the "Log in using SSO" button (a form that GETs `/saml/login`, with the
+/// target when there is one), and who is signed in when the browser has a valid xsession.
+pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>) -> String {
+    let status = match signed_in_as {
+        Some(name) => format!(
+            "<p>You are signed in as <strong>{}</strong>. <a href=\"/logout\">Log out</a></p>\n",
+            escape(name)
+        ),
+        None => String::new(),
+    };
+    let target = match target {
+        Some(target) => format!(
+            "<input type=\"hidden\" name=\"target\" value=\"{}\">",
+            escape(target)
+        ),
+        None => String::new(),
+    };
+    page(
+        "Sign in",
+        &format!(
+            "{status}<p>Sign in with your organisation's account.</p>\n\
+             <form method=\"get\" action=\"/saml/login\">{target}\
+             <button type=\"submit\" id=\"sso-login\">Log in using SSO</button></form>"
         ),
     )
 }

@@ -13,9 +13,11 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::config::{Config, IdpSource, Loaded, Problem};
+pub use crate::login::IdpTrust;
 use crate::saml::TrustedIdp;
 use crate::saml::metadata::IdpMetadata;
-use crate::store::Store;
+use crate::store::{SigningKeyError, Store};
+use crate::token::{Algorithm, SigningKeyPair};
 use crate::web::error::WebError;
 
 /// The shared state of one server (every worker sees the same one through `web::Data`).
@@ -25,7 +27,20 @@ pub struct AppState {
     config: ArcSwapOption<ActiveConfig>,
     health: ArcSwap<ConfigHealth>,
     metadata: ArcSwapOption<MetadataStatus>,
+    signing_key: ArcSwapOption<CachedKey>,
 }
+
+/// The xsession signing key in use, read from the database at most every
+/// [`SIGNING_KEY_RECHECK`] (another node may have rotated it).
+#[derive(Debug)]
+struct CachedKey {
+    key: Arc<SigningKeyPair>,
+    read_at: OffsetDateTime,
+}
+
+/// How long a node signs with the key it read before reading the active key again. A rotated
+/// key stays published for the tokens' lifetime, so tokens signed meanwhile stay valid.
+pub const SIGNING_KEY_RECHECK: time::Duration = time::Duration::minutes(1);
 
 /// A valid configuration in service.
 #[derive(Debug)]
@@ -97,15 +112,6 @@ impl MetadataSource {
     }
 }
 
-/// The IdP fedbridge trusts now, from either scenario.
-#[derive(Debug, Clone)]
-pub struct IdpTrust {
-    /// The expected Issuer and the signing keys.
-    pub idp: TrustedIdp,
-    /// Where AuthnRequests go (HTTP-Redirect binding); `None` when the metadata names none.
-    pub sso_url: Option<String>,
-}
-
 impl AppState {
     /// A state with no configuration in service yet.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> AppState {
@@ -115,6 +121,7 @@ impl AppState {
             config: ArcSwapOption::empty(),
             health: ArcSwap::from_pointee(ConfigHealth::default()),
             metadata: ArcSwapOption::empty(),
+            signing_key: ArcSwapOption::empty(),
         }
     }
 
@@ -168,6 +175,27 @@ impl AppState {
                 })
             }
         }
+    }
+
+    /// The active xsession signing key of `algorithm` (generated and stored on first use),
+    /// cached for [`SIGNING_KEY_RECHECK`]. Blocking: call it from `web::block`.
+    pub fn signing_key(
+        &self,
+        algorithm: Algorithm,
+    ) -> Result<Arc<SigningKeyPair>, SigningKeyError> {
+        let now = self.now();
+        if let Some(cached) = self.signing_key.load_full()
+            && cached.key.algorithm() == algorithm
+            && now - cached.read_at < SIGNING_KEY_RECHECK
+        {
+            return Ok(cached.key.clone());
+        }
+        let key = Arc::new(self.store.active_signing_key(algorithm, now)?);
+        self.signing_key.store(Some(Arc::new(CachedKey {
+            key: key.clone(),
+            read_at: now,
+        })));
+        Ok(key)
     }
 
     /// Puts a valid configuration in service.

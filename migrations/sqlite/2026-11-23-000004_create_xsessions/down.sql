@@ -1,0 +1,2 @@
+DROP INDEX login_audit_login_name;
+DROP TABLE xsessions;

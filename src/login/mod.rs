@@ -1,0 +1,337 @@
+//! The login flow (SPEC.md section 2), between the browser-facing handlers and the parts that do
+//! the work: [`begin`] sends the browser to the IdP, [`complete`] turns the IdP's response into a
+//! user, memberships and an xsession.
+//!
+//! No HTTP here: the web layer extracts the inputs, calls one function and maps the result (or
+//! the [`LoginError`]) to a response. Time comes in as an argument; the state every node shares
+//! (outstanding requests, RelayState handles, the replay cache, users, tokens, the audit trail)
+//! goes through the [`Store`].
+
+mod error;
+
+use time::{Duration, OffsetDateTime};
+use url::Url;
+
+pub use self::error::{ErrorKind, LoginError};
+use crate::config::Config;
+use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
+use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
+use crate::store::{CompleteLoginError, LoginAudit, MintedSession, Store, StoreLedger};
+use crate::sync::Identity;
+use crate::token::extract::TOKEN_NAME;
+use crate::token::{ClaimsInput, SigningKeyPair, XsessionClaims, issue_claims};
+
+/// How long an AuthnRequest may be answered: long enough for a person to type a password and
+/// pass a second factor, short enough that a stale tab cannot finish a login.
+pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
+
+/// The IdP fedbridge trusts now, from either configuration scenario.
+#[derive(Debug, Clone)]
+pub struct IdpTrust {
+    /// The expected Issuer and the signing keys.
+    pub idp: TrustedIdp,
+    /// Where AuthnRequests go (HTTP-Redirect binding); `None` when the metadata names none.
+    pub sso_url: Option<String>,
+}
+
+/// What one login works with: the configuration in service, the IdP it trusts, the database
+/// and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginContext<'a> {
+    /// The settings.
+    pub config: &'a Config,
+    /// The trusted IdP; `None` while it is not known (metadata not fetched yet).
+    pub idp: Option<&'a IdpTrust>,
+    /// The database.
+    pub store: &'a Store,
+    /// Now.
+    pub now: OffsetDateTime,
+}
+
+/// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
+/// `None`: the default landing page): remembers a fresh request and an opaque RelayState
+/// handle, and returns the IdP URL to redirect the browser to (HTTP-Redirect binding, signed
+/// when fedbridge has a key pair).
+pub fn begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, LoginError> {
+    let config = ctx.config;
+    let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
+    let sso_url = idp.sso_url.as_deref().ok_or(LoginError::NoSsoUrl)?;
+    let target = match target.filter(|t| !t.is_empty()) {
+        Some(target) => Some(
+            config
+                .allowed_target(target)
+                .ok_or(LoginError::TargetNotAllowed)?,
+        ),
+        None => None,
+    };
+    let request_id = new_request_id().map_err(|e| LoginError::Internal(e.to_string()))?;
+    let relay_handle = crate::ids::random_id().map_err(|e| LoginError::Internal(e.to_string()))?;
+    ctx.store.remember_request(
+        &request_id,
+        &relay_handle,
+        target.as_ref().map(Url::as_str),
+        ctx.now,
+        REQUEST_LIFETIME,
+    )?;
+    let request = AuthnRequest::new(
+        &config.sp_entity_id,
+        config.consumer_url.as_str(),
+        sso_url,
+        ctx.now,
+        request_id,
+    );
+    let signing = config.sp_key_pair.as_ref().and_then(|pair| {
+        let key = pair.private_key.private_key();
+        RedirectSigAlg::for_key(key).map(|alg| (key, alg))
+    });
+    request
+        .redirect_url(&relay_handle, signing)
+        .map_err(|e| LoginError::Internal(e.to_string()))
+}
+
+/// What the IdP posted to the ACS.
+#[derive(Debug, Clone, Copy)]
+pub struct PostedResponse<'a> {
+    /// The `SAMLResponse` form field, as posted (base64); `None` when absent.
+    pub saml_response: Option<&'a [u8]>,
+    /// The `RelayState` form field, when present.
+    pub relay_state: Option<&'a str>,
+    /// The body was longer than a response of the allowed size can be, and was not read.
+    pub too_large: bool,
+}
+
+/// A login that went through: the token and where to send the browser.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    /// The signed xsession.
+    pub token: String,
+    /// Its claims.
+    pub claims: XsessionClaims,
+    /// The target with `?xsession=<token>` appended.
+    pub landing: Url,
+}
+
+/// A login that did not go through, with what the audit row recorded about it.
+#[derive(Debug)]
+pub struct Failed {
+    /// Why.
+    pub error: LoginError,
+    /// The IdP (the assertion's Issuer), when it got that far.
+    pub idp: Option<String>,
+    /// The login name, when it got that far.
+    pub login_name: Option<String>,
+}
+
+/// Completes a login from what the IdP posted: validates the response (SPEC section 4, with
+/// the replay cache and outstanding requests in the database), takes the identity (section
+/// 5), syncs the user (section 6), mints the xsession with the key `signing_key` gives (section
+/// 7; asked only once the response is valid), and finds the landing page. Writes the audit row
+/// either way, under `correlation_id`.
+pub fn complete<K: AsRef<SigningKeyPair>>(
+    ctx: &LoginContext<'_>,
+    posted: &PostedResponse<'_>,
+    signing_key: impl FnOnce() -> Result<K, String>,
+    correlation_id: &str,
+) -> Result<Completed, Failed> {
+    let mut progress = Progress::default();
+    let result = run_complete(ctx, posted, signing_key, correlation_id, &mut progress);
+    match result {
+        Ok(completed) => Ok(completed),
+        Err(error) => {
+            let failed = Failed {
+                error,
+                idp: progress.idp,
+                login_name: progress.login_name,
+            };
+            audit_failure(ctx, &failed, correlation_id);
+            Err(failed)
+        }
+    }
+}
+
+/// How far a login got, for the audit row of a failure.
+#[derive(Debug, Default)]
+struct Progress {
+    idp: Option<String>,
+    login_name: Option<String>,
+}
+
+fn run_complete<K: AsRef<SigningKeyPair>>(
+    ctx: &LoginContext<'_>,
+    posted: &PostedResponse<'_>,
+    signing_key: impl FnOnce() -> Result<K, String>,
+    correlation_id: &str,
+    progress: &mut Progress,
+) -> Result<Completed, LoginError> {
+    let config = ctx.config;
+    let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
+    let sp = config.sp_settings();
+    if posted.too_large {
+        return Err(Rejection::new(
+            RejectionReason::InputTooLarge,
+            format!(
+                "the POST body is longer than a SAMLResponse of {} bytes can be",
+                sp.max_response_bytes
+            ),
+        )
+        .into());
+    }
+    let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
+    let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
+    let mut ledger = StoreLedger::new(ctx.store, ctx.now);
+    let verified = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now);
+    if let Some(error) = ledger.take_error() {
+        return Err(error.into());
+    }
+    let assertion = verified?;
+    progress.idp = Some(assertion.issuer().to_owned());
+    let target = landing_target(config, ledger.taken_request(), posted.relay_state)?;
+    let identity = Identity::from_assertion(
+        &assertion,
+        &config.attributes,
+        config.user_id_attribute.as_deref(),
+    )?;
+    progress.login_name = Some(identity.login_name.clone());
+    let key = signing_key().map_err(LoginError::Internal)?;
+    let key = key.as_ref();
+    let session_id = crate::ids::random_id().map_err(|e| LoginError::Internal(e.to_string()))?;
+    let audit = LoginAudit {
+        at: ctx.now.unix_timestamp(),
+        outcome: "accepted",
+        reason_code: None,
+        detail: None,
+        idp: Some(assertion.issuer()),
+        login_name: Some(&identity.login_name),
+        correlation_id,
+    };
+    let mint = |outcome: &crate::store::SyncOutcome| {
+        let input = ClaimsInput {
+            issuer: config.issuer(),
+            audience: config.xsession.audience.clone(),
+            subject: identity.login_name.clone(),
+            name: identity.full_name.clone(),
+            email: identity.email.clone(),
+            groups: outcome.groups.iter().cloned().collect(),
+            session_id: session_id.clone(),
+        };
+        issue_claims(&input, key, ctx.now, config.xsession.lifetime).map(|(token, claims)| {
+            MintedSession {
+                jti: claims.jti.clone(),
+                sid: claims.sid.clone(),
+                expires_at: claims.exp,
+                token: (token, claims),
+            }
+        })
+    };
+    let (_, minted) = ctx
+        .store
+        .complete_login(
+            &identity,
+            &config.managed_groups,
+            config.create_missing_groups,
+            &audit,
+            mint,
+        )
+        .map_err(|e| match e {
+            CompleteLoginError::UserDisabled => LoginError::UserDisabled,
+            CompleteLoginError::Mint(e) => LoginError::Internal(e.to_string()),
+            CompleteLoginError::Store(e) => e.into(),
+        })?;
+    let (token, claims) = minted.token;
+    let landing = with_token(target, &token);
+    Ok(Completed {
+        token,
+        claims,
+        landing,
+    })
+}
+
+/// Where a login ends. Solicited: the target stored with the request (checked when the login
+/// began), after checking that `RelayState`, when the IdP sent one back, is the request's own
+/// handle. Unsolicited: `RelayState` when it names an allowed target, else the default.
+fn landing_target(
+    config: &Config,
+    taken: Option<&crate::store::TakenRequest>,
+    relay_state: Option<&str>,
+) -> Result<Url, LoginError> {
+    let relay_state = relay_state.filter(|r| !r.is_empty());
+    match taken {
+        Some(request) => {
+            if relay_state.is_some_and(|r| r != request.relay_handle) {
+                return Err(LoginError::RelayStateMismatch);
+            }
+            match request
+                .target
+                .as_deref()
+                .and_then(|t| config.allowed_target(t))
+            {
+                Some(url) => Ok(url),
+                None => default_landing(config),
+            }
+        }
+        None => match relay_state.and_then(|r| config.allowed_target(r)) {
+            Some(url) => Ok(url),
+            None => default_landing(config),
+        },
+    }
+}
+
+/// The page a login without a target ends at: the first allowed downstream URL, else our own
+/// login page (which then says who is signed in).
+pub fn default_landing(config: &Config) -> Result<Url, LoginError> {
+    let first = config
+        .allowed_downstream
+        .first()
+        .map(String::as_str)
+        .unwrap_or("/");
+    config.allowed_target(first).ok_or_else(|| {
+        LoginError::Internal(format!("the default landing page {first} is not allowed"))
+    })
+}
+
+/// `target` with `xsession=<token>` in its query (replacing any `xsession` there already).
+fn with_token(mut target: Url, token: &str) -> Url {
+    let kept: Vec<(String, String)> = target
+        .query_pairs()
+        .filter(|(name, _)| name != TOKEN_NAME)
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut query = target.query_pairs_mut();
+        query.clear();
+        for (name, value) in &kept {
+            query.append_pair(name, value);
+        }
+        query.append_pair(TOKEN_NAME, token);
+    }
+    target
+}
+
+/// Writes the audit row of a failed login; a failure to write it is logged (the login has
+/// failed anyway, and the log line carries the same facts).
+fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) {
+    let detail = failed.error.to_string();
+    let audit = LoginAudit {
+        at: ctx.now.unix_timestamp(),
+        outcome: failed.error.outcome(),
+        reason_code: Some(failed.error.code()),
+        detail: Some(&detail),
+        idp: failed.idp.as_deref(),
+        login_name: failed.login_name.as_deref(),
+        correlation_id,
+    };
+    tracing::warn!(
+        correlation_id,
+        reason = failed.error.code(),
+        detail = %detail,
+        idp = failed.idp.as_deref().unwrap_or("-"),
+        login_name = failed.login_name.as_deref().unwrap_or("-"),
+        "login refused"
+    );
+    if let Err(error) = ctx.store.audit_login(&audit) {
+        tracing::error!(correlation_id, error = %error, "cannot write the login audit row");
+    }
+}
+
+#[cfg(test)]
+mod tests;

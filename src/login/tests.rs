@@ -1,0 +1,1 @@
+//! Tests of the login flow against a real SQLite store.

@@ -1,0 +1,181 @@
+//! `xsessions`, `revoked_sessions` and `login_audit`: what a login leaves behind.
+//!
+//! [`Store::complete_login`] is the one write transaction of a successful login: the sync of
+//! [`crate::store::users`], the xsession row, the revocation of the user's earlier tokens when
+//! the login removed memberships, and the audit row. A token is only handed out if all of that
+//! committed; if anything fails, nothing of it stays.
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use time::OffsetDateTime;
+
+use crate::config::ManagedGroups;
+use crate::store::connection::DbConnection;
+use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
+use crate::store::users::{SyncOutcome, sync_in};
+use crate::store::{Store, StoreError};
+use crate::sync::Identity;
+
+/// A token minted inside [`Store::complete_login`], recorded with the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedSession<T> {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The token's `sid`.
+    pub sid: String,
+    /// The token's `exp` (epoch seconds).
+    pub expires_at: i64,
+    /// The token and anything else the caller wants back.
+    pub token: T,
+}
+
+/// One login attempt as the audit trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAudit<'a> {
+    /// When (epoch seconds).
+    pub at: i64,
+    /// `accepted`, `rejected` (the request or the assertion was refused) or `error` (ours).
+    pub outcome: &'a str,
+    /// The reason code of a refusal or an error.
+    pub reason_code: Option<&'a str>,
+    /// The detail, for the administrator (never shown to the browser).
+    pub detail: Option<&'a str>,
+    /// The IdP (the assertion's Issuer), when known.
+    pub idp: Option<&'a str>,
+    /// The login name, when known.
+    pub login_name: Option<&'a str>,
+    /// The correlation ID shown to the person.
+    pub correlation_id: &'a str,
+}
+
+/// Why [`Store::complete_login`] handed out no token. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteLoginError<E> {
+    /// The user exists and is disabled.
+    #[error("the user is disabled")]
+    UserDisabled,
+    /// The mint function failed.
+    #[error("cannot mint the token: {0}")]
+    Mint(E),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The error inside the transaction (it must convert from diesel's to roll back).
+enum TxError<E> {
+    Disabled,
+    Mint(E),
+    Db(DieselError),
+}
+
+impl<E> From<DieselError> for TxError<E> {
+    fn from(error: DieselError) -> Self {
+        TxError::Db(error)
+    }
+}
+
+impl Store {
+    /// Completes a login in one transaction: syncs `identity` (see [`Store::sync_login`]),
+    /// refuses a disabled user, calls `mint` with the outcome to sign the token, records it,
+    /// revokes the user's other live tokens when memberships were removed (they name groups
+    /// the user has lost), and writes the accepted audit row (`audit.outcome` is ignored).
+    pub fn complete_login<T, E>(
+        &self,
+        identity: &Identity,
+        managed: &ManagedGroups,
+        create_missing: bool,
+        audit: &LoginAudit<'_>,
+        mint: impl FnOnce(&SyncOutcome) -> Result<MintedSession<T>, E>,
+    ) -> Result<(SyncOutcome, MintedSession<T>), CompleteLoginError<E>> {
+        let backend = self.backend();
+        let now = audit.at;
+        let mut conn = self.conn()?;
+        let result = conn.transaction(|conn| {
+            let outcome = sync_in(conn, backend, identity, managed, create_missing, now)?;
+            let disabled: bool = users::table
+                .find(outcome.user_id)
+                .select(users::disabled)
+                .first(conn)?;
+            if disabled {
+                return Err(TxError::Disabled);
+            }
+            let minted = mint(&outcome).map_err(TxError::Mint)?;
+            if !outcome.plan.remove_memberships.is_empty() {
+                revoke_users(conn, &[outcome.user_id], now)?;
+            }
+            diesel::insert_into(xsessions::table)
+                .values((
+                    xsessions::jti.eq(&minted.jti),
+                    xsessions::sid.eq(&minted.sid),
+                    xsessions::user_id.eq(outcome.user_id),
+                    xsessions::issued_at.eq(now),
+                    xsessions::expires_at.eq(minted.expires_at),
+                ))
+                .execute(conn)?;
+            insert_audit(
+                conn,
+                &LoginAudit {
+                    outcome: "accepted",
+                    ..*audit
+                },
+            )?;
+            Ok((outcome, minted))
+        });
+        result.map_err(|e| match e {
+            TxError::Disabled => CompleteLoginError::UserDisabled,
+            TxError::Mint(e) => CompleteLoginError::Mint(e),
+            TxError::Db(e) => CompleteLoginError::Store(self.query_error(&e)),
+        })
+    }
+
+    /// Writes one audit row (a refused or failed login; accepted ones are written by
+    /// [`Store::complete_login`]).
+    pub fn audit_login(&self, audit: &LoginAudit<'_>) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        insert_audit(&mut conn, audit).map_err(|e| self.query_error(&e))
+    }
+
+    /// Deletes the records of xsessions expired at `now` (their revocations are purged by
+    /// [`Store::purge_revoked`]); returns how many.
+    pub fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        diesel::delete(xsessions::table.filter(xsessions::expires_at.le(now.unix_timestamp())))
+            .execute(&mut conn)
+            .map_err(|e| self.query_error(&e))
+    }
+}
+
+/// Revokes every xsession of `user_ids` that is still live at `now` (epoch seconds) and not
+/// revoked yet; returns how many. Used by logins that remove memberships and by group removal.
+pub(crate) fn revoke_users(
+    conn: &mut DbConnection,
+    user_ids: &[i64],
+    now: i64,
+) -> QueryResult<usize> {
+    let already_revoked = revoked_sessions::table.filter(revoked_sessions::jti.eq(xsessions::jti));
+    let live = xsessions::table
+        .filter(xsessions::user_id.eq_any(user_ids))
+        .filter(xsessions::expires_at.gt(now))
+        .filter(diesel::dsl::not(diesel::dsl::exists(already_revoked)))
+        .select((xsessions::jti, xsessions::expires_at));
+    diesel::insert_into(revoked_sessions::table)
+        .values(live)
+        .into_columns((revoked_sessions::jti, revoked_sessions::expires_at))
+        .execute(conn)
+}
+
+fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<()> {
+    diesel::insert_into(login_audit::table)
+        .values((
+            login_audit::at.eq(audit.at),
+            login_audit::outcome.eq(audit.outcome),
+            login_audit::reason_code.eq(audit.reason_code),
+            login_audit::detail.eq(audit.detail),
+            login_audit::idp.eq(audit.idp),
+            login_audit::login_name.eq(audit.login_name),
+            login_audit::correlation_id.eq(audit.correlation_id),
+        ))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,378 @@
+//! The handlers of the login flow and of the xsession: thin, each extracts its inputs, calls
+//! one function of [`crate::login`] or [`crate::token`] on the blocking pool (the database is
+//! synchronous), and maps the result.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::config::{Config, XsessionAlgorithm};
+use crate::login::{self, LoginContext, PostedResponse};
+use crate::token::extract::{TOKEN_NAME, token_from_request};
+use crate::token::{Algorithm, XsessionClaims, jwks};
+use crate::web::error::WebError;
+use crate::web::pages;
+use crate::web::state::{AppState, Configured};
+
+/// Room in the ACS body for `RelayState` and the form's field names.
+const FORM_OVERHEAD: usize = 64 * 1024;
+
+/// The query of `/` and `/saml/login`.
+#[derive(Debug, Deserialize)]
+pub struct TargetQuery {
+    /// Where the login should end.
+    target: Option<String>,
+}
+
+/// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`.
+pub async fn login_page(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    query: web::Query<TargetQuery>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let target = query.into_inner().target.filter(|t| !t.is_empty());
+    if active.config.automatic_login {
+        let mut location = String::from("/saml/login");
+        if let Some(target) = &target {
+            location.push_str("?target=");
+            location.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
+        }
+        return see_other(&location).finish();
+    }
+    let signed_in = match token_from_request(&req) {
+        Some(token) => {
+            let state = state.clone();
+            let config = active.clone();
+            web::block(move || verified(&state, &config.config, &token))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
+    let name = signed_in.map(|claims| claims.name.unwrap_or(claims.sub));
+    pages::html(
+        HttpResponse::Ok(),
+        pages::login_page(target.as_deref(), name.as_deref()),
+    )
+}
+
+/// `GET /saml/login?target=`: remembers the request and sends the browser to the IdP.
+pub async fn start_login(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    query: web::Query<TargetQuery>,
+) -> Result<HttpResponse, WebError> {
+    let target = query.into_inner().target;
+    let outcome = web::block(move || {
+        let idp = state.idp_trust();
+        let ctx = LoginContext {
+            config: &active.config,
+            idp: idp.as_ref(),
+            store: state.store(),
+            now: state.now(),
+        };
+        login::begin(&ctx, target.as_deref())
+    })
+    .await?;
+    match outcome {
+        Ok(location) => Ok(see_other(&location).finish()),
+        Err(error) => {
+            let correlation_id = correlation_id();
+            tracing::warn!(
+                correlation_id,
+                reason = error.code(),
+                detail = %error,
+                "login not started"
+            );
+            Err(WebError::Login {
+                error,
+                correlation_id,
+            })
+        }
+    }
+}
+
+/// `POST` at the path of `SAML_CONSUMER_URL`: the assertion consumer service. Success: 303 to
+/// the landing page with `?xsession=` and the `xsession` cookie.
+pub async fn assertion_consumer(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let correlation_id = correlation_id();
+    let cid = correlation_id.clone();
+    let config = active.clone();
+    // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
+    // anything longer is refused unread. The exact limit is applied once decoded.
+    let limit = active
+        .config
+        .max_response_bytes
+        .saturating_mul(4)
+        .saturating_add(FORM_OVERHEAD);
+    let body =
+        match payload.to_bytes_limited(limit).await {
+            Ok(read) => Some(read.map_err(|e| {
+                WebError::Internal(format!("cannot read the ACS request body: {e}"))
+            })?),
+            Err(_) => None,
+        };
+    let outcome = web::block(move || {
+        let form = body.as_deref().map(AcsForm::parse).unwrap_or_default();
+        let posted = PostedResponse {
+            saml_response: form.saml_response.as_deref(),
+            relay_state: form.relay_state.as_deref(),
+            too_large: body.is_none(),
+        };
+        let idp = state.idp_trust();
+        let ctx = LoginContext {
+            config: &config.config,
+            idp: idp.as_ref(),
+            store: state.store(),
+            now: state.now(),
+        };
+        let algorithm = token_algorithm(config.config.xsession.algorithm);
+        let signing_key = || state.signing_key(algorithm).map_err(|e| e.to_string());
+        login::complete(&ctx, &posted, signing_key, &cid).map_err(|failed| failed.error)
+    })
+    .await?;
+    match outcome {
+        Ok(completed) => {
+            tracing::info!(
+                correlation_id,
+                login_name = %completed.claims.sub,
+                groups = completed.claims.groups.len(),
+                "login accepted"
+            );
+            let cookie = session_cookie(&active.config, completed.token);
+            Ok(see_other(completed.landing.as_str())
+                .cookie(cookie)
+                .insert_header((
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ))
+                .finish())
+        }
+        Err(error) => Err(WebError::Login {
+            error,
+            correlation_id,
+        }),
+    }
+}
+
+/// `GET /logout`: revokes the browser's xsession (when it has a valid one), clears the cookie
+/// and goes to `FEDBRIDGE_EXIT_URL` (default: the login page).
+pub async fn logout(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    if let Some(token) = token_from_request(&req) {
+        let config = active.clone();
+        web::block(move || -> Result<(), WebError> {
+            if let Ok(claims) = verified(&state, &config.config, &token) {
+                let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
+                    .map_err(|e| WebError::Internal(e.to_string()))?;
+                state.store().revoke(&claims.jti, expires)?;
+                tracing::info!(login_name = %claims.sub, sid = %claims.sid, "logged out");
+            }
+            Ok(())
+        })
+        .await??;
+    }
+    let exit = active
+        .config
+        .exit_url
+        .as_ref()
+        .map_or("/", |url| url.as_str())
+        .to_owned();
+    let mut removal = Cookie::build(TOKEN_NAME, "").path("/").finish();
+    removal.make_removal();
+    Ok(see_other(&exit).cookie(removal).finish())
+}
+
+/// `GET /.well-known/jwks.json`: every public key whose tokens may still be valid.
+pub async fn jwks_document(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+) -> Result<HttpResponse, WebError> {
+    let lifetime = active.config.xsession.lifetime;
+    let algorithm = token_algorithm(active.config.xsession.algorithm);
+    let keys = web::block(move || -> Result<_, WebError> {
+        // The active key exists before it is published, so a downstream app that fetches the
+        // JWKS before the first login can still verify that login's token.
+        state
+            .signing_key(algorithm)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        state
+            .store()
+            .public_keys(state.now(), lifetime)
+            .map_err(|e| WebError::Internal(e.to_string()))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        ))
+        .json(jwks(&keys)))
+}
+
+/// `POST /api/xsession/introspect` (RFC 7662): form field `token`; answers `{"active": false}`
+/// for anything not valid now (bad signature, expired, revoked, foreign), else `active` with
+/// the claims. With `FEDBRIDGE_INTROSPECTION_SECRET` set, the client authenticates with HTTP
+/// Basic (any client id, the secret as password) or `Authorization: Bearer <secret>`.
+pub async fn introspect(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    req: HttpRequest,
+    form: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    if let Some(secret) = &active.config.introspection_secret
+        && !client_secret(&req).is_some_and(|given| secret.matches(&given))
+    {
+        return Err(WebError::Unauthorized);
+    }
+    let token = url::form_urlencoded::parse(&form)
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned());
+    let answer = match token {
+        None => serde_json::json!({ "active": false }),
+        Some(token) => {
+            let config = active.clone();
+            let claims = web::block(move || -> Result<_, WebError> {
+                let Ok(claims) = verified(&state, &config.config, &token) else {
+                    return Ok(None);
+                };
+                Ok((!state.store().is_revoked(&claims.jti)?).then_some(claims))
+            })
+            .await??;
+            match claims {
+                Some(claims) => active_answer(&claims),
+                None => serde_json::json!({ "active": false }),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(answer))
+}
+
+/// The RFC 7662 answer for a valid token: `active`, the registered names and every claim.
+fn active_answer(claims: &XsessionClaims) -> serde_json::Value {
+    let mut answer = serde_json::to_value(claims).unwrap_or_default();
+    if let Some(object) = answer.as_object_mut() {
+        object.insert("active".into(), true.into());
+        object.insert("username".into(), claims.sub.clone().into());
+        object.insert("token_type".into(), "xsession".into());
+    }
+    answer
+}
+
+/// The client secret of an introspection request: the Basic password or the Bearer token.
+fn client_secret(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(credentials.trim().to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    decoded
+        .split_once(':')
+        .map(|(_, password)| password.to_owned())
+}
+
+/// Verifies `token` against the keys published now, for this configuration's issuer and
+/// audience. Blocking (reads the keys).
+fn verified(state: &AppState, config: &Config, token: &str) -> Result<XsessionClaims, WebError> {
+    let now = state.now();
+    let keys = state
+        .store()
+        .public_keys(now, config.xsession.lifetime)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    crate::token::verify(
+        token,
+        &jwks(&keys),
+        &config.issuer(),
+        &config.xsession.audience,
+        now,
+    )
+    .map_err(|_| WebError::Unauthorized)
+}
+
+/// The `xsession` cookie: for every path of our origin, never readable by scripts, sent on
+/// top-level navigations from other sites (the IdP's POST is followed by a redirect), `Secure`
+/// when fedbridge is reached over https; it lives as long as the token.
+fn session_cookie(config: &Config, token: String) -> Cookie<'static> {
+    Cookie::build(TOKEN_NAME, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(config.is_https())
+        .max_age(config.xsession.lifetime)
+        .finish()
+}
+
+/// A 303 to `location` that no cache keeps.
+fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::SeeOther();
+    response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    response
+}
+
+/// A fresh correlation ID; should the random generator fail, one from the clock (still unique
+/// enough to find the log line).
+fn correlation_id() -> String {
+    crate::ids::correlation_id().unwrap_or_else(|_| {
+        format!(
+            "t{:x}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        )
+    })
+}
+
+/// The token algorithm of the setting.
+fn token_algorithm(algorithm: XsessionAlgorithm) -> Algorithm {
+    match algorithm {
+        XsessionAlgorithm::Es256 => Algorithm::Es256,
+        XsessionAlgorithm::Rs256 => Algorithm::Rs256,
+        XsessionAlgorithm::EdDsa => Algorithm::EdDsa,
+    }
+}
+
+/// The form fields the ACS reads (`application/x-www-form-urlencoded`); other fields are
+/// ignored, a repeated field counts once (the first).
+#[derive(Debug, Default)]
+struct AcsForm {
+    saml_response: Option<Vec<u8>>,
+    relay_state: Option<String>,
+}
+
+impl AcsForm {
+    fn parse(body: &[u8]) -> AcsForm {
+        let mut form = AcsForm::default();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "SAMLResponse" if form.saml_response.is_none() => {
+                    form.saml_response = Some(value.into_owned().into_bytes());
+                }
+                "RelayState" if form.relay_state.is_none() => {
+                    form.relay_state = Some(value.into_owned());
+                }
+                _ => {}
+            }
+        }
+        form
+    }
+}
