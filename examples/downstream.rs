@@ -1,4 +1,6 @@
-//! A tiny downstream application: greets the user of the xsession and lists their groups.
+//! A tiny downstream application: greets the user of the xsession and lists their groups. The
+//! app itself is [`fedbridge::demo::downstream`] (also run by `fedbridge demo`); this is the
+//! command line around it.
 //!
 //! ```text
 //! cargo run --example downstream -- --listen 127.0.0.1:8090 \
@@ -12,13 +14,11 @@
 
 use std::sync::Arc;
 
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use clap::Parser;
 use fedbridge::clock::SystemClock;
-use fedbridge::token::extract::{TOKEN_NAME, Xsession, XsessionVerifier};
-use fedbridge::web::pages::escape;
+use fedbridge::demo::downstream::{self, LoginLink};
+use fedbridge::token::extract::XsessionVerifier;
 
 /// Command line of the example.
 #[derive(Debug, Parser)]
@@ -35,38 +35,9 @@ struct Args {
     /// Expected `aud`.
     #[arg(long)]
     audience: String,
-}
-
-/// `/`: greets the user; a link arrival sets the cookie and redirects to `/`.
-async fn index(req: HttpRequest, session: Xsession) -> HttpResponse {
-    let from_link = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(name, _)| name == TOKEN_NAME)
-        .map(|(_, value)| value.into_owned());
-    if let Some(token) = from_link {
-        let cookie = Cookie::build(TOKEN_NAME, token)
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(req.connection_info().scheme() == "https")
-            .finish();
-        return HttpResponse::SeeOther()
-            .cookie(cookie)
-            .insert_header((header::LOCATION, "/"))
-            .finish();
-    }
-    let claims = session.0;
-    let who = claims.name.as_deref().unwrap_or(&claims.sub);
-    let groups: String = claims
-        .groups
-        .iter()
-        .map(|g| format!("<li>{}</li>", escape(g)))
-        .collect();
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!doctype html><title>downstream</title><h1>Hello, {}</h1><ul>{groups}</ul>",
-            escape(who)
-        ))
+    /// Where to send visitors without a session (e.g. fedbridge's `/saml/login?target=...`).
+    #[arg(long)]
+    login_url: Option<String>,
 }
 
 #[actix_web::main]
@@ -81,10 +52,15 @@ async fn main() -> std::io::Result<()> {
         args.audience,
         Arc::new(SystemClock),
     ));
+    let login = args.login_url.map(|url| web::Data::new(LoginLink(url)));
     HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(verifier.clone())
-            .route("/", web::get().to(index))
+            .configure(downstream::configure);
+        match &login {
+            Some(login) => app.app_data(login.clone()),
+            None => app,
+        }
     })
     .bind(&args.listen)?
     .run()

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch to one module per command.
 
 mod config;
+mod demo;
 mod groups;
 mod metadata;
 mod saml_check;
@@ -47,6 +48,10 @@ enum Command {
     Metadata,
     /// Run the server: /healthz, /saml/metadata; settings reloaded live from the database.
     Serve(ServeArgs),
+    /// Try the whole login on this machine: fedbridge, a development IdP with sample users and
+    /// a downstream app, on loopback, with a fresh database in a temporary directory (the
+    /// global --database is not used).
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +87,7 @@ where
     };
     // The server tells what it does (reloads, fetches) at info; commands only warn.
     init_logging(match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::Demo(_) => "info",
         _ => "warn",
     });
     match cli.command {
@@ -92,6 +97,7 @@ where
         Command::Users(command) => users::run(&cli.database, &command),
         Command::Metadata => metadata::run(&cli.database),
         Command::Serve(args) => crate::web::serve(&cli.database, &args.listen),
+        Command::Demo(args) => demo::run(&args),
     }
 }
 

@@ -2,8 +2,8 @@
 //! log carry it), a detail for the administrator, and a kind the web layer maps to a status.
 //! Nothing here is shown to the browser except the kind's generic sentence.
 
-use crate::saml::Rejection;
-use crate::store::StoreError;
+use crate::saml::{Rejection, RejectionReason};
+use crate::store::{ClaimLost, StoreError};
 use crate::sync::IdentityError;
 
 /// Why a login (its start or its completion) failed.
@@ -13,6 +13,10 @@ pub enum LoginError {
     /// validator's.
     #[error("{}: {}", .0.reason.code(), .0.detail)]
     Rejected(#[from] Rejection),
+    /// A concurrent login committed the same assertion or answered the same request first
+    /// (the response was valid when checked): a replay that raced.
+    #[error("{0}")]
+    ClaimLost(ClaimLost),
     /// The ACS was called without a `SAMLResponse`.
     #[error("the request has no SAMLResponse form field")]
     NoSamlResponse,
@@ -60,6 +64,10 @@ impl LoginError {
     pub fn code(&self) -> &'static str {
         match self {
             LoginError::Rejected(rejection) => rejection.reason.code(),
+            LoginError::ClaimLost(lost) => match lost {
+                ClaimLost::Assertion => RejectionReason::Replay.code(),
+                ClaimLost::Request => RejectionReason::InResponseToUnknown.code(),
+            },
             LoginError::NoSamlResponse => "saml_response_missing",
             LoginError::RelayStateMismatch => "relay_state_mismatch",
             LoginError::TargetNotAllowed => "target_not_allowed",
@@ -78,6 +86,7 @@ impl LoginError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             LoginError::Rejected(_)
+            | LoginError::ClaimLost(_)
             | LoginError::NoSamlResponse
             | LoginError::RelayStateMismatch
             | LoginError::TargetNotAllowed

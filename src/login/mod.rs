@@ -14,9 +14,12 @@ use url::Url;
 
 pub use self::error::{ErrorKind, LoginError};
 use crate::config::Config;
+use crate::saml::VerifiedAssertion;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
 use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
-use crate::store::{CompleteLoginError, LoginAudit, MintedSession, Store, StoreLedger};
+use crate::store::{
+    CompleteLoginError, LedgerClaims, LoginAudit, MintedSession, Store, StoreLedger,
+};
 use crate::sync::Identity;
 use crate::token::extract::TOKEN_NAME;
 use crate::token::{ClaimsInput, SigningKeyPair, XsessionClaims, issue_claims};
@@ -51,8 +54,24 @@ pub struct LoginContext<'a> {
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
 /// `None`: the default landing page): remembers a fresh request and an opaque RelayState
 /// handle, and returns the IdP URL to redirect the browser to (HTTP-Redirect binding, signed
-/// when fedbridge has a key pair).
-pub fn begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, LoginError> {
+/// when fedbridge has a key pair). A refusal is logged and audited under `correlation_id`.
+pub fn begin(
+    ctx: &LoginContext<'_>,
+    target: Option<&str>,
+    correlation_id: &str,
+) -> Result<String, LoginError> {
+    run_begin(ctx, target).map_err(|error| {
+        let failed = Failed {
+            error,
+            idp: None,
+            login_name: None,
+        };
+        audit_failure(ctx, &failed, correlation_id);
+        failed.error
+    })
+}
+
+fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sso_url = idp.sso_url.as_deref().ok_or(LoginError::NoSsoUrl)?;
@@ -185,9 +204,42 @@ fn run_complete<K: AsRef<SigningKeyPair>>(
     }
     let assertion = verified?;
     progress.idp = Some(assertion.issuer().to_owned());
-    let target = landing_target(config, ledger.taken_request(), posted.relay_state)?;
-    let identity = Identity::from_assertion(
+    let claims = ledger.claims().clone();
+    let finished = finish(
+        ctx,
+        posted,
         &assertion,
+        &claims,
+        signing_key,
+        correlation_id,
+        progress,
+    );
+    if let Err(error) = &finished
+        && !matches!(error, LoginError::ClaimLost(_))
+    {
+        // Validated but not completed: the assertion is used and the request answered all
+        // the same, so the same response cannot be tried again.
+        if let Err(e) = ctx.store.commit_claims(&claims, ctx.now) {
+            tracing::error!(correlation_id, error = %e, "cannot record the used assertion");
+        }
+    }
+    finished
+}
+
+/// The steps after validation: landing page, identity, and the login's one transaction.
+fn finish<K: AsRef<SigningKeyPair>>(
+    ctx: &LoginContext<'_>,
+    posted: &PostedResponse<'_>,
+    assertion: &VerifiedAssertion,
+    claims: &LedgerClaims,
+    signing_key: impl FnOnce() -> Result<K, String>,
+    correlation_id: &str,
+    progress: &mut Progress,
+) -> Result<Completed, LoginError> {
+    let config = ctx.config;
+    let target = landing_target(config, claims.request.as_ref(), posted.relay_state)?;
+    let identity = Identity::from_assertion(
+        assertion,
         &config.attributes,
         config.user_id_attribute.as_deref(),
     )?;
@@ -226,6 +278,7 @@ fn run_complete<K: AsRef<SigningKeyPair>>(
     let (_, minted) = ctx
         .store
         .complete_login(
+            claims,
             &identity,
             &config.managed_groups,
             config.create_missing_groups,
@@ -233,6 +286,7 @@ fn run_complete<K: AsRef<SigningKeyPair>>(
             mint,
         )
         .map_err(|e| match e {
+            CompleteLoginError::ClaimLost(lost) => LoginError::ClaimLost(lost),
             CompleteLoginError::UserDisabled => LoginError::UserDisabled,
             CompleteLoginError::Mint(e) => LoginError::Internal(e.to_string()),
             CompleteLoginError::Store(e) => e.into(),
@@ -269,11 +323,23 @@ fn landing_target(
                 None => default_landing(config),
             }
         }
-        None => match relay_state.and_then(|r| config.allowed_target(r)) {
+        // An IdP may send anything as RelayState; only a URL (absolute, or a path on our
+        // origin) that is allowed is followed.
+        None => match relay_state
+            .filter(|r| looks_like_url(r))
+            .and_then(|r| config.allowed_target(r))
+        {
             Some(url) => Ok(url),
             None => default_landing(config),
         },
     }
+}
+
+/// Whether an IdP's RelayState is meant as a URL: absolute http(s), or a path on our origin.
+fn looks_like_url(relay_state: &str) -> bool {
+    relay_state.starts_with("https://")
+        || relay_state.starts_with("http://")
+        || (relay_state.starts_with('/') && !relay_state.starts_with("//"))
 }
 
 /// The page a login without a target ends at: the first allowed downstream URL, else our own

@@ -20,6 +20,8 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 use url::form_urlencoded;
 
+use super::xml::escape;
+
 /// The HTTP-POST binding, where we want the IdP to send its response.
 pub const BINDING_HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 /// Largest inflated `SAMLRequest` [`decode_redirect`] accepts.
@@ -381,21 +383,6 @@ fn url_decode(value: &str) -> String {
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -36,11 +36,12 @@ impl Store {
 
     /// Deletes the row `key`; returns whether there was one.
     pub fn unset_config(&self, key: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        diesel::delete(configuration_entity.filter(name.eq(key)))
-            .execute(&mut conn)
-            .map(|deleted| deleted > 0)
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            diesel::delete(configuration_entity.filter(name.eq(key)))
+                .execute(&mut **conn)
+                .map(|deleted| deleted > 0)
+                .map_err(|e| self.query_error(&e))
+        })
     }
 
     /// Applies every change in one transaction: all of them, or none.
@@ -51,16 +52,17 @@ impl Store {
     /// Makes the table hold exactly `rows`, in one transaction: all of them, or none.
     pub fn replace_config(&self, rows: &ConfigRows) -> Result<(), StoreError> {
         let backend = self.backend();
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            lock_for_write(conn, backend)?;
-            diesel::delete(configuration_entity).execute(conn)?;
-            for (key, new_value) in rows {
-                insert(conn, key, new_value.as_deref())?;
-            }
-            Ok(())
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                lock_for_write(conn, backend)?;
+                diesel::delete(configuration_entity).execute(conn)?;
+                for (key, new_value) in rows {
+                    insert(conn, key, new_value.as_deref())?;
+                }
+                Ok(())
+            })
+            .map_err(|e| self.query_error(&e))
         })
-        .map_err(|e| self.query_error(&e))
     }
 
     /// Read, decide, write, as one transaction that holds the write lock from the start: `decide`
@@ -72,20 +74,21 @@ impl Store {
         decide: impl FnOnce(&ConfigRows) -> (BTreeMap<String, RowChange>, T),
     ) -> Result<T, StoreError> {
         let backend = self.backend();
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            lock_for_write(conn, backend)?;
-            let rows = read_rows(conn)?;
-            let (changes, result) = decide(&rows);
-            for (key, change) in &changes {
-                diesel::delete(configuration_entity.filter(name.eq(key))).execute(conn)?;
-                if let RowChange::Set(new_value) = change {
-                    insert(conn, key, new_value.as_deref())?;
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                lock_for_write(conn, backend)?;
+                let rows = read_rows(conn)?;
+                let (changes, result) = decide(&rows);
+                for (key, change) in &changes {
+                    diesel::delete(configuration_entity.filter(name.eq(key))).execute(conn)?;
+                    if let RowChange::Set(new_value) = change {
+                        insert(conn, key, new_value.as_deref())?;
+                    }
                 }
-            }
-            Ok(result)
+                Ok(result)
+            })
+            .map_err(|e| self.query_error(&e))
         })
-        .map_err(|e| self.query_error(&e))
     }
 }
 

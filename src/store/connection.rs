@@ -189,14 +189,18 @@ impl ManageConnection for Manager {
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionSetup {
     pub(crate) busy_timeout: Duration,
+    /// `FULL`, or `NORMAL` under group commit (see `store::durability`).
+    pub(crate) synchronous: &'static str,
 }
 
 impl ConnectionSetup {
     pub(crate) fn apply(&self, conn: &mut DbConnection) -> QueryResult<()> {
         match conn {
             DbConnection::Sqlite(conn) => conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;",
-                self.busy_timeout.as_millis()
+                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = {};",
+                self.busy_timeout.as_millis(),
+                self.synchronous
             )),
             DbConnection::Postgres(_) => Ok(()),
         }

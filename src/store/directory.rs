@@ -166,24 +166,25 @@ impl Store {
         &self,
         names: &[String],
     ) -> Result<Result<(), GroupChangeRefused>, StoreError> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let existing: Vec<String> = groups::table
-                .filter(groups::name.eq_any(names))
-                .select(groups::name)
-                .order(groups::name.asc())
-                .load(conn)?;
-            if !existing.is_empty() {
-                return Ok(Err(GroupChangeRefused::Exist(existing)));
-            }
-            for name in names {
-                diesel::insert_into(groups::table)
-                    .values(groups::name.eq(name))
-                    .execute(conn)?;
-            }
-            Ok(Ok(()))
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                let existing: Vec<String> = groups::table
+                    .filter(groups::name.eq_any(names))
+                    .select(groups::name)
+                    .order(groups::name.asc())
+                    .load(conn)?;
+                if !existing.is_empty() {
+                    return Ok(Err(GroupChangeRefused::Exist(existing)));
+                }
+                for name in names {
+                    diesel::insert_into(groups::table)
+                        .values(groups::name.eq(name))
+                        .execute(conn)?;
+                }
+                Ok(Ok(()))
+            })
+            .map_err(|e: diesel::result::Error| self.query_error(&e))
         })
-        .map_err(|e: diesel::result::Error| self.query_error(&e))
     }
 
     /// Removes the groups `names` and their memberships in one transaction and returns how many
@@ -194,37 +195,38 @@ impl Store {
         names: &[String],
         now: OffsetDateTime,
     ) -> Result<Result<usize, GroupChangeRefused>, StoreError> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let found: Vec<(i64, String)> = groups::table
-                .filter(groups::name.eq_any(names))
-                .select((groups::id, groups::name))
-                .load(conn)?;
-            let mut unknown: Vec<String> = names
-                .iter()
-                .filter(|n| !found.iter().any(|(_, f)| f == *n))
-                .cloned()
-                .collect();
-            if !unknown.is_empty() {
-                unknown.sort();
-                unknown.dedup();
-                return Ok(Err(GroupChangeRefused::Unknown(unknown)));
-            }
-            let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
-            // The members' tokens name the group: revoked before the memberships go.
-            let members: Vec<i64> = memberships::table
-                .filter(memberships::group_id.eq_any(&ids))
-                .select(memberships::user_id)
-                .distinct()
-                .load(conn)?;
-            revoke_users(conn, &members, now.unix_timestamp())?;
-            let removed =
-                diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids)))
-                    .execute(conn)?;
-            diesel::delete(groups::table.filter(groups::id.eq_any(&ids))).execute(conn)?;
-            Ok(Ok(removed))
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                let found: Vec<(i64, String)> = groups::table
+                    .filter(groups::name.eq_any(names))
+                    .select((groups::id, groups::name))
+                    .load(conn)?;
+                let mut unknown: Vec<String> = names
+                    .iter()
+                    .filter(|n| !found.iter().any(|(_, f)| f == *n))
+                    .cloned()
+                    .collect();
+                if !unknown.is_empty() {
+                    unknown.sort();
+                    unknown.dedup();
+                    return Ok(Err(GroupChangeRefused::Unknown(unknown)));
+                }
+                let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+                // The members' tokens name the group: revoked before the memberships go.
+                let members: Vec<i64> = memberships::table
+                    .filter(memberships::group_id.eq_any(&ids))
+                    .select(memberships::user_id)
+                    .distinct()
+                    .load(conn)?;
+                revoke_users(conn, &members, now.unix_timestamp())?;
+                let removed =
+                    diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids)))
+                        .execute(conn)?;
+                diesel::delete(groups::table.filter(groups::id.eq_any(&ids))).execute(conn)?;
+                Ok(Ok(removed))
+            })
+            .map_err(|e: diesel::result::Error| self.query_error(&e))
         })
-        .map_err(|e: diesel::result::Error| self.query_error(&e))
     }
 
     /// Every user, by login name, with group count and last login.

@@ -43,18 +43,19 @@ impl Store {
         metadata_url: &str,
         document: &CachedMetadata,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            diesel::delete(idp_metadata_cache.filter(url.eq(metadata_url))).execute(conn)?;
-            diesel::insert_into(idp_metadata_cache)
-                .values((
-                    url.eq(metadata_url),
-                    body.eq(&document.body),
-                    fetched_at.eq(document.fetched_at),
-                ))
-                .execute(conn)
-                .map(drop)
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                diesel::delete(idp_metadata_cache.filter(url.eq(metadata_url))).execute(conn)?;
+                diesel::insert_into(idp_metadata_cache)
+                    .values((
+                        url.eq(metadata_url),
+                        body.eq(&document.body),
+                        fetched_at.eq(document.fetched_at),
+                    ))
+                    .execute(conn)
+                    .map(drop)
+            })
+            .map_err(|e| self.query_error(&e))
         })
-        .map_err(|e| self.query_error(&e))
     }
 }

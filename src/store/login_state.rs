@@ -38,19 +38,20 @@ impl Store {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let created = now.unix_timestamp();
-        diesel::insert_into(outstanding_requests::table)
-            .values((
-                outstanding_requests::request_id.eq(request_id),
-                outstanding_requests::relay_handle.eq(relay_handle),
-                outstanding_requests::target.eq(target),
-                outstanding_requests::created_at.eq(created),
-                outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
-            ))
-            .execute(&mut conn)
-            .map(drop)
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            let created = now.unix_timestamp();
+            diesel::insert_into(outstanding_requests::table)
+                .values((
+                    outstanding_requests::request_id.eq(request_id),
+                    outstanding_requests::relay_handle.eq(relay_handle),
+                    outstanding_requests::target.eq(target),
+                    outstanding_requests::created_at.eq(created),
+                    outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
+                ))
+                .execute(&mut **conn)
+                .map(drop)
+                .map_err(|e| self.query_error(&e))
+        })
     }
 
     /// Takes the outstanding request `request_id`: `None` if unknown, already taken or expired
@@ -79,23 +80,24 @@ impl Store {
         lookup: Lookup<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<TakenRequest>, StoreError> {
-        let mut conn = self.conn()?;
-        let backend = self.backend();
-        conn.transaction(|conn| {
-            lock_for_take(conn, backend)?;
-            let query = outstanding_requests::table.select(columns());
-            let row = match lookup {
-                Lookup::RequestId(id) => query
-                    .filter(outstanding_requests::request_id.eq(id))
-                    .first::<Row>(conn),
-                Lookup::RelayHandle(handle) => query
-                    .filter(outstanding_requests::relay_handle.eq(handle))
-                    .first::<Row>(conn),
-            }
-            .optional()?;
-            take(conn, row, now)
+        self.write(|conn| {
+            let backend = self.backend();
+            conn.transaction(|conn| {
+                lock_for_take(conn, backend)?;
+                let query = outstanding_requests::table.select(columns());
+                let row = match lookup {
+                    Lookup::RequestId(id) => query
+                        .filter(outstanding_requests::request_id.eq(id))
+                        .first::<Row>(conn),
+                    Lookup::RelayHandle(handle) => query
+                        .filter(outstanding_requests::relay_handle.eq(handle))
+                        .first::<Row>(conn),
+                }
+                .optional()?;
+                take(conn, row, now)
+            })
+            .map_err(|e| self.query_error(&e))
         })
-        .map_err(|e| self.query_error(&e))
     }
 
     /// Records `assertion_id` as used until `expires`; `false` if it was already recorded (a
@@ -105,36 +107,38 @@ impl Store {
         assertion_id: &str,
         expires: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        match diesel::insert_into(replay_cache::table)
-            .values((
-                replay_cache::assertion_id.eq(assertion_id),
-                replay_cache::expires_at.eq(expires.unix_timestamp()),
-            ))
-            .execute(&mut conn)
-        {
-            Ok(_) => Ok(true),
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-            Err(e) => Err(self.query_error(&e)),
-        }
+        self.write(|conn| {
+            match diesel::insert_into(replay_cache::table)
+                .values((
+                    replay_cache::assertion_id.eq(assertion_id),
+                    replay_cache::expires_at.eq(expires.unix_timestamp()),
+                ))
+                .execute(&mut **conn)
+            {
+                Ok(_) => Ok(true),
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+                Err(e) => Err(self.query_error(&e)),
+            }
+        })
     }
 
     /// Deletes outstanding requests and replay-cache entries expired at `now`; returns how many
     /// rows went (one transaction).
     pub fn purge_expired_login_state(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let at = now.unix_timestamp();
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let requests = diesel::delete(
-                outstanding_requests::table.filter(outstanding_requests::expires_at.le(at)),
-            )
-            .execute(conn)?;
-            let assertions =
-                diesel::delete(replay_cache::table.filter(replay_cache::expires_at.le(at)))
-                    .execute(conn)?;
-            Ok(requests + assertions)
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                let requests = diesel::delete(
+                    outstanding_requests::table.filter(outstanding_requests::expires_at.le(at)),
+                )
+                .execute(conn)?;
+                let assertions =
+                    diesel::delete(replay_cache::table.filter(replay_cache::expires_at.le(at)))
+                        .execute(conn)?;
+                Ok(requests + assertions)
+            })
+            .map_err(|e| self.query_error(&e))
         })
-        .map_err(|e| self.query_error(&e))
     }
 }
 
@@ -186,17 +190,43 @@ fn take(
     }))
 }
 
+/// What a validation claimed from the ledger: the assertion ID to record as used and the
+/// outstanding request to consume. [`Store::complete_login`] writes both in the login's own
+/// transaction (or [`Store::commit_claims`] alone, when the login fails after validation), so a
+/// successful login is one write transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerClaims {
+    /// The assertion ID and until when it is kept (epoch seconds).
+    pub assertion: Option<(String, i64)>,
+    /// The outstanding request the response answers.
+    pub request: Option<TakenRequest>,
+}
+
+/// A claim that another login (on this node or another) committed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimLost {
+    /// The assertion ID was recorded meanwhile: a replay.
+    #[error("the assertion was used meanwhile by a concurrent login")]
+    Assertion,
+    /// The request was answered meanwhile (or expired).
+    #[error("the request was answered meanwhile by a concurrent login")]
+    Request,
+}
+
 /// A [`MessageLedger`] over the store, for one validation at `now`: the replay cache and the
 /// outstanding requests are shared by every node on the database.
 ///
-/// The trait answers yes or no; a database error answers no (fail closed) and is kept, so the
-/// caller can tell it from a replay with [`StoreLedger::take_error`].
+/// The ledger reads (a used assertion or an unknown request is refused at once) and claims:
+/// the writes happen later in one transaction that refuses a claim another login committed
+/// first ([`ClaimLost`]), so two logins racing with the same assertion or request still get it
+/// once. The trait answers yes or no; a database error answers no (fail closed) and is kept,
+/// so the caller can tell it from a replay with [`StoreLedger::take_error`].
 #[derive(Debug)]
 pub struct StoreLedger<'a> {
     store: &'a Store,
     now: OffsetDateTime,
     error: Option<StoreError>,
-    taken: Option<TakenRequest>,
+    claims: LedgerClaims,
 }
 
 impl<'a> StoreLedger<'a> {
@@ -206,7 +236,7 @@ impl<'a> StoreLedger<'a> {
             store,
             now,
             error: None,
-            taken: None,
+            claims: LedgerClaims::default(),
         }
     }
 
@@ -215,38 +245,128 @@ impl<'a> StoreLedger<'a> {
         self.error.take()
     }
 
-    /// The outstanding request consumed by the validation (its relay handle and target).
-    pub fn taken_request(&self) -> Option<&TakenRequest> {
-        self.taken.as_ref()
+    /// What the validation claimed.
+    pub fn claims(&self) -> &LedgerClaims {
+        &self.claims
+    }
+
+    /// Keeps a database error (fail closed).
+    fn failed(&mut self, what: &str, error: StoreError) -> bool {
+        tracing::error!(error = %error, "cannot {what}");
+        self.error = Some(error);
+        false
     }
 }
 
 impl MessageLedger for StoreLedger<'_> {
     fn record_assertion(&mut self, assertion_id: &str, expires: OffsetDateTime) -> bool {
-        match self.store.record_assertion(assertion_id, expires) {
-            Ok(fresh) => fresh,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot record the assertion ID");
-                self.error = Some(e);
-                false
+        match self.store.assertion_seen(assertion_id) {
+            Ok(true) => false,
+            Ok(false) => {
+                self.claims.assertion = Some((assertion_id.to_owned(), expires.unix_timestamp()));
+                true
             }
+            Err(e) => self.failed("read the replay cache", e),
         }
     }
 
     fn consume_request(&mut self, request_id: &str) -> bool {
-        match self.store.take_request_by_id(request_id, self.now) {
-            Ok(Some(taken)) => {
-                self.taken = Some(taken);
+        match self.store.find_request(request_id, self.now) {
+            Ok(Some(request)) => {
+                self.claims.request = Some(request);
                 true
             }
             Ok(None) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot consume the outstanding request");
-                self.error = Some(e);
-                false
-            }
+            Err(e) => self.failed("read the outstanding requests", e),
         }
     }
+}
+
+impl Store {
+    /// Whether `assertion_id` was recorded as used.
+    pub fn assertion_seen(&self, assertion_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        diesel::select(diesel::dsl::exists(
+            replay_cache::table.filter(replay_cache::assertion_id.eq(assertion_id)),
+        ))
+        .get_result(&mut conn)
+        .map_err(|e| self.query_error(&e))
+    }
+
+    /// The outstanding request `request_id` if it exists and has not expired at `now`
+    /// (left in place: see [`LedgerClaims`]).
+    pub fn find_request(
+        &self,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TakenRequest>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = outstanding_requests::table
+            .select(columns())
+            .filter(outstanding_requests::request_id.eq(request_id))
+            .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
+            .first::<Row>(&mut conn)
+            .optional()
+            .map_err(|e| self.query_error(&e))?;
+        Ok(
+            row.map(|(request_id, relay_handle, target, _)| TakenRequest {
+                request_id,
+                relay_handle,
+                target,
+            }),
+        )
+    }
+
+    /// Writes `claims` on their own, for a login that failed after validation: the assertion
+    /// is used and the request answered all the same. A claim lost to another login is fine
+    /// here (it is used either way).
+    pub fn commit_claims(
+        &self,
+        claims: &LedgerClaims,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.transaction(|conn| claim_in(conn, claims, now.unix_timestamp()).map(drop))
+                .map_err(|e| self.query_error(&e))
+        })
+    }
+}
+
+/// Writes `claims` inside the caller's transaction: deletes the claimed request (it must still
+/// be there, unexpired) and records the assertion ID (it must be new). `Ok(Err(_))` names the
+/// first claim lost; the caller rolls back.
+pub(crate) fn claim_in(
+    conn: &mut DbConnection,
+    claims: &LedgerClaims,
+    now: i64,
+) -> Result<Result<(), ClaimLost>, DieselError> {
+    if let Some(request) = &claims.request {
+        let deleted = diesel::delete(
+            outstanding_requests::table
+                .filter(outstanding_requests::request_id.eq(&request.request_id))
+                .filter(outstanding_requests::expires_at.gt(now)),
+        )
+        .execute(conn)?;
+        if deleted != 1 {
+            return Ok(Err(ClaimLost::Request));
+        }
+    }
+    if let Some((assertion_id, expires)) = &claims.assertion {
+        let inserted = diesel::insert_into(replay_cache::table)
+            .values((
+                replay_cache::assertion_id.eq(assertion_id),
+                replay_cache::expires_at.eq(expires),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => {}
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Ok(Err(ClaimLost::Assertion));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// How an outstanding request is found.
@@ -391,18 +511,39 @@ mod tests {
         let (_dir, a, b) = temp_store();
         a.remember_request("_req", "h", Some("/t"), NOW, Duration::minutes(5))
             .unwrap();
+        let expires = NOW + Duration::minutes(5);
+        // Both nodes validate the same response at once: both claims look fine...
         let mut node_a = StoreLedger::new(&a, NOW);
         let mut node_b = StoreLedger::new(&b, NOW);
-        assert!(node_b.consume_request("_req"));
+        for ledger in [&mut node_a, &mut node_b] {
+            assert!(ledger.consume_request("_req"));
+            assert!(ledger.record_assertion("_assertion", expires));
+        }
         assert_eq!(
-            node_b.taken_request().unwrap().target.as_deref(),
+            node_b.claims().request.as_ref().unwrap().target.as_deref(),
             Some("/t")
         );
-        assert!(!node_a.consume_request("_req"));
-        assert!(node_a.record_assertion("_assertion", NOW + Duration::minutes(5)));
-        assert!(!node_b.record_assertion("_assertion", NOW + Duration::minutes(5)));
-        assert!(!node_a.record_assertion("_assertion", NOW + Duration::minutes(5)));
+        // ...the first commit wins, the second finds its claims lost...
+        b.commit_claims(node_b.claims(), NOW).unwrap();
+        let mut conn = a.writer().unwrap();
+        let lost = conn
+            .transaction(|conn| claim_in(conn, node_a.claims(), NOW.unix_timestamp()))
+            .unwrap();
+        assert_eq!(lost, Err(ClaimLost::Request));
+        let only_assertion = LedgerClaims {
+            request: None,
+            ..node_a.claims().clone()
+        };
+        let lost = conn
+            .transaction(|conn| claim_in(conn, &only_assertion, NOW.unix_timestamp()))
+            .unwrap();
+        assert_eq!(lost, Err(ClaimLost::Assertion));
+        drop(conn);
+        // ...and later validations on any node are refused at once.
+        let mut node_c = StoreLedger::new(&a, NOW);
+        assert!(!node_c.consume_request("_req"));
+        assert!(!node_c.record_assertion("_assertion", expires));
         assert!(node_a.take_error().is_none());
-        assert!(node_b.take_error().is_none());
+        assert!(node_c.take_error().is_none());
     }
 }

@@ -11,6 +11,7 @@
 mod configuration;
 pub mod connection;
 mod directory;
+mod durability;
 mod error;
 mod idp_metadata;
 mod login_state;
@@ -19,6 +20,8 @@ mod sessions;
 mod signing_keys;
 mod users;
 
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection};
@@ -27,9 +30,10 @@ pub use self::configuration::{ConfigRows, RowChange};
 pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
 pub use self::directory::{AuditEntry, GroupChangeRefused, GroupSummary, UserDetail, UserSummary};
+use self::durability::GroupCommit;
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
-pub use self::login_state::{StoreLedger, TakenRequest};
+pub use self::login_state::{ClaimLost, LedgerClaims, StoreLedger, TakenRequest};
 pub use self::sessions::{CompleteLoginError, LoginAudit, MintedSession};
 pub use self::signing_keys::SigningKeyError;
 pub use self::users::SyncOutcome;
@@ -67,6 +71,28 @@ pub struct Store {
     pool: Pool<Manager>,
     location: Location,
     busy_timeout: Duration,
+    write_gate: Arc<Mutex<()>>,
+    group_commit: Arc<GroupCommit>,
+}
+
+/// A connection for a write, holding this process's SQLite write gate (see [`Store::writer`]).
+pub(crate) struct Writer<'a> {
+    conn: PooledConnection<Manager>,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl Deref for Writer<'_> {
+    type Target = connection::DbConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -88,8 +114,13 @@ impl Store {
     pub fn open_with(url: &str, options: &OpenOptions) -> Result<Store, StoreError> {
         let location = Location::parse(url);
         location.check_before_open()?;
+        let group_commit = match &location {
+            Location::Sqlite(path) => GroupCommit::for_sqlite(&path.to_string_lossy()),
+            Location::Postgres(_) => GroupCommit::EveryCommit,
+        };
         let setup = ConnectionSetup {
             busy_timeout: options.busy_timeout,
+            synchronous: group_commit.synchronous(),
         };
         let manager = Manager::new(location.clone());
         // One connection first, outside the pool: its error says exactly what is wrong (r2d2
@@ -113,6 +144,8 @@ impl Store {
             pool,
             location,
             busy_timeout: options.busy_timeout,
+            write_gate: Arc::new(Mutex::new(())),
+            group_commit: Arc::new(group_commit),
         })
     }
 
@@ -131,6 +164,51 @@ impl Store {
         self.pool
             .get()
             .map_err(|e| StoreError::from_pool(&self.location, &e, self.busy_timeout))
+    }
+
+    /// A connection for a write. SQLite has one writer at a time: the writers of this process
+    /// queue on an in-process gate first, so they wait for each other without the busy
+    /// handler's growing sleeps (which made the slowest logins wait 100 ms and more), and only
+    /// other processes (an sqlite3 shell, another command) meet the busy timeout. PostgreSQL
+    /// needs no gate.
+    pub(crate) fn writer(&self) -> Result<Writer<'_>, StoreError> {
+        let gate = match self.backend() {
+            Backend::Sqlite => Some(
+                self.write_gate
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ),
+            Backend::Postgres => None,
+        };
+        Ok(Writer {
+            conn: self.conn()?,
+            _gate: gate,
+        })
+    }
+
+    /// Runs the write `f` on a [`Writer`] (holding the write gate), releases it, and returns
+    /// `f`'s value once the write is durable (see [`Store::durable`]).
+    pub(crate) fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let value = {
+            let mut writer = self.writer()?;
+            f(&mut writer)?
+        };
+        self.durable()?;
+        Ok(value)
+    }
+
+    /// Returns once every write this process committed before the call is on disk (see
+    /// `durability`): every write method calls it before it returns.
+    pub(crate) fn durable(&self) -> Result<(), StoreError> {
+        self.group_commit
+            .wait_durable()
+            .map_err(|e| StoreError::Query {
+                database: self.location.to_string(),
+                detail: format!("cannot sync the write-ahead log: {e}"),
+            })
     }
 
     /// A query error, said with the database's name.

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::config::ManagedGroups;
 use crate::store::connection::DbConnection;
+use crate::store::login_state::{ClaimLost, LedgerClaims, claim_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
 use crate::store::users::{SyncOutcome, sync_in};
 use crate::store::{Store, StoreError};
@@ -54,6 +55,9 @@ pub enum CompleteLoginError<E> {
     /// The user exists and is disabled.
     #[error("the user is disabled")]
     UserDisabled,
+    /// A claim of the validation was committed first by a concurrent login.
+    #[error(transparent)]
+    ClaimLost(#[from] ClaimLost),
     /// The mint function failed.
     #[error("cannot mint the token: {0}")]
     Mint(E),
@@ -64,6 +68,7 @@ pub enum CompleteLoginError<E> {
 
 /// The error inside the transaction (it must convert from diesel's to roll back).
 enum TxError<E> {
+    Lost(ClaimLost),
     Disabled,
     Mint(E),
     Db(DieselError),
@@ -76,12 +81,15 @@ impl<E> From<DieselError> for TxError<E> {
 }
 
 impl Store {
-    /// Completes a login in one transaction: syncs `identity` (see [`Store::sync_login`]),
+    /// Completes a login in one transaction: writes the validation's `claims` (refusing the
+    /// login when a concurrent one committed them first), syncs `identity` (see
+    /// [`Store::sync_login`]),
     /// refuses a disabled user, calls `mint` with the outcome to sign the token, records it,
     /// revokes the user's other live tokens when memberships were removed (they name groups
     /// the user has lost), and writes the accepted audit row (`audit.outcome` is ignored).
     pub fn complete_login<T, E>(
         &self,
+        claims: &LedgerClaims,
         identity: &Identity,
         managed: &ManagedGroups,
         create_missing: bool,
@@ -90,59 +98,80 @@ impl Store {
     ) -> Result<(SyncOutcome, MintedSession<T>), CompleteLoginError<E>> {
         let backend = self.backend();
         let now = audit.at;
-        let mut conn = self.conn()?;
-        let result = conn.transaction(|conn| {
-            let outcome = sync_in(conn, backend, identity, managed, create_missing, now)?;
-            let disabled: bool = users::table
-                .find(outcome.user_id)
-                .select(users::disabled)
-                .first(conn)?;
-            if disabled {
-                return Err(TxError::Disabled);
-            }
-            let minted = mint(&outcome).map_err(TxError::Mint)?;
-            if !outcome.plan.remove_memberships.is_empty() {
-                revoke_users(conn, &[outcome.user_id], now)?;
-            }
-            diesel::insert_into(xsessions::table)
-                .values((
-                    xsessions::jti.eq(&minted.jti),
-                    xsessions::sid.eq(&minted.sid),
-                    xsessions::user_id.eq(outcome.user_id),
-                    xsessions::issued_at.eq(now),
-                    xsessions::expires_at.eq(minted.expires_at),
-                ))
-                .execute(conn)?;
-            insert_audit(
-                conn,
-                &LoginAudit {
-                    outcome: "accepted",
-                    ..*audit
-                },
-            )?;
-            Ok((outcome, minted))
-        });
-        result.map_err(|e| match e {
-            TxError::Disabled => CompleteLoginError::UserDisabled,
-            TxError::Mint(e) => CompleteLoginError::Mint(e),
-            TxError::Db(e) => CompleteLoginError::Store(self.query_error(&e)),
+        self.write(|conn| {
+            let result = conn.transaction(|conn| {
+                claim_in(conn, claims, now)?.map_err(TxError::Lost)?;
+                let outcome = sync_in(conn, backend, identity, managed, create_missing, now)?;
+                let disabled: bool = users::table
+                    .find(outcome.user_id)
+                    .select(users::disabled)
+                    .first(conn)?;
+                if disabled {
+                    return Err(TxError::Disabled);
+                }
+                let minted = mint(&outcome).map_err(TxError::Mint)?;
+                if !outcome.plan.remove_memberships.is_empty() {
+                    revoke_users(conn, &[outcome.user_id], now)?;
+                }
+                diesel::insert_into(xsessions::table)
+                    .values((
+                        xsessions::jti.eq(&minted.jti),
+                        xsessions::sid.eq(&minted.sid),
+                        xsessions::user_id.eq(outcome.user_id),
+                        xsessions::issued_at.eq(now),
+                        xsessions::expires_at.eq(minted.expires_at),
+                    ))
+                    .execute(conn)?;
+                insert_audit(
+                    conn,
+                    &LoginAudit {
+                        outcome: "accepted",
+                        ..*audit
+                    },
+                )?;
+                Ok((outcome, minted))
+            });
+            result.map_err(|e| match e {
+                TxError::Lost(lost) => CompleteLoginError::ClaimLost(lost),
+                TxError::Disabled => CompleteLoginError::UserDisabled,
+                TxError::Mint(e) => CompleteLoginError::Mint(e),
+                TxError::Db(e) => CompleteLoginError::Store(self.query_error(&e)),
+            })
         })
+    }
+
+    /// Whether the xsession `jti` is still honoured: fedbridge issued it (it has a record), it
+    /// was not revoked, and its user is not disabled. Introspection's answer beyond the
+    /// signature and the times.
+    pub fn session_active(&self, jti: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let issued_to_enabled_user = xsessions::table
+            .inner_join(users::table)
+            .filter(xsessions::jti.eq(jti))
+            .filter(users::disabled.eq(false));
+        let revoked = revoked_sessions::table.filter(revoked_sessions::jti.eq(jti));
+        diesel::select(
+            diesel::dsl::exists(issued_to_enabled_user)
+                .and(diesel::dsl::not(diesel::dsl::exists(revoked))),
+        )
+        .get_result(&mut conn)
+        .map_err(|e| self.query_error(&e))
     }
 
     /// Writes one audit row (a refused or failed login; accepted ones are written by
     /// [`Store::complete_login`]).
     pub fn audit_login(&self, audit: &LoginAudit<'_>) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        insert_audit(&mut conn, audit).map_err(|e| self.query_error(&e))
+        self.write(|conn| insert_audit(conn, audit).map_err(|e| self.query_error(&e)))
     }
 
     /// Deletes the records of xsessions expired at `now` (their revocations are purged by
     /// [`Store::purge_revoked`]); returns how many.
     pub fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
-        let mut conn = self.conn()?;
-        diesel::delete(xsessions::table.filter(xsessions::expires_at.le(now.unix_timestamp())))
-            .execute(&mut conn)
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            diesel::delete(xsessions::table.filter(xsessions::expires_at.le(now.unix_timestamp())))
+                .execute(&mut **conn)
+                .map_err(|e| self.query_error(&e))
+        })
     }
 }
 

@@ -58,18 +58,19 @@ impl Store {
         let fresh = SigningKeyPair::generate(algorithm)?;
         let jwk = fresh.public_key().jwk_json()?;
         let backend = self.backend();
-        let mut conn = self.conn()?;
-        let row = conn
-            .transaction(|conn| {
-                lock_for_write(conn, backend)?;
-                if let Some(row) = newest_active(conn, algorithm)? {
-                    return Ok(row);
-                }
-                insert_key(conn, &fresh, &jwk, now)?;
-                newest_active(conn, algorithm)?.ok_or(DieselError::NotFound)
-            })
-            .map_err(|e| self.query_error(&e))?;
-        key_pair(row)
+        self.write(|conn| {
+            let row = conn
+                .transaction(|conn| {
+                    lock_for_write(conn, backend)?;
+                    if let Some(row) = newest_active(conn, algorithm)? {
+                        return Ok(row);
+                    }
+                    insert_key(conn, &fresh, &jwk, now)?;
+                    newest_active(conn, algorithm)?.ok_or(DieselError::NotFound)
+                })
+                .map_err(|e| self.query_error(&e))?;
+            key_pair(row)
+        })
     }
 
     /// Retires every active key of `algorithm` at `now` and stores a new one, in one transaction;
@@ -82,20 +83,21 @@ impl Store {
         let fresh = SigningKeyPair::generate(algorithm)?;
         let jwk = fresh.public_key().jwk_json()?;
         let backend = self.backend();
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            lock_for_write(conn, backend)?;
-            diesel::update(
-                signing_keys::table
-                    .filter(signing_keys::algorithm.eq(algorithm.as_str()))
-                    .filter(signing_keys::retired_at.is_null()),
-            )
-            .set(signing_keys::retired_at.eq(Some(now.unix_timestamp())))
-            .execute(conn)?;
-            insert_key(conn, &fresh, &jwk, now)
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                lock_for_write(conn, backend)?;
+                diesel::update(
+                    signing_keys::table
+                        .filter(signing_keys::algorithm.eq(algorithm.as_str()))
+                        .filter(signing_keys::retired_at.is_null()),
+                )
+                .set(signing_keys::retired_at.eq(Some(now.unix_timestamp())))
+                .execute(conn)?;
+                insert_key(conn, &fresh, &jwk, now)
+            })
+            .map_err(|e| self.query_error(&e))?;
+            Ok(fresh)
         })
-        .map_err(|e| self.query_error(&e))?;
-        Ok(fresh)
     }
 
     /// The keys to publish in the JWKS at `now`, newest first: every active key, and every key
@@ -138,28 +140,30 @@ impl Store {
         lifetime: Duration,
     ) -> Result<usize, StoreError> {
         let cutoff = retirement_cutoff(now, lifetime);
-        let mut conn = self.conn()?;
-        diesel::delete(signing_keys::table.filter(signing_keys::retired_at.le(cutoff)))
-            .execute(&mut conn)
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            diesel::delete(signing_keys::table.filter(signing_keys::retired_at.le(cutoff)))
+                .execute(&mut **conn)
+                .map_err(|e| self.query_error(&e))
+        })
     }
 
     /// Records that the token `jti` is revoked; kept until `expires_at` (the token's `exp`).
     /// Revoking twice is not an error.
     pub fn revoke(&self, jti: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let inserted = diesel::insert_into(revoked_sessions::table)
-            .values((
-                revoked_sessions::jti.eq(jti),
-                revoked_sessions::expires_at.eq(expires_at.unix_timestamp()),
-            ))
-            .execute(&mut conn);
-        match inserted {
-            Ok(_) | Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                Ok(())
+        self.write(|conn| {
+            let inserted = diesel::insert_into(revoked_sessions::table)
+                .values((
+                    revoked_sessions::jti.eq(jti),
+                    revoked_sessions::expires_at.eq(expires_at.unix_timestamp()),
+                ))
+                .execute(&mut **conn);
+            match inserted {
+                Ok(_) | Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    Ok(())
+                }
+                Err(e) => Err(self.query_error(&e)),
             }
-            Err(e) => Err(self.query_error(&e)),
-        }
+        })
     }
 
     /// Whether the token `jti` was revoked.
@@ -176,10 +180,11 @@ impl Store {
     /// leeway, so no verifier accepts them anyway); returns how many.
     pub fn purge_revoked(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let cutoff = now.unix_timestamp().saturating_sub(LEEWAY_SECONDS);
-        let mut conn = self.conn()?;
-        diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(cutoff)))
-            .execute(&mut conn)
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            diesel::delete(revoked_sessions::table.filter(revoked_sessions::expires_at.lt(cutoff)))
+                .execute(&mut **conn)
+                .map_err(|e| self.query_error(&e))
+        })
     }
 }
 

@@ -46,9 +46,10 @@ impl Store {
         now: i64,
     ) -> Result<SyncOutcome, StoreError> {
         let backend = self.backend();
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| sync_in(conn, backend, identity, managed, create_missing, now))
-            .map_err(|e| self.query_error(&e))
+        self.write(|conn| {
+            conn.transaction(|conn| sync_in(conn, backend, identity, managed, create_missing, now))
+                .map_err(|e| self.query_error(&e))
+        })
     }
 }
 

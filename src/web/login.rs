@@ -67,6 +67,8 @@ pub async fn start_login(
     query: web::Query<TargetQuery>,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
+    let correlation_id = correlation_id();
+    let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
         let ctx = LoginContext {
@@ -75,24 +77,15 @@ pub async fn start_login(
             store: state.store(),
             now: state.now(),
         };
-        login::begin(&ctx, target.as_deref())
+        login::begin(&ctx, target.as_deref(), &cid)
     })
     .await?;
     match outcome {
         Ok(location) => Ok(see_other(&location).finish()),
-        Err(error) => {
-            let correlation_id = correlation_id();
-            tracing::warn!(
-                correlation_id,
-                reason = error.code(),
-                detail = %error,
-                "login not started"
-            );
-            Err(WebError::Login {
-                error,
-                correlation_id,
-            })
-        }
+        Err(error) => Err(WebError::Login {
+            error,
+            correlation_id,
+        }),
     }
 }
 
@@ -222,7 +215,8 @@ pub async fn jwks_document(
 }
 
 /// `POST /api/xsession/introspect` (RFC 7662): form field `token`; answers `{"active": false}`
-/// for anything not valid now (bad signature, expired, revoked, foreign), else `active` with
+/// for anything not valid now (bad signature, expired, foreign, revoked, its user disabled),
+/// else `active` with
 /// the claims. With `FEDBRIDGE_INTROSPECTION_SECRET` set, the client authenticates with HTTP
 /// Basic (any client id, the secret as password) or `Authorization: Bearer <secret>`.
 pub async fn introspect(
@@ -247,7 +241,7 @@ pub async fn introspect(
                 let Ok(claims) = verified(&state, &config.config, &token) else {
                     return Ok(None);
                 };
-                Ok((!state.store().is_revoked(&claims.jti)?).then_some(claims))
+                Ok(state.store().session_active(&claims.jti)?.then_some(claims))
             })
             .await??;
             match claims {

@@ -119,21 +119,9 @@ pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
         .body(body)
 }
 
-/// Escapes `text` for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes `text` for HTML element content and quoted attribute values: the one escape of
+/// fedbridge, [`crate::saml::xml::escape`].
+pub use crate::saml::xml::escape;
 
 /// `title` (escaped) and `body` (already HTML) as a whole document.
 fn page(title: &str, body: &str) -> String {

@@ -97,7 +97,11 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
     );
     assert!(body.contains(CONSUMER), "{body}");
 
-    for path in ["/", "/nope"] {
+    let login = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(login).await.to_vec()).unwrap();
+    assert!(body.contains("Log in using SSO"), "{body}");
+    for path in ["/nope", "/saml/nope"] {
         let response =
             test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");

@@ -4579,40 +4579,7 @@ fn xmlsec1_sign_assertion(xml: &str) -> Option<String> {
         "ds:X509Certificate",
         |_| String::new(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.xml");
-    let output = dir.path().join("out.xml");
-    std::fs::write(&input, template).unwrap();
-    let keys = xmlsec_dir().join("keys");
-    let key_arg = format!(
-        "{},{}",
-        keys.join("idp-rsa.key").display(),
-        keys.join("idp-rsa.crt").display()
-    );
-    let result = std::process::Command::new("xmlsec1")
-        .args([
-            "--sign",
-            "--privkey-pem",
-            &key_arg,
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-            "--output",
-        ])
-        .arg(&output)
-        .arg(&input)
-        .output();
-    match result {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("cannot run xmlsec1: {e}"),
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "xmlsec1 --sign failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(std::fs::read_to_string(output).unwrap())
-        }
-    }
+    crate::idp_signer::xmlsec1_sign(&template)
 }
 
 /// A NameID and an attribute value signed by xmlsec1 with a comment and a PI inside are read

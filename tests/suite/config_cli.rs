@@ -75,10 +75,6 @@ impl Env {
     }
 }
 
-fn idp_cert() -> String {
-    String::from_utf8(read(xmlsec_dir().join("keys/idp-rsa.crt"))).unwrap()
-}
-
 fn assert_ok(out: &Output) {
     assert_eq!(
         code(out),

@@ -3,8 +3,7 @@
 //! back. Users are created by the login sync itself (`Store::sync_login`).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fedbridge::config::ManagedGroups;
 use fedbridge::store::Store;
@@ -12,37 +11,9 @@ use fedbridge::sync::Identity;
 
 use crate::support::*;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("directory.db");
-        Env { _dir: dir, db }
-    }
-
-    /// `fedbridge --database DB ARGS...`
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_fedbridge"))
-            .arg("--database")
-            .arg(&self.db)
-            .args(args)
-            .env_remove("FEDBRIDGE_DATABASE")
-            .output()
-            .expect("the fedbridge binary runs")
-    }
-
-    /// `sqlite3 DB SQL`, NULL shown as `<NULL>`.
-    fn sqlite3(&self, sql: &str) -> String {
-        sqlite3(&self.db, sql)
-    }
-
-    fn group_names(&self) -> String {
-        self.sqlite3("SELECT name FROM groups ORDER BY name")
-    }
+/// The group names, one a line, as the `sqlite3` shell sees them.
+fn group_names(env: &Instance) -> String {
+    env.sqlite3("SELECT name FROM groups ORDER BY name")
 }
 
 fn ok(out: &Output) -> String {
@@ -52,29 +23,29 @@ fn ok(out: &Output) -> String {
 
 #[test]
 fn groups_add_list_remove_round_trip() {
-    let env = Env::new();
-    let out = env.run(&["groups", "list"]);
+    let env = Instance::new();
+    let out = env.fedbridge(&["groups", "list"]);
     assert!(ok(&out).contains("(no groups)"));
 
-    ok(&env.run(&["groups", "add", "Sales", "sales", "R&D team"]));
-    assert_eq!(env.group_names(), "R&D team\nSales\nsales\n");
+    ok(&env.fedbridge(&["groups", "add", "Sales", "sales", "R&D team"]));
+    assert_eq!(group_names(&env), "R&D team\nSales\nsales\n");
 
-    let listing = ok(&env.run(&["groups", "list"]));
+    let listing = ok(&env.fedbridge(&["groups", "list"]));
     assert!(listing.contains("NAME"), "{listing}");
     for name in ["Sales", "sales", "R&D team"] {
         assert!(listing.contains(name), "{listing}");
     }
 
-    let out = ok(&env.run(&["groups", "remove", "sales", "R&D team"]));
+    let out = ok(&env.fedbridge(&["groups", "remove", "sales", "R&D team"]));
     assert!(out.contains("removed 0 membership(s)"), "{out}");
-    assert_eq!(env.group_names(), "Sales\n");
+    assert_eq!(group_names(&env), "Sales\n");
 }
 
 #[test]
 fn duplicate_add_is_refused_and_writes_nothing() {
-    let env = Env::new();
-    ok(&env.run(&["groups", "add", "Sales"]));
-    let out = env.run(&["groups", "add", "Marketing", "Sales", "Support"]);
+    let env = Instance::new();
+    ok(&env.fedbridge(&["groups", "add", "Sales"]));
+    let out = env.fedbridge(&["groups", "add", "Marketing", "Sales", "Support"]);
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out).contains("\"Sales\" exists already"),
@@ -82,28 +53,28 @@ fn duplicate_add_is_refused_and_writes_nothing() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("nothing added"), "{}", stderr(&out));
-    assert_eq!(env.group_names(), "Sales\n");
+    assert_eq!(group_names(&env), "Sales\n");
 }
 
 #[test]
 fn remove_of_an_unknown_group_removes_nothing() {
-    let env = Env::new();
-    ok(&env.run(&["groups", "add", "Sales", "Support"]));
-    let out = env.run(&["groups", "remove", "Sales", "SALES"]);
+    let env = Instance::new();
+    ok(&env.fedbridge(&["groups", "add", "Sales", "Support"]));
+    let out = env.fedbridge(&["groups", "remove", "Sales", "SALES"]);
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out).contains("no group \"SALES\""),
         "{}",
         stderr(&out)
     );
-    assert_eq!(env.group_names(), "Sales\nSupport\n");
+    assert_eq!(group_names(&env), "Sales\nSupport\n");
 }
 
 #[test]
 fn invalid_names_are_usage_errors() {
-    let env = Env::new();
+    let env = Instance::new();
     for bad in ["", " Sales", "Sales ", "Sa\tles", "Sa\u{7}les"] {
-        let out = env.run(&["groups", "add", "Good", bad]);
+        let out = env.fedbridge(&["groups", "add", "Good", bad]);
         assert_eq!(code(&out), 2, "{bad:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("invalid group name"),
@@ -117,8 +88,8 @@ fn invalid_names_are_usage_errors() {
 
 #[test]
 fn users_show_splits_federated_and_local_groups() {
-    let env = Env::new();
-    ok(&env.run(&["groups", "add", "Sales", "Support", "Admins"]));
+    let env = Instance::new();
+    ok(&env.fedbridge(&["groups", "add", "Sales", "Support", "Admins"]));
     let store = Store::open(env.db.to_str().unwrap()).unwrap();
     let identity = Identity {
         login_name: "alice@example.test".into(),
@@ -142,7 +113,7 @@ fn users_show_splits_federated_and_local_groups() {
         outcome.user_id
     ));
 
-    let shown = ok(&env.run(&["users", "show", "alice@example.test"]));
+    let shown = ok(&env.fedbridge(&["users", "show", "alice@example.test"]));
     for expected in [
         "alice@example.test",
         "ext-alice-1",
@@ -162,7 +133,7 @@ fn users_show_splits_federated_and_local_groups() {
     let older = shown.find("accepted").unwrap();
     assert!(newer < older, "{shown}");
 
-    let listing = ok(&env.run(&["users", "list"]));
+    let listing = ok(&env.fedbridge(&["users", "list"]));
     let line = listing
         .lines()
         .find(|l| l.starts_with("alice@example.test"))
@@ -170,7 +141,7 @@ fn users_show_splits_federated_and_local_groups() {
     assert!(line.contains("Alice Example"), "{line}");
     assert!(line.contains(" 3  2026-01-01T01:00:00Z"), "{line}");
 
-    let groups = ok(&env.run(&["groups", "list"]));
+    let groups = ok(&env.fedbridge(&["groups", "list"]));
     let admins = groups.lines().find(|l| l.starts_with("Admins")).unwrap();
     assert_eq!(
         admins.split_whitespace().collect::<Vec<_>>(),
@@ -178,21 +149,21 @@ fn users_show_splits_federated_and_local_groups() {
     );
 
     // Removing a group takes its memberships with it.
-    let out = ok(&env.run(&["groups", "remove", "Sales"]));
+    let out = ok(&env.fedbridge(&["groups", "remove", "Sales"]));
     assert!(out.contains("removed 1 membership(s)"), "{out}");
-    let shown = ok(&env.run(&["users", "show", "alice@example.test"]));
+    let shown = ok(&env.fedbridge(&["users", "show", "alice@example.test"]));
     assert!(shown.contains("federated groups:    Support"), "{shown}");
 }
 
 #[test]
 fn unknown_user_is_exit_1() {
-    let env = Env::new();
-    let out = env.run(&["users", "show", "nobody"]);
+    let env = Instance::new();
+    let out = env.fedbridge(&["users", "show", "nobody"]);
     assert_eq!(code(&out), 1);
     assert!(
         stderr(&out).contains("no user \"nobody\""),
         "{}",
         stderr(&out)
     );
-    assert!(ok(&env.run(&["users", "list"])).contains("(no users)"));
+    assert!(ok(&env.fedbridge(&["users", "list"])).contains("(no users)"));
 }

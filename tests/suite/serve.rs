@@ -3,14 +3,11 @@
 //! `/saml/metadata` with a tiny HTTP/1.1 client. Every wait has a deadline; every child
 //! process is killed when its guard drops.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -22,100 +19,9 @@ const ACS: &str = "https://sp.example.com/EnticeServices/rest/authenticate/saml"
 const SSO: &str = "https://idp.example.com/saml2/sso";
 /// The promise: a change made with SQL takes effect within 2 seconds.
 const RELOAD_DEADLINE: Duration = Duration::from_secs(2);
-/// Generous bound for things that involve starting a process.
-const START_DEADLINE: Duration = Duration::from_secs(20);
 
-/// A temporary directory with the database in it.
-struct Env {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("fedbridge.db");
-        Env { dir, db }
-    }
-
-    /// `fedbridge --database DB config set PAIRS...`, which must succeed.
-    fn config_set(&self, pairs: &[(&str, &str)]) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fedbridge"));
-        command
-            .arg("--database")
-            .arg(&self.db)
-            .args(["config", "set"]);
-        for (key, value) in pairs {
-            command.args([key, value]);
-        }
-        let out = command.output().unwrap();
-        assert!(
-            out.status.success(),
-            "config set failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `sqlite3 DB SQL`, as an administrator would type it.
-    fn sqlite3(&self, sql: &str) -> String {
-        sqlite3(&self.db, sql)
-    }
-
-    /// Starts `fedbridge serve` on a free port; `log` names its stderr file in the directory.
-    fn serve(&self, log: &str) -> Server {
-        Server::start(&self.db, &self.dir.path().join(log))
-    }
-}
-
-/// A running `fedbridge serve`, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
+/// What this module asks of a running server besides what `support::Server` offers.
 impl Server {
-    fn start(db: &Path, log: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
-            .arg("--database")
-            .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .env_remove("FEDBRIDGE_LISTEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(File::create(log).unwrap()))
-            .spawn()
-            .expect("the fedbridge binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let mut server = Server {
-            child,
-            port: 0,
-            log: log.to_owned(),
-        };
-        let line = rx
-            .recv_timeout(START_DEADLINE)
-            .unwrap_or_else(|_| panic!("no listen line; log:\n{}", server.log()));
-        let port = line
-            .trim()
-            .strip_prefix("fedbridge listening on http://127.0.0.1:")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log:\n{}", server.log()));
-        server.port = port;
-        server
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.port, path)
-    }
-
     /// `/healthz` as (HTTP status, JSON).
     fn health(&self) -> (u16, Value) {
         let (status, body) = self.get("/healthz");
@@ -147,40 +53,6 @@ impl Server {
             thread::sleep(Duration::from_millis(25));
         }
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 GET: (status, body). The server closes the connection after answering.
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {head}"));
-    (status, body.to_owned())
 }
 
 /// A local HTTP server that serves one metadata document until stopped; stopping closes the
@@ -259,10 +131,6 @@ fn answer(mut stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
     stream.flush()
 }
 
-fn idp_cert() -> String {
-    String::from_utf8(read(xmlsec_dir().join("keys/idp-rsa.crt"))).unwrap()
-}
-
 fn is_ok(status: u16, json: &Value) -> bool {
     status == 200 && json["status"] == "ok"
 }
@@ -275,7 +143,7 @@ fn has_problem(json: &Value, key: &str) -> bool {
 
 #[test]
 fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
-    let env = Env::new();
+    let env = Instance::new();
     let cert = idp_cert();
     env.config_set(&[
         ("SAML_CONSUMER_URL", ACS),
@@ -283,7 +151,7 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
         ("SAML_SIGNING_CERTIFICATE", &cert),
     ]);
     let server = env.serve("serve.log");
-    let (json, _) = server.wait_health(START_DEADLINE, "ok", is_ok);
+    let (json, _) = server.wait_health(SERVER_START_DEADLINE, "ok", is_ok);
     assert_eq!(json["idp_metadata"]["source"], "config");
     let (status, metadata) = server.get("/saml/metadata");
     assert_eq!(status, 200);
@@ -364,9 +232,9 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
 
 #[test]
 fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
-    let env = Env::new();
+    let env = Instance::new();
     let server = env.serve("serve.log");
-    let (json, _) = server.wait_health(START_DEADLINE, "unconfigured", |s, j| {
+    let (json, _) = server.wait_health(SERVER_START_DEADLINE, "unconfigured", |s, j| {
         s == 503 && j["status"] == "unconfigured"
     });
     assert!(has_problem(&json, "SAML_CONSUMER_URL"), "{json:#}");
@@ -404,7 +272,9 @@ fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
     ));
     server.wait_health(RELOAD_DEADLINE, "ok once configured", is_ok);
     eprintln!("reload latency (configured -> ok): {:?}", started.elapsed());
-    assert_eq!(server.get("/").0, 404);
+    let (status, page) = server.get("/");
+    assert_eq!(status, 200, "the login page once configured: {page}");
+    assert!(page.contains("Log in using SSO"), "{page}");
     assert_eq!(server.get("/saml/metadata").0, 200);
     assert!(!server.log().contains(&secret[..15]));
 }
@@ -413,14 +283,14 @@ fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
 fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
     let sample = read(shared().join("idp-samples/simplesamlphp/idp-metadata.xml"));
     let mut idp = MetadataServer::start(sample);
-    let env = Env::new();
+    let env = Instance::new();
     env.config_set(&[
         ("SAML_CONSUMER_URL", ACS),
         ("SAML_METADATA_URL", &idp.url()),
     ]);
 
     let server = env.serve("first.log");
-    let (json, _) = server.wait_health(START_DEADLINE, "ok with fetched metadata", is_ok);
+    let (json, _) = server.wait_health(SERVER_START_DEADLINE, "ok with fetched metadata", is_ok);
     let md = &json["idp_metadata"];
     assert_eq!(md["source"], "url", "{json:#}");
     assert_eq!(md["url"], idp.url());
@@ -461,9 +331,11 @@ fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
 
     // A restart while the IdP is still down works from the database cache.
     let server = env.serve("second.log");
-    let (json, _) = server.wait_health(START_DEADLINE, "restarted on the cached copy", |_, j| {
-        j["idp_metadata"]["source"] == "cache"
-    });
+    let (json, _) = server.wait_health(
+        SERVER_START_DEADLINE,
+        "restarted on the cached copy",
+        |_, j| j["idp_metadata"]["source"] == "cache",
+    );
     let md = &json["idp_metadata"];
     assert_eq!(json["status"], "degraded");
     assert_eq!(md["entity_id"], entity_id.as_str());
@@ -481,7 +353,7 @@ const FETCH_SLACK: Duration = Duration::from_secs(3);
 
 #[test]
 fn serve_refuses_an_unusable_database_or_address_with_exit_2() {
-    let env = Env::new();
+    let env = Instance::new();
     let missing = env.dir.path().join("no-such-dir/fedbridge.db");
     let out = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
         .arg("--database")

@@ -126,3 +126,232 @@ pub fn sqlite3(db: &std::path::Path, sql: &str) -> String {
     );
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// The IdP signing certificate of the xmlsec fixtures (`keys/idp-rsa.crt`), as PEM text: the
+/// value of `SAML_SIGNING_CERTIFICATE` in the public-key scenario.
+pub fn idp_cert() -> String {
+    String::from_utf8(read(xmlsec_dir().join("keys/idp-rsa.crt"))).unwrap()
+}
+
+/// Generous bound for starting `fedbridge serve` (a debug build on a busy machine).
+pub const SERVER_START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A temporary directory with a fedbridge database in it: the CLI runs on it and servers
+/// serve it, as an administrator would run them.
+pub struct Instance {
+    /// The directory (removed on drop); server logs go here too.
+    pub dir: tempfile::TempDir,
+    /// The SQLite database file.
+    pub db: PathBuf,
+}
+
+impl Instance {
+    /// A fresh directory; the database is created by the first command that opens it.
+    pub fn new() -> Instance {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fedbridge.db");
+        Instance { dir, db }
+    }
+
+    /// `fedbridge --database DB ARGS...`
+    pub fn fedbridge(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .arg("--database")
+            .arg(&self.db)
+            .args(args)
+            .env_remove("FEDBRIDGE_DATABASE")
+            .output()
+            .expect("the fedbridge binary runs")
+    }
+
+    /// `fedbridge --database DB ARGS...`, which must succeed; its standard output.
+    pub fn fedbridge_ok(&self, args: &[&str]) -> String {
+        let out = self.fedbridge(args);
+        assert!(
+            out.status.success(),
+            "fedbridge {args:?} failed:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    /// `fedbridge --database DB config set PAIRS...` (one transaction), which must succeed.
+    pub fn config_set(&self, pairs: &[(&str, &str)]) {
+        let mut args = vec!["config", "set"];
+        for (key, value) in pairs {
+            args.extend([*key, *value]);
+        }
+        self.fedbridge_ok(&args);
+    }
+
+    /// `sqlite3 DB SQL`, as an administrator would type it.
+    pub fn sqlite3(&self, sql: &str) -> String {
+        sqlite3(&self.db, sql)
+    }
+
+    /// Starts `fedbridge serve` on a free port; `log` names its stderr file in the directory.
+    pub fn serve(&self, log: &str) -> Server {
+        Server::start(&self.db, &self.dir.path().join(log))
+    }
+}
+
+/// A running `fedbridge serve` (the real binary), killed on drop.
+pub struct Server {
+    child: std::process::Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// `fedbridge --database DB serve --listen 127.0.0.1:0`, stderr to `log`; waits for the
+    /// `fedbridge listening on http://ADDRESS` line.
+    pub fn start(db: &Path, log: &Path) -> Server {
+        let (child, rx) = spawn_fedbridge(
+            std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+                .arg("--database")
+                .arg(db)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .env_remove("FEDBRIDGE_LISTEN")
+                .env_remove("FEDBRIDGE_DATABASE"),
+            log,
+        );
+        let mut server = Server {
+            child,
+            port: 0,
+            log: log.to_owned(),
+        };
+        let line = rx
+            .recv_timeout(SERVER_START_DEADLINE)
+            .unwrap_or_else(|_| panic!("no listen line; log:\n{}", server.log()));
+        server.port = line
+            .trim()
+            .strip_prefix("fedbridge listening on http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log:\n{}", server.log()));
+        server
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `GET path` with a minimal HTTP/1.1 client: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.port, path)
+    }
+
+    /// What the server has written to its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET: (status, body). The server closes the connection after answering.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {head}"));
+    (status, body.to_owned())
+}
+
+/// Spawns `command` (a fedbridge server: `RUST_LOG=info`, no stdin, stderr to the file `log`)
+/// and hands its standard output over line by line: a thread reads it to the end, so the
+/// server never blocks on a full pipe.
+pub fn spawn_fedbridge(
+    command: &mut std::process::Command,
+    log: &Path,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead as _;
+    let mut child = command
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::from(
+            std::fs::File::create(log).unwrap(),
+        ))
+        .spawn()
+        .expect("the fedbridge binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// A browser for driving a login hop by hop: it keeps cookies, follows no redirect by itself,
+/// reports every status as an answer (not an error), and gives up after 20 s.
+pub fn browser() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+/// One HTTP answer, as the browser would see it.
+#[derive(Debug)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The `Location` header, empty when there is none.
+    pub location: String,
+    /// Every `Set-Cookie` header.
+    pub set_cookies: Vec<String>,
+    /// The body as text (empty when it is not UTF-8).
+    pub body: String,
+}
+
+/// Reads the answer to a [`browser`] request; a request that failed (no answer) fails the test.
+pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = response.unwrap_or_else(|e| panic!("HTTP request failed: {e}"));
+    let header = |name: &str| -> Vec<String> {
+        response
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let location = header("location").into_iter().next().unwrap_or_default();
+    let set_cookies = header("set-cookie");
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Reply {
+        status: response.status().as_u16(),
+        location,
+        set_cookies,
+        body,
+    }
+}

@@ -555,6 +555,24 @@ fn next_element_sibling(element: Element<'_>) -> Option<Element<'_>> {
     .next()
 }
 
+/// Escapes `text` for XML (and HTML) element content and double- or single-quoted attribute
+/// values: `&`, `<`, `>`, `"` and `'` become references (`'` as `&#39;`, which XML and every
+/// HTML version read). The one escape of the documents fedbridge writes by hand.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

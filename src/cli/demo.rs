@@ -1,0 +1,36 @@
+//! `fedbridge demo`: fedbridge, a development IdP and a downstream app on loopback (see
+//! [`crate::demo`]). The global `--database` is not used: the demo always starts on a fresh
+//! SQLite file in a temporary directory, removed when it stops.
+//!
+//! Exit status: 0 stopped with Ctrl-C, 1 the demo failed, 2 a listen address that is not a
+//! loopback IP or cannot be bound.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::demo::{DEFAULT_APP_LISTEN, DEFAULT_IDP_LISTEN, DEFAULT_LISTEN, DemoOptions};
+
+/// Options of `demo`: where the three servers listen (loopback IPs only; port 0 picks a free
+/// port).
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where fedbridge listens.
+    #[arg(long, default_value = DEFAULT_LISTEN, value_name = "ADDRESS:PORT")]
+    listen: String,
+    /// Where the development IdP listens.
+    #[arg(long, default_value = DEFAULT_IDP_LISTEN, value_name = "ADDRESS:PORT")]
+    idp_listen: String,
+    /// Where the example downstream app listens.
+    #[arg(long, default_value = DEFAULT_APP_LISTEN, value_name = "ADDRESS:PORT")]
+    app_listen: String,
+}
+
+/// Runs the demo until Ctrl-C.
+pub fn run(args: &DemoArgs) -> ExitCode {
+    crate::demo::run(&DemoOptions {
+        listen: args.listen.clone(),
+        idp_listen: args.idp_listen.clone(),
+        app_listen: args.app_listen.clone(),
+    })
+}

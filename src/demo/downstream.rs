@@ -1,0 +1,123 @@
+//! The example downstream application, as a library piece: greets the user of the xsession and
+//! lists their groups. `fedbridge demo` runs it, and `examples/downstream.rs` wraps it.
+//!
+//! Register a [`XsessionVerifier`] (see [`verifier`]) as `web::Data`, optionally a
+//! [`LoginLink`], and call [`configure`]. A link arrival (`/?xsession=...`) is verified,
+//! stored in the app's own `xsession` cookie and redirected to `/`, so the token leaves the
+//! address bar and the history. Later requests carry the cookie; API clients may send
+//! `Authorization: Bearer <token>` instead.
+
+use std::sync::Arc;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::clock::SystemClock;
+use crate::token::extract::{Rejection, TOKEN_NAME, Xsession, XsessionVerifier};
+use crate::web::pages::{escape, html};
+
+/// Where a visitor without a valid xsession is sent to log in (shown as a link on the 401
+/// page). Optional `web::Data`.
+#[derive(Debug, Clone)]
+pub struct LoginLink(pub String);
+
+/// A verifier of fedbridge's xsession tokens: keys from `{fedbridge_origin}/.well-known/jwks.json`,
+/// `iss` = `fedbridge_origin` (e.g. `http://127.0.0.1:8080`), `aud` = `audience`.
+pub fn verifier(fedbridge_origin: &str, audience: &str) -> XsessionVerifier {
+    let origin = fedbridge_origin.trim_end_matches('/');
+    XsessionVerifier::from_jwks_url(
+        format!("{origin}/.well-known/jwks.json"),
+        origin,
+        audience,
+        Arc::new(SystemClock),
+    )
+}
+
+/// Registers the app's one route, `GET /`.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(web::resource("/").route(web::get().to(index)));
+}
+
+/// `GET /`: greets the user; a link arrival sets the cookie and redirects to `/`; without a
+/// valid token, a 401 page that points to the login.
+async fn index(
+    req: HttpRequest,
+    session: Result<Xsession, Rejection>,
+    login: Option<web::Data<LoginLink>>,
+) -> HttpResponse {
+    let claims = match session {
+        Ok(Xsession(claims)) => claims,
+        Err(Rejection::NotConfigured) => {
+            return html(
+                HttpResponse::InternalServerError(),
+                page("downstream", "<p>No xsession verifier is registered.</p>"),
+            );
+        }
+        Err(rejection) => return not_logged_in(rejection, login.as_ref().map(|l| l.get_ref())),
+    };
+    let from_link = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == TOKEN_NAME)
+        .map(|(_, value)| value.into_owned());
+    if let Some(token) = from_link {
+        let cookie = Cookie::build(TOKEN_NAME, token)
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(req.connection_info().scheme() == "https")
+            .finish();
+        return HttpResponse::SeeOther()
+            .cookie(cookie)
+            .insert_header((header::LOCATION, "/"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish();
+    }
+    let who = claims.name.as_deref().unwrap_or(&claims.sub);
+    let groups: String = claims
+        .groups
+        .iter()
+        .map(|g| format!("<li>{}</li>", escape(g)))
+        .collect();
+    let groups = if groups.is_empty() {
+        "<p>You are in no group.</p>".to_owned()
+    } else {
+        format!("<p>Your groups:</p><ul>{groups}</ul>")
+    };
+    let body = format!(
+        "<h1>Hello, {who}</h1>{groups}<p>Logged in as <code>{sub}</code>{email}.</p>",
+        who = escape(who),
+        sub = escape(&claims.sub),
+        email = claims
+            .email
+            .as_deref()
+            .map(|e| format!(" ({})", escape(e)))
+            .unwrap_or_default(),
+    );
+    html(HttpResponse::Ok(), page("downstream", &body))
+}
+
+/// The 401 page: missing or invalid token, with the login link when one is registered.
+fn not_logged_in(rejection: Rejection, login: Option<&LoginLink>) -> HttpResponse {
+    let why = match rejection {
+        Rejection::Missing => "You are not logged in.",
+        _ => "Your session is not valid (expired, or not from this fedbridge).",
+    };
+    let link = login
+        .map(|l| format!(" <a href=\"{}\">Log in using SSO</a>", escape(&l.0)))
+        .unwrap_or_default();
+    let mut response = HttpResponse::build(StatusCode::UNAUTHORIZED);
+    response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    html(
+        response,
+        page("downstream", &format!("<p>{}{link}</p>", escape(why))),
+    )
+}
+
+/// A minimal HTML document.
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         </head><body>{body}</body></html>",
+        escape(title)
+    )
+}

@@ -1,0 +1,923 @@
+//! The login flow over HTTP (check 1 of issue 4): the real `fedbridge serve` on a temporary
+//! SQLite file, configured with `fedbridge config set` in the public-key scenario, driven hop by
+//! hop by a cookie-keeping HTTP client that follows no redirect by itself. Every SAML response
+//! is signed by xmlsec1 (`idp_signer`), never by our own code.
+//!
+//! The consumer URL is `https://sp.example.test/EnticeServices/rest/authenticate/saml`: the
+//! server mounts the ACS at its path, so the tests POST to `http://127.0.0.1:PORT` + that path
+//! while `Destination` and `Recipient` stay the https URL; the xsession `iss` is its origin.
+//!
+//! Each failure message names the step that failed and shows the last `login_audit` row and the
+//! end of the server's log.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use fedbridge::saml::authn_request::decode_redirect;
+use fedbridge::saml::{ns, xml};
+use fedbridge::token::XsessionClaims;
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::Value;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::idp_signer::{Assertion, Idp};
+use crate::support::*;
+
+/// The IdP's SSO URL (`SAML_REDIRECT_URL`).
+const SSO: &str = "https://idp.example.test/sso";
+/// The path of `SAML_CONSUMER_URL` (= `xmlsec::ACS`), where the ACS is mounted.
+const ACS_PATH: &str = "/EnticeServices/rest/authenticate/saml";
+/// fedbridge's own URL: the origin of the consumer URL, the xsession `iss`.
+const ISSUER: &str = "https://sp.example.test";
+/// The default xsession audience (`FEDBRIDGE_XSESSION_AUDIENCE`).
+const AUDIENCE: &str = "xsession";
+/// The one allowed downstream prefix (`FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS`), also the default
+/// landing page.
+const DOWNSTREAM: &str = "https://app.example.test/portal/";
+/// The local groups every test creates with `fedbridge groups add`.
+const LOCAL_GROUPS: [&str; 3] = ["Engineering", "Sales", "Staff"];
+const ALICE: &str = "alice@example.test";
+
+/// A configured fedbridge serving on loopback, and a browser (cookie jar, no automatic
+/// redirects) pointed at it.
+struct Bridge {
+    instance: Instance,
+    server: Server,
+    browser: ureq::Agent,
+}
+
+impl Bridge {
+    /// The public-key scenario for the xmlsec fixtures' IdP and SP, the attribute mapping, the
+    /// downstream allow-list, then `extra`; the local groups; then `fedbridge serve`.
+    fn start(extra: &[(&str, &str)]) -> Bridge {
+        let instance = Instance::new();
+        let cert = idp_cert();
+        let allowed = format!("[\"{DOWNSTREAM}\"]");
+        let mut settings = vec![
+            ("SAML_REDIRECT_URL", SSO),
+            ("SAML_SIGNING_CERTIFICATE", cert.as_str()),
+            ("SAML_SERVER_ENTITY_IDENTIFIER", xmlsec::IDP),
+            ("SAML_CONSUMER_URL", xmlsec::ACS),
+            ("SAML_USER_FULLNAME_ATTRIBUTE", "displayName"),
+            ("SAML_USER_EMAIL_ATTRIBUTE", "mail"),
+            ("SAML_USER_GROUPS_ATTRIBUTE", "groups"),
+            ("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", allowed.as_str()),
+        ];
+        settings.extend_from_slice(extra);
+        instance.config_set(&settings);
+        let mut add = vec!["groups", "add"];
+        add.extend(LOCAL_GROUPS);
+        instance.fedbridge_ok(&add);
+        let server = instance.serve("serve.log");
+        let browser = browser();
+        Bridge {
+            instance,
+            server,
+            browser,
+        }
+    }
+
+    /// `GET path` with the browser's cookies and `headers`.
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.browser.get(self.server.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.call())
+    }
+
+    /// `POST path` of a form, with the browser's cookies and `headers`.
+    fn post_form(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.browser.post(self.server.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.send_form(form.iter().copied()))
+    }
+
+    /// What the IdP's auto-post form does: POSTs `SAMLResponse` (and `RelayState`) to the ACS.
+    fn post_response(&self, saml_response: &str, relay_state: Option<&str>) -> Reply {
+        let mut form = vec![("SAMLResponse", saml_response)];
+        form.extend(relay_state.map(|relay| ("RelayState", relay)));
+        self.post_form(ACS_PATH, &form, &[])
+    }
+
+    /// The last row of `login_audit`, all columns.
+    fn last_audit(&self) -> String {
+        let row = self.instance.sqlite3(
+            "SELECT id, datetime(at, 'unixepoch'), outcome, reason_code, detail, idp, \
+             login_name, correlation_id FROM login_audit ORDER BY id DESC LIMIT 1",
+        );
+        if row.trim().is_empty() {
+            "(no login_audit row)".into()
+        } else {
+            row.trim().to_owned()
+        }
+    }
+
+    /// `outcome|reason_code` of the audit row with `correlation_id` (empty when none).
+    fn audit_of(&self, correlation_id: &str) -> String {
+        self.instance
+            .sqlite3(&format!(
+                "SELECT outcome, reason_code FROM login_audit WHERE correlation_id = '{}'",
+                correlation_id.replace('\'', "''")
+            ))
+            .trim()
+            .to_owned()
+    }
+
+    /// `SELECT count(*) FROM table`.
+    fn count(&self, table: &str) -> usize {
+        let n = self
+            .instance
+            .sqlite3(&format!("SELECT count(*) FROM {table}"));
+        n.trim().parse().unwrap()
+    }
+
+    /// The failure message of `step`: the reply, the last audit row, the end of the log.
+    fn why(&self, step: &str, reply: &Reply) -> String {
+        let log = self.server.log();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let body: String = reply.body.chars().take(3000).collect();
+        format!(
+            "step failed: {step}\nHTTP {} Location: {:?}\nSet-Cookie: {:?}\nbody:\n{body}\n\
+             last login_audit row: {}\nserver log (last lines):\n{}",
+            reply.status,
+            reply.location,
+            reply.set_cookies,
+            self.last_audit(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+
+    /// `GET /saml/login[?target=]`: must be a 303 to the IdP with an AuthnRequest for us.
+    fn begin(&self, target: Option<&str>) -> Begun {
+        let path = match target {
+            Some(target) => format!("/saml/login?target={}", encode(target)),
+            None => "/saml/login".to_owned(),
+        };
+        let step = format!("GET {path}");
+        let reply = self.get(&path, &[]);
+        assert_eq!(reply.status, 303, "{}", self.why(&step, &reply));
+        assert!(
+            reply.location.starts_with(&format!("{SSO}?SAMLRequest=")),
+            "{}",
+            self.why(&format!("{step}: redirect to the IdP's SSO URL"), &reply)
+        );
+        let decoded = decode_redirect(&reply.location)
+            .unwrap_or_else(|e| panic!("{}", self.why(&format!("{step}: decode ({e})"), &reply)));
+        let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
+        let request = doc.root().unwrap();
+        assert!(request.is(ns::SAMLP, "AuthnRequest"), "{}", decoded.xml);
+        let attr = |name: &str| request.attr(name).unwrap_or_default().into_owned();
+        let issuer = request
+            .first_child(ns::SAML, "Issuer")
+            .map(|e| e.text().into_owned());
+        assert_eq!(attr("Destination"), SSO, "{}", decoded.xml);
+        assert_eq!(
+            attr("AssertionConsumerServiceURL"),
+            xmlsec::ACS,
+            "{}",
+            decoded.xml
+        );
+        assert_eq!(issuer.as_deref(), Some(xmlsec::SP), "{}", decoded.xml);
+        let request_id = attr("ID");
+        assert!(!request_id.is_empty(), "{}", decoded.xml);
+        let relay_state = decoded
+            .relay_state
+            .unwrap_or_else(|| panic!("{}", self.why(&format!("{step}: RelayState"), &reply)));
+        Begun {
+            request_id,
+            relay_state,
+        }
+    }
+
+    /// A whole SP-initiated login of `assertion` (answering the request it starts) that must
+    /// land on `target` (or the default landing page): the token and the reply.
+    fn login(&self, idp: &Idp, target: Option<&str>, assertion: Assertion) -> Landed {
+        let begun = self.begin(target);
+        let response = idp.post_value(&assertion.answering(&begun.request_id));
+        let reply = self.post_response(&response, Some(&begun.relay_state));
+        self.landed(
+            &reply,
+            target.unwrap_or(DOWNSTREAM),
+            "POST the signed response",
+        )
+    }
+
+    /// Checks that `reply` is the 303 of an accepted login to `target` + `xsession=`.
+    fn landed(&self, reply: &Reply, target: &str, step: &str) -> Landed {
+        assert_eq!(reply.status, 303, "{}", self.why(step, reply));
+        let landing = Url::parse(&reply.location)
+            .unwrap_or_else(|e| panic!("{}", self.why(&format!("{step}: Location ({e})"), reply)));
+        let token = query_param(&landing, "xsession")
+            .unwrap_or_else(|| panic!("{}", self.why(&format!("{step}: ?xsession="), reply)));
+        let mut without = landing.clone();
+        let kept: Vec<(String, String)> = landing
+            .query_pairs()
+            .filter(|(name, _)| name != "xsession")
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        without.set_query(None);
+        if !kept.is_empty() {
+            without.query_pairs_mut().extend_pairs(kept);
+        }
+        assert_eq!(
+            without.as_str(),
+            Url::parse(target).unwrap().as_str(),
+            "{}",
+            self.why(&format!("{step}: lands on the target"), reply)
+        );
+        assert_eq!(
+            self.last_audit().split('|').nth(2),
+            Some("accepted"),
+            "{}",
+            self.why(&format!("{step}: accepted audit row"), reply)
+        );
+        Landed {
+            token,
+            set_cookies: reply.set_cookies.clone(),
+        }
+    }
+
+    /// Checks that `reply` is a refusal (400) whose page shows a correlation ID audited with
+    /// `reason`; returns the correlation ID.
+    fn refused(&self, reply: &Reply, reason: &str, step: &str) -> String {
+        self.refused_with(400, reply, reason, step)
+    }
+
+    /// [`Bridge::refused`] with another HTTP status.
+    fn refused_with(&self, status: u16, reply: &Reply, reason: &str, step: &str) -> String {
+        assert_eq!(reply.status, status, "{}", self.why(step, reply));
+        let correlation_id = correlation_id(&reply.body)
+            .unwrap_or_else(|| panic!("{}", self.why(&format!("{step}: correlation ID"), reply)));
+        assert_eq!(
+            self.audit_of(&correlation_id),
+            format!("rejected|{reason}"),
+            "{}",
+            self.why(&format!("{step}: audit row of {correlation_id}"), reply)
+        );
+        correlation_id
+    }
+
+    /// The JWKS as published.
+    fn jwks(&self) -> (JwkSet, String) {
+        let reply = self.get("/.well-known/jwks.json", &[]);
+        assert_eq!(reply.status, 200, "{}", self.why("GET the JWKS", &reply));
+        let set = serde_json::from_str(&reply.body)
+            .unwrap_or_else(|e| panic!("{}", self.why(&format!("JWKS ({e})"), &reply)));
+        (set, reply.body)
+    }
+
+    /// `token` verified with `fedbridge::token::verify` and the published JWKS.
+    fn verify(&self, token: &str) -> XsessionClaims {
+        let (set, _) = self.jwks();
+        fedbridge::token::verify(token, &set, ISSUER, AUDIENCE, OffsetDateTime::now_utc())
+            .unwrap_or_else(|e| panic!("the xsession does not verify: {e}\n{}", self.last_audit()))
+    }
+
+    /// `POST /api/xsession/introspect` with `token=` and `headers`: (status, JSON).
+    fn introspect(&self, token: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let reply = self.post_form("/api/xsession/introspect", &[("token", token)], headers);
+        let json = serde_json::from_str(&reply.body).unwrap_or_else(|e| {
+            panic!("{}", self.why(&format!("introspection JSON ({e})"), &reply))
+        });
+        (reply.status, json)
+    }
+
+    /// Whether introspection (without client credentials) says the token is active.
+    fn active(&self, token: &str) -> bool {
+        let (status, json) = self.introspect(token, &[]);
+        assert_eq!(status, 200, "{json}");
+        json["active"].as_bool().unwrap()
+    }
+
+    /// The browser's `xsession` cookie for the server, if it keeps one.
+    fn cookie(&self) -> Option<String> {
+        let jar = self.browser.cookie_jar_lock();
+        jar.get("127.0.0.1", "/", "xsession")
+            .map(|c| c.value().to_owned())
+    }
+}
+
+/// A login started with `/saml/login`.
+struct Begun {
+    request_id: String,
+    relay_state: String,
+}
+
+/// A login that landed.
+struct Landed {
+    token: String,
+    set_cookies: Vec<String>,
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn query_param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The correlation ID on an error page (`<strong><code>ID</code></strong>`).
+fn correlation_id(page: &str) -> Option<String> {
+    let start = page.find("<strong><code>")? + "<strong><code>".len();
+    let len = page[start..].find("</code></strong>")?;
+    let id = &page[start..start + len];
+    (!id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    .then(|| id.to_owned())
+}
+
+/// Alice as the IdP describes her: name, mail, and her groups at the IdP.
+fn alice(groups: &[&str]) -> Assertion {
+    Assertion::about(ALICE)
+        .attribute("displayName", &["Alice Example"])
+        .attribute("mail", &[ALICE])
+        .attribute("groups", groups)
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// PyJWT, an independent JWT implementation, verifies `token` with the JWKS document `jwks`
+/// (signature, `iss`, `aud`, `exp`, `nbf`) and returns its claims; `None` (after a SKIPPED
+/// line) without python3 + pyjwt + cryptography, unless `FEDBRIDGE_REQUIRE_PYJWT` is set.
+fn pyjwt_claims(test: &str, token: &str, jwks: &str) -> Option<Value> {
+    const SCRIPT: &str = r#"
+import json, sys, jwt
+jwks = json.loads(sys.argv[1])
+token = sys.argv[2]
+kid = jwt.get_unverified_header(token)["kid"]
+key = [k for k in jwks["keys"] if k["kid"] == kid][0]
+claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=[key["alg"]], audience=sys.argv[3],
+                    issuer=sys.argv[4], leeway=5)
+print(json.dumps(claims))
+"#;
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        let message = format!(
+            "SKIPPED the PyJWT cross-check of {test}: python3 with pyjwt and cryptography not \
+             found (pip install pyjwt cryptography)"
+        );
+        assert!(
+            std::env::var_os("FEDBRIDGE_REQUIRE_PYJWT").is_none(),
+            "{message}"
+        );
+        eprintln!("{message}");
+        return None;
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-c", SCRIPT, jwks, token, AUDIENCE, ISSUER])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "PyJWT refuses the xsession: {}",
+        stderr(&out)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. SP-initiated login
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn sp_initiated_login_lands_on_the_target_with_a_verified_xsession() {
+    let Some(idp) = Idp::new("sp_initiated_login_lands_on_the_target_with_a_verified_xsession")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let target = "https://app.example.test/portal/home?tab=1";
+
+    // The redirect to the IdP: the RelayState is an opaque handle to a server-side record.
+    let begun = bridge.begin(Some(target));
+    let relay = &begun.relay_state;
+    assert!(
+        relay != target && !relay.contains("example") && !relay.contains(':'),
+        "RelayState {relay:?} is not opaque"
+    );
+    assert!(Url::parse(relay).is_err(), "RelayState {relay:?} is a URL");
+    assert!(relay.len() >= 16, "RelayState {relay:?} is too short");
+    assert_eq!(
+        bridge.instance.sqlite3(&format!(
+            "SELECT request_id, target FROM outstanding_requests WHERE relay_handle = '{relay}'"
+        )),
+        format!("{}|{target}\n", begun.request_id),
+        "the request is remembered with its target under the handle"
+    );
+
+    // The IdP's signed answer (with one group unknown here) -> the target with the token.
+    let assertion = alice(&["Engineering", "Ghost Group"]).answering(&begun.request_id);
+    let reply = bridge.post_response(&idp.post_value(&assertion), Some(relay));
+    let landed = bridge.landed(&reply, target, "POST the signed response to the ACS");
+    assert_eq!(
+        bridge.count("outstanding_requests"),
+        0,
+        "the request is consumed"
+    );
+
+    // The cookie: for every path, no script, Secure (https consumer URL), SameSite=Lax.
+    let cookie = landed
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("xsession="))
+        .unwrap_or_else(|| panic!("{}", bridge.why("xsession Set-Cookie", &reply)));
+    assert!(
+        cookie.starts_with(&format!("xsession={};", landed.token)),
+        "{cookie}"
+    );
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(
+            cookie.split("; ").any(|a| a == attribute),
+            "{attribute} missing: {cookie}"
+        );
+    }
+    assert_eq!(bridge.cookie().as_deref(), Some(landed.token.as_str()));
+
+    // The token verifies with the published keys, by our verifier and by PyJWT.
+    let claims = bridge.verify(&landed.token);
+    assert_eq!(claims.iss, ISSUER);
+    assert_eq!(claims.aud, AUDIENCE);
+    assert_eq!(claims.sub, ALICE);
+    assert_eq!(claims.name.as_deref(), Some("Alice Example"));
+    assert_eq!(claims.email.as_deref(), Some(ALICE));
+    assert_eq!(
+        claims.groups,
+        ["Engineering"],
+        "the local groups named by the IdP, the unknown one ignored"
+    );
+    let (_, jwks) = bridge.jwks();
+    if let Some(seen) = pyjwt_claims(
+        "sp_initiated_login_lands_on_the_target_with_a_verified_xsession",
+        &landed.token,
+        &jwks,
+    ) {
+        assert_eq!(seen["iss"], ISSUER);
+        assert_eq!(seen["aud"], AUDIENCE);
+        assert_eq!(seen["sub"], ALICE);
+        assert_eq!(seen["name"], "Alice Example");
+        assert_eq!(seen["email"], ALICE);
+        assert_eq!(seen["groups"], serde_json::json!(["Engineering"]));
+        assert_eq!(seen["jti"], claims.jti.as_str());
+    }
+
+    // The administrator sees the user.
+    let shown = bridge.instance.fedbridge_ok(&["users", "show", ALICE]);
+    for expected in [ALICE, "Alice Example", "federated groups:    Engineering"] {
+        assert!(shown.contains(expected), "{expected:?} not in:\n{shown}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. IdP-initiated login
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn idp_initiated_login_is_refused_by_default() {
+    let Some(idp) = Idp::new("idp_initiated_login_is_refused_by_default") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let reply = bridge.post_response(&idp.post_value(&alice(&["Sales"])), None);
+    bridge.refused(
+        &reply,
+        "unsolicited_not_allowed",
+        "POST an unsolicited response",
+    );
+    assert_eq!(bridge.count("users"), 0);
+}
+
+#[test]
+fn idp_initiated_login_when_allowed_honours_only_allowed_relay_states() {
+    let Some(idp) = Idp::new("idp_initiated_login_when_allowed_honours_only_allowed_relay_states")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ALLOW_IDP_INITIATED", "1")]);
+
+    // No RelayState: the default landing page, the first allowed downstream URL.
+    let reply = bridge.post_response(&idp.post_value(&alice(&["Sales"])), None);
+    let landed = bridge.landed(&reply, DOWNSTREAM, "unsolicited, no RelayState");
+    assert_eq!(bridge.verify(&landed.token).groups, ["Sales"]);
+
+    // A RelayState naming an allowed target is honoured.
+    let reports = "https://app.example.test/portal/reports?id=7";
+    let reply = bridge.post_response(&idp.post_value(&alice(&["Sales"])), Some(reports));
+    bridge.landed(&reply, reports, "unsolicited, RelayState an allowed target");
+
+    // One naming another site is not followed: the default landing page instead.
+    for evil in ["https://evil.example/", "//evil.example/x"] {
+        let reply = bridge.post_response(&idp.post_value(&alice(&["Sales"])), Some(evil));
+        bridge.landed(
+            &reply,
+            DOWNSTREAM,
+            &format!("unsolicited, RelayState {evil}"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Automatic login
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn automatic_login_sends_the_login_page_straight_to_the_idp() {
+    let bridge = Bridge::start(&[("SAML_AUTOMATIC_LOGIN", "1")]);
+    let reply = bridge.get("/", &[]);
+    assert_eq!(reply.status, 303, "{}", bridge.why("GET /", &reply));
+    assert_eq!(
+        reply.location,
+        "/saml/login",
+        "{}",
+        bridge.why("GET /", &reply)
+    );
+    let target = "https://app.example.test/portal/x";
+    let reply = bridge.get(&format!("/?target={}", encode(target)), &[]);
+    assert_eq!(
+        reply.location,
+        format!("/saml/login?target={}", encode(target)),
+        "{}",
+        bridge.why("GET /?target=", &reply)
+    );
+    // ... where the AuthnRequest starts.
+    bridge.begin(Some(target));
+}
+
+#[test]
+fn without_automatic_login_the_login_page_shows_the_sso_button() {
+    let bridge = Bridge::start(&[]);
+    let reply = bridge.get("/", &[]);
+    assert_eq!(reply.status, 200, "{}", bridge.why("GET /", &reply));
+    assert!(
+        reply.body.contains("Log in using SSO") && reply.body.contains("action=\"/saml/login\""),
+        "{}",
+        bridge.why("GET /: the SSO button", &reply)
+    );
+    assert_eq!(bridge.count("outstanding_requests"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4., 5. Replay and unknown requests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_replayed_response_and_a_second_answer_to_the_same_request_are_refused() {
+    let Some(idp) =
+        Idp::new("a_replayed_response_and_a_second_answer_to_the_same_request_are_refused")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.landed(&reply, DOWNSTREAM, "the first POST");
+
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused(&reply, "replay", "the same POST again");
+
+    let fresh = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&fresh, Some(&begun.relay_state));
+    bridge.refused(
+        &reply,
+        "in_response_to_unknown",
+        "a fresh response to the answered request",
+    );
+}
+
+#[test]
+fn a_response_to_an_unknown_request_is_refused() {
+    let Some(idp) = Idp::new("a_response_to_an_unknown_request_is_refused") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    // A request of ours is outstanding, but the response answers another one.
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Sales"]).answering("_never-issued-by-fedbridge"));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused(
+        &reply,
+        "in_response_to_unknown",
+        "POST a response to _never-issued",
+    );
+    assert_eq!(bridge.count("users"), 0);
+    assert_eq!(
+        bridge.count("outstanding_requests"),
+        1,
+        "our own request is still outstanding"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Open redirects and RelayState
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn login_targets_outside_the_allow_list_are_refused_without_echoing_them() {
+    let bridge = Bridge::start(&[]);
+    let port = bridge.server.port;
+    let evil_port_host = format!("http://127.0.0.1:{port}.evil.example/");
+    let targets = [
+        ("https://evil.example/", "evil"),
+        ("//evil.example/", "evil"),
+        ("https://sp.example.test@evil.example/", "evil"),
+        ("javascript:alert(1)", "alert"),
+        (evil_port_host.as_str(), "evil"),
+        ("https://app.example.test/portal-admin/", "portal-admin"),
+        ("https://app.example.test/otherapp", "otherapp"),
+    ];
+    for (target, marker) in targets {
+        let step = format!("GET /saml/login?target={target}");
+        let reply = bridge.get(&format!("/saml/login?target={}", encode(target)), &[]);
+        assert_eq!(reply.status, 400, "{}", bridge.why(&step, &reply));
+        assert!(reply.location.is_empty(), "{}", bridge.why(&step, &reply));
+        let correlation_id = correlation_id(&reply.body).unwrap_or_else(|| {
+            panic!("{}", bridge.why(&format!("{step}: correlation ID"), &reply))
+        });
+        assert!(
+            !reply.body.contains(marker) && !reply.body.contains("example"),
+            "{}",
+            bridge.why(&format!("{step}: the page quotes the attacker"), &reply)
+        );
+        assert!(
+            bridge.server.log().contains(&correlation_id),
+            "{}",
+            bridge.why(&format!("{step}: {correlation_id} in the log"), &reply)
+        );
+        assert_eq!(
+            bridge.count("outstanding_requests"),
+            0,
+            "{}",
+            bridge.why(&format!("{step}: nothing remembered"), &reply)
+        );
+    }
+}
+
+#[test]
+fn a_relay_state_other_than_the_requests_own_handle_is_refused() {
+    let Some(idp) = Idp::new("a_relay_state_other_than_the_requests_own_handle_is_refused") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let first = bridge.begin(Some("https://app.example.test/portal/first"));
+    let second = bridge.begin(Some("https://app.example.test/portal/second"));
+    let response = idp.post_value(&alice(&["Sales"]).answering(&first.request_id));
+    let reply = bridge.post_response(&response, Some(&second.relay_state));
+    bridge.refused(
+        &reply,
+        "relay_state_mismatch",
+        "POST the answer to the first request with the second request's RelayState",
+    );
+    assert_eq!(bridge.count("xsessions"), 0);
+    assert!(bridge.cookie().is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Logout and introspection
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn logout_revokes_the_xsession_and_clears_the_cookie() {
+    let Some(idp) = Idp::new("logout_revokes_the_xsession_and_clears_the_cookie") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let landed = bridge.login(&idp, None, alice(&["Engineering", "Sales"]));
+
+    let (status, json) = bridge.introspect(&landed.token, &[]);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["active"], true, "{json}");
+    assert_eq!(json["sub"], ALICE, "{json}");
+    assert_eq!(json["username"], ALICE, "{json}");
+    assert_eq!(json["iss"], ISSUER, "{json}");
+    assert_eq!(json["aud"], AUDIENCE, "{json}");
+    assert_eq!(json["groups"], serde_json::json!(["Engineering", "Sales"]));
+
+    // The login page knows who is signed in (the browser sends the cookie).
+    let reply = bridge.get("/", &[]);
+    assert!(
+        reply.body.contains("Alice Example"),
+        "{}",
+        bridge.why("GET / signed in", &reply)
+    );
+
+    let reply = bridge.get("/logout", &[]);
+    assert_eq!(reply.status, 303, "{}", bridge.why("GET /logout", &reply));
+    assert_eq!(reply.location, "/", "{}", bridge.why("GET /logout", &reply));
+    let removal = reply
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("xsession=;") || c.starts_with("xsession=\"\""))
+        .unwrap_or_else(|| panic!("{}", bridge.why("GET /logout: removal cookie", &reply)));
+    assert!(
+        removal.contains("Max-Age=0") && removal.contains("Path=/"),
+        "{removal}"
+    );
+    assert!(bridge.cookie().is_none(), "the browser dropped the cookie");
+    assert!(
+        !bridge.active(&landed.token),
+        "introspection after logout: {}",
+        bridge.last_audit()
+    );
+    assert_eq!(bridge.count("revoked_sessions"), 1);
+}
+
+#[test]
+fn introspection_with_a_secret_requires_client_credentials_and_logout_goes_to_the_exit_url() {
+    let Some(idp) = Idp::new(
+        "introspection_with_a_secret_requires_client_credentials_and_logout_goes_to_the_exit_url",
+    ) else {
+        return;
+    };
+    let secret = "introspection-secret-0123456789";
+    let exit = "https://www.example.test/goodbye";
+    let bridge = Bridge::start(&[
+        ("FEDBRIDGE_INTROSPECTION_SECRET", secret),
+        ("FEDBRIDGE_EXIT_URL", exit),
+    ]);
+    let landed = bridge.login(&idp, None, alice(&["Staff"]));
+    let basic = |password: &str| {
+        let pair = format!("downstream:{password}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+
+    let (status, _) = bridge.introspect(&landed.token, &[]);
+    assert_eq!(status, 401, "no credentials");
+    let wrong = basic("not-the-secret-at-all");
+    let (status, _) = bridge.introspect(&landed.token, &[("Authorization", &wrong)]);
+    assert_eq!(status, 401, "wrong Basic password");
+    let bearer = format!("Bearer {secret}x");
+    let (status, _) = bridge.introspect(&landed.token, &[("Authorization", &bearer)]);
+    assert_eq!(status, 401, "wrong Bearer secret");
+
+    let right = basic(secret);
+    let (status, json) = bridge.introspect(&landed.token, &[("Authorization", &right)]);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["active"], true, "{json}");
+    assert_eq!(json["groups"], serde_json::json!(["Staff"]), "{json}");
+
+    let reply = bridge.get("/logout", &[]);
+    assert_eq!(reply.status, 303, "{}", bridge.why("GET /logout", &reply));
+    assert_eq!(
+        reply.location,
+        exit,
+        "{}",
+        bridge.why("GET /logout", &reply)
+    );
+    let (status, json) = bridge.introspect(&landed.token, &[("Authorization", &right)]);
+    assert_eq!(
+        (status, &json["active"]),
+        (200, &Value::Bool(false)),
+        "{json}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Error pages
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_refused_response_shows_a_correlation_id_and_none_of_the_senders_markup() {
+    let Some(idp) =
+        Idp::new("a_refused_response_shows_a_correlation_id_and_none_of_the_senders_markup")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let begun = bridge.begin(None);
+    let payload = "<script>alert('xss-marker')</script>";
+    let assertion = Assertion::about(&format!("{payload}@example.test"))
+        .attribute("displayName", &["<img src=x onerror=alert('xss-marker')>"])
+        .attribute("groups", &[payload])
+        .audience(&format!("https://other-sp.example.test/{payload}"))
+        .answering(&begun.request_id);
+    let reply = bridge.post_response(&idp.post_value(&assertion), Some(&begun.relay_state));
+    let correlation_id = bridge.refused(&reply, "audience_mismatch", "POST for another audience");
+    for needle in ["xss-marker", "<script", "onerror", "other-sp"] {
+        assert!(
+            !reply.body.contains(needle),
+            "{}",
+            bridge.why(&format!("the page contains {needle:?}"), &reply)
+        );
+    }
+    assert!(
+        bridge.last_audit().ends_with(&format!("|{correlation_id}")),
+        "{}",
+        bridge.why("the correlation ID is the last audit row's", &reply)
+    );
+    assert_eq!(bridge.count("users"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Group sync over two logins
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn group_sync_over_two_logins_moves_managed_groups_and_revokes_the_older_token() {
+    let Some(idp) =
+        Idp::new("group_sync_over_two_logins_moves_managed_groups_and_revokes_the_older_token")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDERATEDLY_MANAGED_GROUPS", r#"["Engineering","Sales"]"#)]);
+    // Alice exists already, with a local membership an administrator gave her.
+    bridge.instance.sqlite3(&format!(
+        "INSERT INTO users (login_name, created_at, updated_at) VALUES ('{ALICE}', 0, 0); \
+         INSERT INTO memberships (user_id, group_id, federated) \
+         SELECT u.id, g.id, 0 FROM users u, groups g \
+         WHERE u.login_name = '{ALICE}' AND g.name = 'Staff';"
+    ));
+    let memberships = || {
+        bridge.instance.sqlite3(&format!(
+            "SELECT g.name, m.federated FROM memberships m JOIN groups g ON g.id = m.group_id \
+             JOIN users u ON u.id = m.user_id WHERE u.login_name = '{ALICE}' ORDER BY g.name"
+        ))
+    };
+
+    let first = bridge.login(&idp, None, alice(&["Engineering"]));
+    assert_eq!(
+        bridge
+            .verify(&first.token)
+            .groups
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        set(&["Engineering", "Staff"])
+    );
+    assert_eq!(memberships(), "Engineering|1\nStaff|0\n");
+
+    let second = bridge.login(&idp, None, alice(&["Sales"]));
+    assert_eq!(
+        bridge
+            .verify(&second.token)
+            .groups
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        set(&["Sales", "Staff"])
+    );
+    assert_eq!(
+        memberships(),
+        "Sales|1\nStaff|0\n",
+        "Engineering removed, Sales added, Staff untouched"
+    );
+    assert!(
+        !bridge.active(&first.token),
+        "the first token names a group Alice lost: {}",
+        bridge.last_audit()
+    );
+    assert!(bridge.active(&second.token));
+    let shown = bridge.instance.fedbridge_ok(&["users", "show", ALICE]);
+    for expected in ["federated groups:    Sales", "local groups:        Staff"] {
+        assert!(shown.contains(expected), "{expected:?} not in:\n{shown}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A disabled user
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_disabled_user_is_refused_with_403_and_no_token() {
+    let Some(idp) = Idp::new("a_disabled_user_is_refused_with_403_and_no_token") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge.instance.sqlite3(&format!(
+        "INSERT INTO users (login_name, disabled, created_at, updated_at) \
+         VALUES ('{ALICE}', 1, 0, 0)"
+    ));
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused_with(
+        403,
+        &reply,
+        "user_disabled",
+        "POST the response of a disabled user",
+    );
+    assert!(
+        reply.set_cookies.is_empty(),
+        "{}",
+        bridge.why("no cookie", &reply)
+    );
+    assert_eq!(bridge.count("xsessions"), 0);
+    assert_eq!(
+        bridge.instance.sqlite3("SELECT count(*) FROM memberships"),
+        "0\n",
+        "the sync of a refused login is rolled back"
+    );
+}
