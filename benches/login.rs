@@ -77,6 +77,7 @@ struct Outcome {
     elapsed: Duration,
     latencies: Vec<Duration>,
     peak_rss_kib: Option<u64>,
+    server_cpu: Option<Duration>,
     first_failure: Option<String>,
 }
 
@@ -95,7 +96,8 @@ impl std::fmt::Display for Outcome {
         write!(
             f,
             "users {:>7}: {ok} logins in {:.2} s = {rate:.0} logins/s; latency p50 {:.2} ms, \
-             p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; failures {}; server peak RSS {}",
+             p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; failures {}; server peak RSS {}; \
+             server CPU {}",
             self.users,
             self.elapsed.as_secs_f64(),
             pct(0.50),
@@ -106,6 +108,11 @@ impl std::fmt::Display for Outcome {
             self.peak_rss_kib.map_or("unknown".to_string(), |k| format!(
                 "{:.1} MiB",
                 k as f64 / 1024.0
+            )),
+            self.server_cpu.map_or("unknown".to_string(), |cpu| format!(
+                "{:.2} ms per login ({:.0} % of one core)",
+                cpu.as_secs_f64() * 1000.0 / ok.max(1) as f64,
+                cpu.as_secs_f64() * 100.0 / self.elapsed.as_secs_f64()
             )),
         )?;
         if let Some(failure) = &self.first_failure {
@@ -144,6 +151,7 @@ fn run(
     assert!(warm.is_ok(), "warm-up login failed: {warm:?}");
 
     let next = Arc::new(AtomicUsize::new(1));
+    let cpu_before = server.cpu_time();
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|_| {
@@ -178,6 +186,10 @@ fn run(
         failures.extend(f);
     }
     let elapsed = started.elapsed();
+    let server_cpu = server
+        .cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
     latencies.sort();
     let peak_rss_kib = server.peak_rss_kib();
     server.stop();
@@ -188,6 +200,7 @@ fn run(
         elapsed,
         latencies,
         peak_rss_kib,
+        server_cpu,
         first_failure: failures.into_iter().next(),
     }
 }
@@ -388,6 +401,17 @@ impl Server {
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// User + system CPU time of the server process so far (from `/proc`, in clock ticks of
+    /// 10 ms).
+    fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which ends with ')'): utime is the 12th, stime 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
     }
 
     fn stop(&mut self) {

@@ -41,6 +41,8 @@ pub(crate) struct Tickets {
     durable: u64,
     /// A sync is under way.
     syncing: bool,
+    /// Syncs done (fewer than tickets when writers shared them).
+    syncs: u64,
 }
 
 impl GroupCommit {
@@ -92,6 +94,7 @@ impl GroupCommit {
             tickets.syncing = false;
             if outcome.is_ok() {
                 tickets.durable = tickets.durable.max(covered);
+                tickets.syncs += 1;
             }
             synced.notify_all();
             outcome?;
@@ -108,3 +111,6 @@ fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,7 @@ use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
 use crate::store::users::{SyncOutcome, sync_in};
 use crate::store::{Store, StoreError};
 use crate::sync::Identity;
+use crate::token::LEEWAY_SECONDS;
 
 /// A token minted inside [`Store::complete_login`], recorded with the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +103,7 @@ impl Store {
             let result = conn.transaction(|conn| {
                 claim_in(conn, claims, now)?.map_err(TxError::Lost)?;
                 let outcome = sync_in(conn, backend, identity, managed, create_missing, now)?;
-                let disabled: bool = users::table
-                    .find(outcome.user_id)
-                    .select(users::disabled)
-                    .first(conn)?;
-                if disabled {
+                if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
                 let minted = mint(&outcome).map_err(TxError::Mint)?;
@@ -164,19 +161,22 @@ impl Store {
         self.write(|conn| insert_audit(conn, audit).map_err(|e| self.query_error(&e)))
     }
 
-    /// Deletes the records of xsessions expired at `now` (their revocations are purged by
+    /// Deletes the records of xsessions expired at `now`, leeway included (their revocations are
+    /// purged by
     /// [`Store::purge_revoked`]); returns how many.
     pub fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         self.write(|conn| {
-            diesel::delete(xsessions::table.filter(xsessions::expires_at.le(now.unix_timestamp())))
-                .execute(&mut **conn)
-                .map_err(|e| self.query_error(&e))
+            diesel::delete(xsessions::table.filter(
+                xsessions::expires_at.le(now.unix_timestamp().saturating_sub(LEEWAY_SECONDS)),
+            ))
+            .execute(&mut **conn)
+            .map_err(|e| self.query_error(&e))
         })
     }
 }
 
-/// Revokes every xsession of `user_ids` that is still live at `now` (epoch seconds) and not
-/// revoked yet; returns how many. Used by logins that remove memberships and by group removal.
+/// Revokes every xsession of `user_ids` that a verifier may still accept at `now` (epoch
+/// seconds; `exp` plus the verification leeway) and that is not revoked yet; returns how many. Used by logins that remove memberships and by group removal.
 pub(crate) fn revoke_users(
     conn: &mut DbConnection,
     user_ids: &[i64],
@@ -185,7 +185,7 @@ pub(crate) fn revoke_users(
     let already_revoked = revoked_sessions::table.filter(revoked_sessions::jti.eq(xsessions::jti));
     let live = xsessions::table
         .filter(xsessions::user_id.eq_any(user_ids))
-        .filter(xsessions::expires_at.gt(now))
+        .filter(xsessions::expires_at.gt(now.saturating_sub(LEEWAY_SECONDS)))
         .filter(diesel::dsl::not(diesel::dsl::exists(already_revoked)))
         .select((xsessions::jti, xsessions::expires_at));
     diesel::insert_into(revoked_sessions::table)
@@ -208,3 +208,6 @@ fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<
         .execute(conn)
         .map(drop)
 }
+
+#[cfg(test)]
+mod tests;

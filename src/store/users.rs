@@ -29,6 +29,9 @@ pub struct SyncOutcome {
     pub plan: SyncPlan,
     /// Every group the user is in after the sync, federated or local (the xsession `groups`).
     pub groups: BTreeSet<String>,
+    /// The user was disabled before the sync (the login layer refuses such a login and rolls
+    /// the sync back).
+    pub disabled: bool,
 }
 
 impl Store {
@@ -63,11 +66,15 @@ pub(crate) fn sync_in(
     now: i64,
 ) -> QueryResult<SyncOutcome> {
     lock_for_sync(conn, backend)?;
-    let current = match find_user(conn, identity)? {
-        Some(id) => Some((id, read_current(conn, id)?)),
+    let found = find_user(conn, identity)?;
+    let disabled = found.as_ref().is_some_and(|(_, _, disabled)| *disabled);
+    // Group name -> id, for the groups the reads below saw (saves a lookup per change).
+    let mut group_ids = BTreeMap::new();
+    let current = match found {
+        Some((id, user, _)) => Some((id, read_current(conn, id, user, &mut group_ids)?)),
         None => None,
     };
-    let local = group_names(conn)?;
+    let local = existing_groups(conn, identity.groups.as_ref(), &mut group_ids)?;
     let plan = plan(
         identity,
         current.as_ref().map(|(_, c)| c),
@@ -75,6 +82,11 @@ pub(crate) fn sync_in(
         managed,
         create_missing,
     );
+    // The memberships after the sync, as the plan leaves them.
+    let mut groups: BTreeSet<String> = current
+        .as_ref()
+        .map(|(_, c)| c.memberships.keys().cloned().collect())
+        .unwrap_or_default();
     let user_id = match current {
         Some((id, _)) => {
             update_fields(conn, id, &plan.fields, now)?;
@@ -88,7 +100,10 @@ pub(crate) fn sync_in(
             .execute(conn)?;
     }
     for name in &plan.add_memberships {
-        let group_id = group_id(conn, name)?;
+        let group_id = match group_ids.get(name) {
+            Some(id) => *id,
+            None => group_id(conn, name)?,
+        };
         diesel::insert_into(memberships::table)
             .values((
                 memberships::user_id.eq(user_id),
@@ -96,21 +111,26 @@ pub(crate) fn sync_in(
                 memberships::federated.eq(true),
             ))
             .execute(conn)?;
+        groups.insert(name.clone());
     }
     for name in &plan.remove_memberships {
-        let group_id = group_id(conn, name)?;
+        let group_id = match group_ids.get(name) {
+            Some(id) => *id,
+            None => group_id(conn, name)?,
+        };
         diesel::delete(
             memberships::table
                 .filter(memberships::user_id.eq(user_id))
                 .filter(memberships::group_id.eq(group_id)),
         )
         .execute(conn)?;
+        groups.remove(name);
     }
-    let groups = read_memberships(conn, user_id)?.into_keys().collect();
     Ok(SyncOutcome {
         user_id,
         plan,
         groups,
+        disabled,
     })
 }
 
@@ -123,25 +143,7 @@ fn lock_for_sync(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
     diesel::sql_query(statement).execute(conn).map(drop)
 }
 
-/// The user with the identity's external ID, else the one with its login name.
-fn find_user(conn: &mut DbConnection, identity: &Identity) -> QueryResult<Option<i64>> {
-    if let Some(external_id) = &identity.external_id {
-        let found = users::table
-            .filter(users::external_id.eq(external_id))
-            .select(users::id)
-            .first::<i64>(conn)
-            .optional()?;
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    users::table
-        .filter(users::login_name.eq(&identity.login_name))
-        .select(users::id)
-        .first::<i64>(conn)
-        .optional()
-}
-
+/// The stored user's fields, as the plan compares them.
 type UserRow = (
     String,
     Option<String>,
@@ -150,17 +152,58 @@ type UserRow = (
     Option<String>,
 );
 
-fn read_current(conn: &mut DbConnection, id: i64) -> QueryResult<CurrentUser> {
-    let (login_name, external_id, full_name, email, description): UserRow = users::table
-        .find(id)
-        .select((
+/// The user with the identity's external ID, else the one with its login name: its id, its
+/// fields and whether it is disabled.
+fn find_user(
+    conn: &mut DbConnection,
+    identity: &Identity,
+) -> QueryResult<Option<(i64, UserRow, bool)>> {
+    let columns = (
+        users::id,
+        (
             users::login_name,
             users::external_id,
             users::full_name,
             users::email,
             users::description,
-        ))
-        .first(conn)?;
+        ),
+        users::disabled,
+    );
+    if let Some(external_id) = &identity.external_id {
+        let found = users::table
+            .filter(users::external_id.eq(external_id))
+            .select(columns)
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    users::table
+        .filter(users::login_name.eq(&identity.login_name))
+        .select(columns)
+        .first(conn)
+        .optional()
+}
+
+/// The stored user and its memberships; records the ids of its groups in `group_ids`.
+fn read_current(
+    conn: &mut DbConnection,
+    id: i64,
+    user: UserRow,
+    group_ids: &mut BTreeMap<String, i64>,
+) -> QueryResult<CurrentUser> {
+    let (login_name, external_id, full_name, email, description) = user;
+    let rows: Vec<(String, i64, bool)> = memberships::table
+        .inner_join(groups::table)
+        .filter(memberships::user_id.eq(id))
+        .select((groups::name, groups::id, memberships::federated))
+        .load(conn)?;
+    let mut memberships = BTreeMap::new();
+    for (name, group_id, federated) in rows {
+        group_ids.insert(name.clone(), group_id);
+        memberships.insert(name, federated);
+    }
     Ok(CurrentUser {
         user: StoredUser {
             login_name,
@@ -169,23 +212,30 @@ fn read_current(conn: &mut DbConnection, id: i64) -> QueryResult<CurrentUser> {
             email,
             description,
         },
-        memberships: read_memberships(conn, id)?,
+        memberships,
     })
 }
 
-/// Group name -> federated, for every membership of the user.
-fn read_memberships(conn: &mut DbConnection, user_id: i64) -> QueryResult<BTreeMap<String, bool>> {
-    let rows: Vec<(String, bool)> = memberships::table
-        .inner_join(groups::table)
-        .filter(memberships::user_id.eq(user_id))
-        .select((groups::name, memberships::federated))
+/// Which of the groups the IdP named exist locally (the plan asks about no other group);
+/// records their ids in `group_ids`.
+fn existing_groups(
+    conn: &mut DbConnection,
+    named: Option<&BTreeSet<String>>,
+    group_ids: &mut BTreeMap<String, i64>,
+) -> QueryResult<BTreeSet<String>> {
+    let Some(named) = named.filter(|n| !n.is_empty()) else {
+        return Ok(BTreeSet::new());
+    };
+    let rows: Vec<(String, i64)> = groups::table
+        .filter(groups::name.eq_any(named))
+        .select((groups::name, groups::id))
         .load(conn)?;
-    Ok(rows.into_iter().collect())
-}
-
-fn group_names(conn: &mut DbConnection) -> QueryResult<BTreeSet<String>> {
-    let names: Vec<String> = groups::table.select(groups::name).load(conn)?;
-    Ok(names.into_iter().collect())
+    let mut existing = BTreeSet::new();
+    for (name, id) in rows {
+        group_ids.insert(name.clone(), id);
+        existing.insert(name);
+    }
+    Ok(existing)
 }
 
 fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {

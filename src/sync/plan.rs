@@ -93,7 +93,8 @@ impl SyncPlan {
 }
 
 /// The plan that makes `current` (`None`: no such user) match `identity`, given the names of
-/// the local groups, the managed groups and whether missing managed groups are created.
+/// the local groups (at least those the identity names: no other is consulted), the managed
+/// groups and whether missing managed groups are created.
 pub fn plan(
     identity: &Identity,
     current: Option<&CurrentUser>,
