@@ -154,7 +154,7 @@ fn many_threads_waiting_at_once_all_return_durable() {
         GroupCommit::EveryCommit => unreachable!(),
     };
     assert!(
-        syncs >= 1 && syncs < THREADS * CALLS,
+        (1..THREADS * CALLS).contains(&syncs),
         "{syncs} syncs for {} waits: waiters shared syncs",
         THREADS * CALLS
     );
