@@ -152,6 +152,7 @@ fn run(
 
     let next = Arc::new(AtomicUsize::new(1));
     let cpu_before = server.cpu_time();
+    let client_before = cpu_time_of("self");
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|_| {
@@ -186,6 +187,12 @@ fn run(
         failures.extend(f);
     }
     let elapsed = started.elapsed();
+    if let Some((after, before)) = cpu_time_of("self").zip(client_before) {
+        eprintln!(
+            "  load generator CPU: {:.0} % of one core",
+            after.saturating_sub(before).as_secs_f64() * 100.0 / elapsed.as_secs_f64()
+        );
+    }
     let server_cpu = server
         .cpu_time()
         .zip(cpu_before)
@@ -406,12 +413,7 @@ impl Server {
     /// User + system CPU time of the server process so far (from `/proc`, in clock ticks of
     /// 10 ms).
     fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command name (which ends with ')'): utime is the 12th, stime 13th.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(Duration::from_millis(ticks * 10))
+        cpu_time_of(&self.child.id().to_string())
     }
 
     fn stop(&mut self) {
@@ -512,4 +514,14 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// User + system CPU time of the process `pid` (`self` for this one) so far, from `/proc` (in
+/// clock ticks of 10 ms).
+fn cpu_time_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which ends with ')'): utime is the 12th, stime 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }

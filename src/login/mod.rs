@@ -22,7 +22,7 @@ use crate::store::{
 };
 use crate::sync::Identity;
 use crate::token::extract::TOKEN_NAME;
-use crate::token::{ClaimsInput, SigningKeyPair, XsessionClaims, issue_claims};
+use crate::token::{ClaimsInput, SigningKeyPair, XsessionClaims, new_claims, sign};
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
 /// pass a second factor, short enough that a stale tab cannot finish a login.
@@ -256,6 +256,8 @@ fn finish<K: AsRef<SigningKeyPair>>(
         login_name: Some(&identity.login_name),
         correlation_id,
     };
+    // The claims are made (and recorded) inside the transaction, with the groups it leaves;
+    // the signature comes after it, so the database's write lock is not held for it.
     let mint = |outcome: &crate::store::SyncOutcome| {
         let input = ClaimsInput {
             issuer: config.issuer(),
@@ -266,13 +268,11 @@ fn finish<K: AsRef<SigningKeyPair>>(
             groups: outcome.groups.iter().cloned().collect(),
             session_id: session_id.clone(),
         };
-        issue_claims(&input, key, ctx.now, config.xsession.lifetime).map(|(token, claims)| {
-            MintedSession {
-                jti: claims.jti.clone(),
-                sid: claims.sid.clone(),
-                expires_at: claims.exp,
-                token: (token, claims),
-            }
+        new_claims(&input, ctx.now, config.xsession.lifetime).map(|claims| MintedSession {
+            jti: claims.jti.clone(),
+            sid: claims.sid.clone(),
+            expires_at: claims.exp,
+            token: claims,
         })
     };
     let (_, minted) = ctx
@@ -291,7 +291,8 @@ fn finish<K: AsRef<SigningKeyPair>>(
             CompleteLoginError::Mint(e) => LoginError::Internal(e.to_string()),
             CompleteLoginError::Store(e) => e.into(),
         })?;
-    let (token, claims) = minted.token;
+    let claims = minted.token;
+    let token = sign(&claims, key).map_err(|e| LoginError::Internal(e.to_string()))?;
     let landing = with_token(target, &token);
     Ok(Completed {
         token,

@@ -202,6 +202,13 @@ pub struct LedgerClaims {
     pub request: Option<TakenRequest>,
 }
 
+impl LedgerClaims {
+    /// Whether the validation claimed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.assertion.is_none() && self.request.is_none()
+    }
+}
+
 /// A claim that another login (on this node or another) committed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimLost {

@@ -13,7 +13,7 @@ use crate::config::ManagedGroups;
 use crate::store::connection::DbConnection;
 use crate::store::login_state::{ClaimLost, LedgerClaims, claim_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
-use crate::store::users::{SyncOutcome, sync_in};
+use crate::store::users::{SyncOutcome, lock_for_sync, sync_in};
 use crate::store::{Store, StoreError};
 use crate::sync::Identity;
 use crate::token::LEEWAY_SECONDS;
@@ -101,8 +101,13 @@ impl Store {
         let now = audit.at;
         self.write(|conn| {
             let result = conn.transaction(|conn| {
+                // The claims are written first; with none, the lock statement takes the write
+                // lock (the transaction's first write must come before its reads).
+                if claims.is_empty() {
+                    lock_for_sync(conn, backend)?;
+                }
                 claim_in(conn, claims, now)?.map_err(TxError::Lost)?;
-                let outcome = sync_in(conn, backend, identity, managed, create_missing, now)?;
+                let outcome = sync_in(conn, identity, managed, create_missing, now)?;
                 if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
@@ -182,16 +187,22 @@ pub(crate) fn revoke_users(
     user_ids: &[i64],
     now: i64,
 ) -> QueryResult<usize> {
-    let already_revoked = revoked_sessions::table.filter(revoked_sessions::jti.eq(xsessions::jti));
-    let live = xsessions::table
-        .filter(xsessions::user_id.eq_any(user_ids))
-        .filter(xsessions::expires_at.gt(now.saturating_sub(LEEWAY_SECONDS)))
-        .filter(diesel::dsl::not(diesel::dsl::exists(already_revoked)))
-        .select((xsessions::jti, xsessions::expires_at));
-    diesel::insert_into(revoked_sessions::table)
-        .values(live)
-        .into_columns((revoked_sessions::jti, revoked_sessions::expires_at))
-        .execute(conn)
+    let mut revoked = 0;
+    // One (cached) statement per user rather than one `IN (...)` statement prepared anew.
+    for user_id in user_ids {
+        let already_revoked =
+            revoked_sessions::table.filter(revoked_sessions::jti.eq(xsessions::jti));
+        let live = xsessions::table
+            .filter(xsessions::user_id.eq(user_id))
+            .filter(xsessions::expires_at.gt(now.saturating_sub(LEEWAY_SECONDS)))
+            .filter(diesel::dsl::not(diesel::dsl::exists(already_revoked)))
+            .select((xsessions::jti, xsessions::expires_at));
+        revoked += diesel::insert_into(revoked_sessions::table)
+            .values(live)
+            .into_columns((revoked_sessions::jti, revoked_sessions::expires_at))
+            .execute(conn)?;
+    }
+    Ok(revoked)
 }
 
 fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<()> {

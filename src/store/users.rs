@@ -50,22 +50,24 @@ impl Store {
     ) -> Result<SyncOutcome, StoreError> {
         let backend = self.backend();
         self.write(|conn| {
-            conn.transaction(|conn| sync_in(conn, backend, identity, managed, create_missing, now))
-                .map_err(|e| self.query_error(&e))
+            conn.transaction(|conn| {
+                lock_for_sync(conn, backend)?;
+                sync_in(conn, identity, managed, create_missing, now)
+            })
+            .map_err(|e| self.query_error(&e))
         })
     }
 }
 
-/// The sync inside the caller's transaction: the write lock first, then read, plan and write.
+/// The sync inside the caller's transaction, which holds the write lock already (see
+/// [`lock_for_sync`]): read, plan and write.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
-    backend: Backend,
     identity: &Identity,
     managed: &ManagedGroups,
     create_missing: bool,
     now: i64,
 ) -> QueryResult<SyncOutcome> {
-    lock_for_sync(conn, backend)?;
     let found = find_user(conn, identity)?;
     let disabled = found.as_ref().is_some_and(|(_, _, disabled)| *disabled);
     // Group name -> id, for the groups the reads below saw (saves a lookup per change).
@@ -135,7 +137,7 @@ pub(crate) fn sync_in(
 }
 
 /// The write lock, as the transaction's first statement (see the module documentation).
-fn lock_for_sync(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
+pub(crate) fn lock_for_sync(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
     let statement = match backend {
         Backend::Sqlite => "DELETE FROM users WHERE 1 = 0",
         Backend::Postgres => "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",

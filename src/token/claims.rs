@@ -136,8 +136,19 @@ pub fn issue_claims(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> Result<(String, XsessionClaims), TokenError> {
+    let claims = new_claims(input, now, lifetime)?;
+    Ok((sign(&claims, key)?, claims))
+}
+
+/// The claims of a new token for `input`: `iat` = `nbf` = `now`, `exp` = `now + lifetime`, a
+/// fresh random `jti`. Sign them with [`sign`].
+pub fn new_claims(
+    input: &ClaimsInput,
+    now: OffsetDateTime,
+    lifetime: Duration,
+) -> Result<XsessionClaims, TokenError> {
     let iat = now.unix_timestamp();
-    let claims = XsessionClaims {
+    Ok(XsessionClaims {
         iss: input.issuer.clone(),
         aud: input.audience.clone(),
         sub: input.subject.clone(),
@@ -149,12 +160,15 @@ pub fn issue_claims(
         exp: iat.saturating_add(lifetime.whole_seconds()),
         jti: crate::ids::random_id().map_err(|e| TokenError::Signing(e.to_string()))?,
         sid: input.session_id.clone(),
-    };
+    })
+}
+
+/// Signs `claims` with `key`, its `kid` in the header.
+pub fn sign(claims: &XsessionClaims, key: &SigningKeyPair) -> Result<String, TokenError> {
     let mut header = Header::new(key.algorithm().jwt());
     header.kid = Some(key.kid().to_owned());
-    let token = jsonwebtoken::encode(&header, &claims, key.encoding_key())
-        .map_err(|e| TokenError::Signing(e.to_string()))?;
-    Ok((token, claims))
+    jsonwebtoken::encode(&header, claims, key.encoding_key())
+        .map_err(|e| TokenError::Signing(e.to_string()))
 }
 
 /// Verifies `token` against the published `keys` for `issuer` and `audience` at `now`. Every

@@ -1,2 +1,4 @@
-DROP INDEX login_audit_login_name;
+CREATE INDEX replay_cache_expires_at ON replay_cache (expires_at);
+DROP INDEX login_audit_login_name_at;
+CREATE INDEX login_audit_at ON login_audit (at);
 DROP TABLE xsessions;
