@@ -9,6 +9,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod ids;
+#[path = "../installer/src/mod.rs"]
+pub mod installer;
 pub mod login;
 pub mod saml;
 pub mod store;

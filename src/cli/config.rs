@@ -22,7 +22,7 @@ use crate::config::{self, AbsoluteUrl, Problem};
 use crate::store::{ConfigRows, RowChange, Store};
 
 /// What `list` shows instead of a secret value.
-const MASK: &str = "********";
+pub(crate) const MASK: &str = "********";
 
 /// The `config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -554,7 +554,7 @@ fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) 
 // ---------------------------------------------------------------------------------------------
 
 /// A value for a listing: continuation lines indented under the first; an empty value quoted.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     if value.trim().is_empty() {
         return format!("'{value}'");
     }

@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod groups;
+mod install;
 mod metadata;
 mod saml_check;
 mod users;
@@ -11,6 +12,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+pub(crate) use self::config::{MASK, shown};
 
 /// fedbridge: SAML 2.0 Service Provider that mints one xsession token for downstream apps.
 #[derive(Debug, Parser)]
@@ -52,6 +55,9 @@ enum Command {
     /// a downstream app, on loopback, with a fresh database in a temporary directory (the
     /// global --database is not used).
     Demo(demo::DemoArgs),
+    /// The setup wizard: asks the common settings (or reads --answers FILE), generates the SP
+    /// key pair and the xsession signing key, writes everything in one transaction.
+    Install(install::InstallArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +104,7 @@ where
         Command::Metadata => metadata::run(&cli.database),
         Command::Serve(args) => crate::web::serve(&cli.database, &args.listen),
         Command::Demo(args) => demo::run(&args),
+        Command::Install(args) => install::run(&cli.database, &args),
     }
 }
 

@@ -7,7 +7,10 @@ use diesel::prelude::*;
 
 use crate::store::connection::DbConnection;
 use crate::store::schema::configuration_entity::dsl::{configuration_entity, name, value};
-use crate::store::{Backend, Store, StoreError};
+use time::OffsetDateTime;
+
+use crate::store::{Backend, SigningKeyError, Store, StoreError, signing_keys};
+use crate::token::SigningKeyPair;
 
 /// Every row: `NAME` -> `VALUE` (`None`: SQL NULL).
 pub type ConfigRows = BTreeMap<String, Option<String>>;
@@ -88,6 +91,40 @@ impl Store {
                 Ok(result)
             })
             .map_err(|e| self.query_error(&e))
+        })
+    }
+}
+
+impl Store {
+    /// [`Store::update_config`] and the xsession signing key in one transaction (the installer's
+    /// write): `decide` sees the current rows and returns the changes, or `None` to write
+    /// nothing at all; then `key` is stored as the active key of its algorithm unless one is
+    /// active already. Returns whether anything was written (`decide` did not refuse).
+    pub fn update_config_with_signing_key(
+        &self,
+        key: &SigningKeyPair,
+        now: OffsetDateTime,
+        decide: impl FnOnce(&ConfigRows) -> Option<BTreeMap<String, RowChange>>,
+    ) -> Result<bool, SigningKeyError> {
+        let jwk = key.public_key().jwk_json()?;
+        let backend = self.backend();
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                lock_for_write(conn, backend)?;
+                let rows = read_rows(conn)?;
+                let Some(changes) = decide(&rows) else {
+                    return Ok(false);
+                };
+                for (key_name, change) in &changes {
+                    diesel::delete(configuration_entity.filter(name.eq(key_name))).execute(conn)?;
+                    if let RowChange::Set(new_value) = change {
+                        insert(conn, key_name, new_value.as_deref())?;
+                    }
+                }
+                signing_keys::insert_unless_active(conn, backend, key, &jwk, now)?;
+                Ok(true)
+            })
+            .map_err(|e| SigningKeyError::Store(self.query_error(&e)))
         })
     }
 }

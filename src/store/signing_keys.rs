@@ -188,6 +188,22 @@ impl Store {
     }
 }
 
+/// Inside a caller's write transaction: stores `key` (its public JWK `jwk`) as the active key of
+/// its algorithm unless one is active already; returns whether it was stored.
+pub(super) fn insert_unless_active(
+    conn: &mut DbConnection,
+    backend: Backend,
+    key: &SigningKeyPair,
+    jwk: &str,
+    now: OffsetDateTime,
+) -> QueryResult<bool> {
+    lock_for_write(conn, backend)?;
+    if newest_active(conn, key.algorithm())?.is_some() {
+        return Ok(false);
+    }
+    insert_key(conn, key, jwk, now).map(|()| true)
+}
+
 /// Keys retired at or before this instant (epoch seconds) signed no token still valid.
 fn retirement_cutoff(now: OffsetDateTime, lifetime: Duration) -> i64 {
     now.unix_timestamp()

@@ -183,7 +183,7 @@ async fn refresh_once(
 
 /// GETs the metadata: no redirects, [`FETCH_TIMEOUT`] for the whole exchange, at most
 /// [`MAX_METADATA_BYTES`].
-async fn fetch(client: &awc::Client, url: &str) -> Result<Vec<u8>, String> {
+pub async fn fetch(client: &awc::Client, url: &str) -> Result<Vec<u8>, String> {
     let exchange = async {
         let mut response = client
             .get(url)

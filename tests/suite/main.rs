@@ -13,6 +13,7 @@ mod demo;
 mod directory_cli;
 mod fixtures;
 mod idp_signer;
+mod install;
 mod login;
 mod metadata;
 mod serve;

@@ -3,12 +3,9 @@
 //! `/saml/metadata` with a tiny HTTP/1.1 client. Every wait has a deadline; every child
 //! process is killed when its guard drops.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::Ordering;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -53,82 +50,6 @@ impl Server {
             thread::sleep(Duration::from_millis(25));
         }
     }
-}
-
-/// A local HTTP server that serves one metadata document until stopped; stopping closes the
-/// port (connections are refused from then on).
-struct MetadataServer {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    served: Arc<AtomicUsize>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl MetadataServer {
-    fn start(body: Vec<u8>) -> MetadataServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(AtomicUsize::new(0));
-        let (stop_flag, count) = (stop.clone(), served.clone());
-        let thread = thread::spawn(move || {
-            while !stop_flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        if answer(stream, &body).is_ok() {
-                            count.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        MetadataServer {
-            port,
-            stop,
-            served,
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/idp-metadata.xml", self.port)
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-    }
-}
-
-impl Drop for MetadataServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn answer(mut stream: TcpStream, body: &[u8]) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut request = Vec::new();
-    let mut buffer = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        request.extend_from_slice(&buffer[..n]);
-    }
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/samlmetadata+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    stream.write_all(body)?;
-    stream.flush()
 }
 
 fn is_ok(status: u16, json: &Value) -> bool {

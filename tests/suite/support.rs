@@ -355,3 +355,86 @@ pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) ->
         body,
     }
 }
+
+/// A local HTTP server that serves one metadata document until stopped; stopping closes the
+/// port (connections are refused from then on).
+pub struct MetadataServer {
+    /// The port it listens on.
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How many requests were answered.
+    pub served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MetadataServer {
+    /// Serves `body` on a free port of 127.0.0.1 until stopped.
+    pub fn start(body: Vec<u8>) -> MetadataServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stop_flag, count) = (stop.clone(), served.clone());
+        let thread = std::thread::spawn(move || {
+            while !stop_flag.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if answer(stream, &body).is_ok() {
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        MetadataServer {
+            port,
+            stop,
+            served,
+            thread: Some(thread),
+        }
+    }
+
+    /// The document's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/idp-metadata.xml", self.port)
+    }
+
+    /// Closes the port: connections are refused from then on.
+    pub fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for MetadataServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Answers one request with `body`.
+fn answer(mut stream: std::net::TcpStream, body: &[u8]) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/samlmetadata+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)?;
+    stream.flush()
+}
