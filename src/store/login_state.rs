@@ -1,16 +1,16 @@
 //! `outstanding_requests` and `replay_cache`: the login state every node shares, so that any
 //! node can finish a login another node started and an assertion is used once across all nodes.
 //!
-//! Rows are consumed by a delete whose row count decides who wins: two nodes taking the same
-//! request at once get it once. Expired rows are refused and removed by
-//! [`Store::purge_expired_login_state`].
+//! A validation reads and claims ([`StoreLedger`]); the login's transaction writes the claims
+//! ([`claim_in`]): the request's delete must remove the row and the assertion's insert must be
+//! new, so two nodes answering the same request or using the same assertion at once succeed
+//! once. Expired rows are refused and removed by [`Store::purge_expired_login_state`].
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::{Duration, OffsetDateTime};
 
 use crate::saml::MessageLedger;
-use crate::store::Backend;
 use crate::store::connection::DbConnection;
 use crate::store::schema::{outstanding_requests, replay_cache};
 use crate::store::{Store, StoreError};
@@ -54,74 +54,6 @@ impl Store {
         })
     }
 
-    /// Takes the outstanding request `request_id`: `None` if unknown, already taken or expired
-    /// at `now`. Single use: the row is deleted either way.
-    pub fn take_request_by_id(
-        &self,
-        request_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<TakenRequest>, StoreError> {
-        self.take_where(Lookup::RequestId(request_id), now)
-    }
-
-    /// Takes the outstanding request whose `RelayState` handle is `relay_handle`, like
-    /// [`Store::take_request_by_id`].
-    pub fn take_relay(
-        &self,
-        relay_handle: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<TakenRequest>, StoreError> {
-        self.take_where(Lookup::RelayHandle(relay_handle), now)
-    }
-
-    /// Takes the outstanding request found by `lookup`, in one locked transaction.
-    fn take_where(
-        &self,
-        lookup: Lookup<'_>,
-        now: OffsetDateTime,
-    ) -> Result<Option<TakenRequest>, StoreError> {
-        self.write(|conn| {
-            let backend = self.backend();
-            conn.transaction(|conn| {
-                lock_for_take(conn, backend)?;
-                let query = outstanding_requests::table.select(columns());
-                let row = match lookup {
-                    Lookup::RequestId(id) => query
-                        .filter(outstanding_requests::request_id.eq(id))
-                        .first::<Row>(conn),
-                    Lookup::RelayHandle(handle) => query
-                        .filter(outstanding_requests::relay_handle.eq(handle))
-                        .first::<Row>(conn),
-                }
-                .optional()?;
-                take(conn, row, now)
-            })
-            .map_err(|e| self.query_error(&e))
-        })
-    }
-
-    /// Records `assertion_id` as used until `expires`; `false` if it was already recorded (a
-    /// replay, possibly on another node).
-    pub fn record_assertion(
-        &self,
-        assertion_id: &str,
-        expires: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.write(|conn| {
-            match diesel::insert_into(replay_cache::table)
-                .values((
-                    replay_cache::assertion_id.eq(assertion_id),
-                    replay_cache::expires_at.eq(expires.unix_timestamp()),
-                ))
-                .execute(&mut **conn)
-            {
-                Ok(_) => Ok(true),
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-                Err(e) => Err(self.query_error(&e)),
-            }
-        })
-    }
-
     /// Deletes outstanding requests and replay-cache entries expired at `now`; returns how many
     /// rows went (one transaction).
     pub fn purge_expired_login_state(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
@@ -154,40 +86,6 @@ fn columns() -> (
         outstanding_requests::target,
         outstanding_requests::expires_at,
     )
-}
-
-/// SQLite: a write as the transaction's first statement, so that two nodes taking at once wait
-/// for each other (busy timeout) instead of one failing when its read turns into a write.
-/// PostgreSQL needs nothing: the second delete waits for the first and then removes no row.
-fn lock_for_take(conn: &mut DbConnection, backend: Backend) -> Result<(), DieselError> {
-    if backend == Backend::Sqlite {
-        diesel::sql_query("DELETE FROM outstanding_requests WHERE 1 = 0").execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Deletes the row found; it counts only if this delete removed it (not another node) and it
-/// had not expired.
-fn take(
-    conn: &mut DbConnection,
-    row: Option<Row>,
-    now: OffsetDateTime,
-) -> Result<Option<TakenRequest>, DieselError> {
-    let Some((request_id, relay_handle, target, expires_at)) = row else {
-        return Ok(None);
-    };
-    let deleted = diesel::delete(
-        outstanding_requests::table.filter(outstanding_requests::request_id.eq(&request_id)),
-    )
-    .execute(conn)?;
-    if deleted != 1 || expires_at <= now.unix_timestamp() {
-        return Ok(None);
-    }
-    Ok(Some(TakenRequest {
-        request_id,
-        relay_handle,
-        target,
-    }))
 }
 
 /// What a validation claimed from the ledger: the assertion ID to record as used and the
@@ -376,15 +274,6 @@ pub(crate) fn claim_in(
     Ok(Ok(()))
 }
 
-/// How an outstanding request is found.
-#[derive(Debug, Clone, Copy)]
-enum Lookup<'a> {
-    /// By the AuthnRequest ID (the response's InResponseTo).
-    RequestId(&'a str),
-    /// By the opaque RelayState handle.
-    RelayHandle(&'a str),
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -404,101 +293,102 @@ mod tests {
         (dir, a, b)
     }
 
+    fn request_claim(request: TakenRequest) -> LedgerClaims {
+        LedgerClaims {
+            assertion: None,
+            request: Some(request),
+        }
+    }
+
+    fn assertion_claim(id: &str, expires: OffsetDateTime) -> LedgerClaims {
+        LedgerClaims {
+            assertion: Some((id.to_owned(), expires.unix_timestamp())),
+            request: None,
+        }
+    }
+
     #[test]
-    fn a_request_is_taken_once_by_id_on_any_node() {
+    fn a_claimed_request_is_answered_once_on_any_node() {
         let (_dir, a, b) = temp_store();
         a.remember_request("_id1", "h1", Some("/app"), NOW, Duration::minutes(5))
             .unwrap();
-        let taken = b
-            .take_request_by_id("_id1", NOW + Duration::minutes(1))
-            .unwrap()
-            .unwrap();
+        let later = NOW + Duration::minutes(1);
+        let found = b.find_request("_id1", later).unwrap().unwrap();
         assert_eq!(
-            taken,
+            found,
             TakenRequest {
                 request_id: "_id1".into(),
                 relay_handle: "h1".into(),
                 target: Some("/app".into()),
             }
         );
-        assert_eq!(a.take_request_by_id("_id1", NOW).unwrap(), None);
-        assert_eq!(b.take_relay("h1", NOW).unwrap(), None);
-        assert_eq!(a.take_request_by_id("_unknown", NOW).unwrap(), None);
+        // Finding leaves it in place; committing the claim answers it, on every node.
+        assert!(a.find_request("_id1", later).unwrap().is_some());
+        b.commit_claims(&request_claim(found), later).unwrap();
+        assert_eq!(a.find_request("_id1", later).unwrap(), None);
+        assert_eq!(a.find_request("_unknown", NOW).unwrap(), None);
     }
 
     #[test]
-    fn a_request_is_taken_once_by_relay_handle() {
-        let (_dir, a, b) = temp_store();
-        a.remember_request("_id2", "h2", None, NOW, Duration::minutes(5))
-            .unwrap();
-        let taken = b.take_relay("h2", NOW).unwrap().unwrap();
-        assert_eq!(taken.request_id, "_id2");
-        assert_eq!(taken.target, None);
-        assert_eq!(a.take_relay("h2", NOW).unwrap(), None);
-        assert_eq!(a.take_request_by_id("_id2", NOW).unwrap(), None);
-    }
-
-    #[test]
-    fn expired_requests_are_refused_and_purged() {
+    fn expired_requests_and_assertions_are_refused_and_purged() {
         let (_dir, a, _b) = temp_store();
         a.remember_request("_old", "h-old", None, NOW, Duration::minutes(5))
             .unwrap();
         assert_eq!(
-            a.take_request_by_id("_old", NOW + Duration::minutes(5))
-                .unwrap(),
+            a.find_request("_old", NOW + Duration::minutes(5)).unwrap(),
             None
         );
-        // Refused and gone.
-        assert_eq!(a.take_request_by_id("_old", NOW).unwrap(), None);
 
         a.remember_request("_x", "hx", None, NOW, Duration::minutes(5))
             .unwrap();
         a.remember_request("_y", "hy", None, NOW, Duration::minutes(30))
             .unwrap();
-        a.record_assertion("_a1", NOW + Duration::minutes(5))
+        a.commit_claims(&assertion_claim("_a1", NOW + Duration::minutes(5)), NOW)
             .unwrap();
-        a.record_assertion("_a2", NOW + Duration::minutes(30))
+        a.commit_claims(&assertion_claim("_a2", NOW + Duration::minutes(30)), NOW)
             .unwrap();
+        assert!(a.assertion_seen("_a1").unwrap());
+        // _old, _x and _a1 have expired 10 minutes on.
         assert_eq!(
             a.purge_expired_login_state(NOW + Duration::minutes(10))
                 .unwrap(),
-            2
+            3
         );
-        assert_eq!(a.take_relay("hx", NOW).unwrap(), None);
-        assert!(a.take_relay("hy", NOW).unwrap().is_some());
-        assert!(
-            a.record_assertion("_a1", NOW + Duration::minutes(15))
-                .unwrap()
-        );
-        assert!(
-            !a.record_assertion("_a2", NOW + Duration::minutes(30))
-                .unwrap()
-        );
+        assert_eq!(a.find_request("_x", NOW).unwrap(), None);
+        assert!(a.find_request("_y", NOW).unwrap().is_some());
+        assert!(!a.assertion_seen("_a1").unwrap());
+        assert!(a.assertion_seen("_a2").unwrap());
     }
 
     #[test]
-    fn concurrent_takes_on_two_nodes_get_the_request_once() {
+    fn concurrent_claims_on_two_nodes_answer_the_request_once() {
         let (_dir, a, b) = temp_store();
         for round in 0..5 {
             let id = format!("_race{round}");
             a.remember_request(&id, &format!("h{round}"), None, NOW, Duration::minutes(5))
                 .unwrap();
+            let claims = request_claim(a.find_request(&id, NOW).unwrap().unwrap());
             let results: Vec<_> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..6)
                     .map(|i| {
                         let store = if i % 2 == 0 { &a } else { &b };
-                        let id = &id;
-                        scope.spawn(move || store.take_request_by_id(id, NOW))
+                        let claims = &claims;
+                        scope.spawn(move || {
+                            let mut conn = store.writer().unwrap();
+                            conn.transaction(|conn| claim_in(conn, claims, NOW.unix_timestamp()))
+                                .unwrap()
+                        })
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
-            let taken = results
-                .into_iter()
-                .map(|r| r.unwrap())
-                .filter(Option::is_some)
-                .count();
-            assert_eq!(taken, 1, "round {round}");
+            let won = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(won, 1, "round {round}: {results:?}");
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r.is_ok() || *r == Err(ClaimLost::Request))
+            );
         }
     }
 

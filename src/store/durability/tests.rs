@@ -259,14 +259,14 @@ fn a_write_is_read_by_a_store_opened_after_the_writer_closed() {
     first
         .set_config("SAML_ENTITY_ID", Some("https://sp"))
         .unwrap();
-    assert!(
-        first
-            .record_assertion(
-                "_a1",
-                time::OffsetDateTime::now_utc() + time::Duration::hours(1)
-            )
-            .unwrap()
-    );
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let claims = crate::store::LedgerClaims {
+        assertion: Some(("_a1".to_owned(), expires.unix_timestamp())),
+        request: None,
+    };
+    first
+        .commit_claims(&claims, time::OffsetDateTime::now_utc())
+        .unwrap();
     // The first store's group commit saw the write.
     let (issued, durable, syncing) = tickets(&first.group_commit);
     assert!(issued >= 2 && durable == issued && !syncing);

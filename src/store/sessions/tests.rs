@@ -305,7 +305,12 @@ fn a_replayed_assertion_loses_its_claim_and_writes_nothing() {
     let store = open(&dir);
     let claims = claims(&store, "_req1", "_as1", NOW);
     // Another login committed the assertion after this one's validation read the ledger.
-    assert!(store.record_assertion("_as1", at(NOW + 60)).unwrap());
+    let used = LedgerClaims {
+        assertion: Some(("_as1".to_owned(), NOW + 60)),
+        request: None,
+    };
+    store.commit_claims(&used, at(NOW)).unwrap();
+    assert!(store.assertion_seen("_as1").unwrap());
     let before = counts(&store);
     let called = Cell::new(false);
     let result = store.complete_login(
@@ -338,12 +343,11 @@ fn a_request_answered_meanwhile_loses_its_claim_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let claims = claims(&store, "_req1", "_as1", NOW);
-    assert!(
-        store
-            .take_request_by_id("_req1", at(NOW))
-            .unwrap()
-            .is_some()
-    );
+    let answered = LedgerClaims {
+        assertion: None,
+        request: claims.request.clone(),
+    };
+    store.commit_claims(&answered, at(NOW)).unwrap();
     let before = counts(&store);
     let result = login_with(&store, &claims, "ada", NOW);
     assert!(
