@@ -1,1 +1,294 @@
-//! Tests of the login flow against a real SQLite store.
+//! Tests of the login flow's own decisions (landing page, token hand-off, refusals and their
+//! audit rows) against a real SQLite store; the whole flow over HTTP is in tests/suite/login.rs.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::config::{self, Config};
+use crate::saml::{SigningKey, TrustedIdp};
+use crate::store::TakenRequest;
+use crate::store::schema::{login_audit, outstanding_requests};
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+const CONSUMER: &str = "https://sp.example.test/EnticeServices/rest/authenticate/saml";
+const SSO: &str = "https://idp.example.test/sso";
+const PORTAL: &str = "https://app.example.test/portal/";
+
+fn idp_cert() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/xmlsec/keys/idp-rsa.crt"
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// A valid configuration (public-key scenario) with `extra` rows on top.
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut rows: BTreeMap<String, Option<String>> = [
+        ("SAML_CONSUMER_URL", CONSUMER.to_owned()),
+        ("SAML_REDIRECT_URL", SSO.to_owned()),
+        ("SAML_SIGNING_CERTIFICATE", idp_cert()),
+        (
+            "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+            format!("[\"{PORTAL}\"]"),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), Some(v)))
+    .collect();
+    for (key, value) in extra {
+        rows.insert((*key).to_owned(), Some((*value).to_owned()));
+    }
+    config::load(&rows).unwrap().config
+}
+
+fn trust(sso_url: Option<&str>) -> IdpTrust {
+    IdpTrust {
+        idp: TrustedIdp {
+            entity_id: None,
+            signing_keys: SigningKey::from_certificates(&idp_cert()).unwrap(),
+        },
+        sso_url: sso_url.map(str::to_owned),
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+    (dir, store)
+}
+
+/// (outcome, reason code, correlation id) of every audit row, oldest first.
+fn audit_rows(store: &Store) -> Vec<(String, Option<String>, Option<String>)> {
+    login_audit::table
+        .order(login_audit::id.asc())
+        .select((
+            login_audit::outcome,
+            login_audit::reason_code,
+            login_audit::correlation_id,
+        ))
+        .load(&mut *store.conn().unwrap())
+        .unwrap()
+}
+
+fn outstanding(store: &Store) -> i64 {
+    outstanding_requests::table
+        .count()
+        .get_result(&mut *store.conn().unwrap())
+        .unwrap()
+}
+
+fn request(target: Option<&str>) -> TakenRequest {
+    TakenRequest {
+        request_id: "_r1".into(),
+        relay_handle: "handle-1".into(),
+        target: target.map(str::to_owned),
+    }
+}
+
+#[test]
+fn the_token_is_appended_to_the_target_replacing_any_given_one() {
+    let target = Url::parse("https://app.example.test/portal/x?a=1&xsession=forged&b=2").unwrap();
+    let landed = with_token(target, "tok.en");
+    assert_eq!(
+        landed.as_str(),
+        "https://app.example.test/portal/x?a=1&b=2&xsession=tok.en"
+    );
+    let plain = with_token(Url::parse(PORTAL).unwrap(), "t");
+    assert_eq!(
+        plain.as_str(),
+        "https://app.example.test/portal/?xsession=t"
+    );
+}
+
+#[test]
+fn a_solicited_login_ends_at_its_stored_target_if_relay_state_is_its_own_handle() {
+    let config = config(&[]);
+    let stored = format!("{PORTAL}page");
+    let taken = request(Some(&stored));
+    let landing = landing_target(&config, Some(&taken), Some("handle-1")).unwrap();
+    assert_eq!(landing.as_str(), stored);
+    // An IdP that sends no RelayState back still lands at the stored target.
+    let landing = landing_target(&config, Some(&taken), None).unwrap();
+    assert_eq!(landing.as_str(), stored);
+    // Another handle (or a URL) in RelayState is refused.
+    for relay in ["handle-2", "https://evil.example/"] {
+        let error = landing_target(&config, Some(&taken), Some(relay)).unwrap_err();
+        assert_eq!(error.code(), "relay_state_mismatch", "{relay}");
+    }
+    // No stored target: the default landing page, the first allowed downstream URL.
+    let landing = landing_target(&config, Some(&request(None)), Some("handle-1")).unwrap();
+    assert_eq!(landing.as_str(), PORTAL);
+}
+
+#[test]
+fn an_unsolicited_login_follows_relay_state_only_to_an_allowed_url() {
+    let config = config(&[]);
+    let follow = |relay: &str| {
+        landing_target(&config, None, Some(relay))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        follow("https://app.example.test/portal/deep"),
+        "https://app.example.test/portal/deep"
+    );
+    assert_eq!(follow("/own/page"), "https://sp.example.test/own/page");
+    for ignored in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "https://app.example.test/portalx",
+        "plain words",
+        "handle-1",
+        "javascript:alert(1)",
+    ] {
+        assert_eq!(follow(ignored), PORTAL, "{ignored}");
+    }
+}
+
+#[test]
+fn without_downstream_urls_the_default_landing_is_our_own_login_page() {
+    let config = config(&[("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", "[]")]);
+    assert_eq!(
+        default_landing(&config).unwrap().as_str(),
+        "https://sp.example.test/"
+    );
+}
+
+#[test]
+fn begin_remembers_the_request_and_redirects_to_the_idp() {
+    let (_dir, store) = store();
+    let config = config(&[]);
+    let idp = trust(Some(SSO));
+    let ctx = LoginContext {
+        config: &config,
+        idp: Some(&idp),
+        store: &store,
+        now: NOW,
+    };
+    let location = begin(&ctx, Some("/own/page"), "cid-1").unwrap();
+    assert!(
+        location.starts_with(&format!("{SSO}?SAMLRequest=")),
+        "{location}"
+    );
+    assert!(location.contains("&RelayState="), "{location}");
+    assert!(
+        !location.contains("own"),
+        "the target stays server-side: {location}"
+    );
+    assert_eq!(outstanding(&store), 1);
+    assert!(
+        audit_rows(&store).is_empty(),
+        "a started login is not audited yet"
+    );
+}
+
+#[test]
+fn refused_starts_write_nothing_but_their_audit_row() {
+    let (_dir, store) = store();
+    let config = config(&[]);
+    let with_sso = trust(Some(SSO));
+    let without_sso = trust(None);
+    let cases: [(Option<&IdpTrust>, Option<&str>, &str); 3] = [
+        (None, None, "idp_metadata_unavailable"),
+        (Some(&without_sso), None, "idp_sso_url_missing"),
+        (
+            Some(&with_sso),
+            Some("https://evil.example/"),
+            "target_not_allowed",
+        ),
+    ];
+    for (index, (idp, target, code)) in cases.into_iter().enumerate() {
+        let ctx = LoginContext {
+            config: &config,
+            idp,
+            store: &store,
+            now: NOW,
+        };
+        let cid = format!("cid-{index}");
+        let error = begin(&ctx, target, &cid).unwrap_err();
+        assert_eq!(error.code(), code);
+        let expected = (error.outcome().to_owned(), Some(code.to_owned()), Some(cid));
+        assert_eq!(audit_rows(&store).last(), Some(&expected));
+    }
+    assert_eq!(audit_rows(&store).len(), 3);
+    assert_eq!(outstanding(&store), 0);
+}
+
+#[test]
+fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_audited() {
+    let (_dir, store) = store();
+    let config = config(&[]);
+    let idp = trust(Some(SSO));
+    let ctx = LoginContext {
+        config: &config,
+        idp: Some(&idp),
+        store: &store,
+        now: NOW,
+    };
+    let no_key = || -> Result<std::sync::Arc<SigningKeyPair>, String> {
+        Err("the signing key must not be asked for a refused response".into())
+    };
+    let posted = PostedResponse {
+        saml_response: None,
+        relay_state: None,
+        too_large: true,
+    };
+    let failed = complete(&ctx, &posted, no_key, "cid-big").unwrap_err();
+    assert_eq!(failed.error.code(), "input_too_large");
+    let posted = PostedResponse {
+        too_large: false,
+        ..posted
+    };
+    let failed = complete(&ctx, &posted, no_key, "cid-none").unwrap_err();
+    assert_eq!(failed.error.code(), "saml_response_missing");
+    let posted = PostedResponse {
+        saml_response: Some(b"not base64!"),
+        ..posted
+    };
+    let failed = complete(&ctx, &posted, no_key, "cid-b64").unwrap_err();
+    assert_eq!(failed.error.code(), "invalid_base64");
+    let codes: Vec<_> = audit_rows(&store)
+        .into_iter()
+        .map(|(outcome, code, cid)| (outcome, code.unwrap(), cid.unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (
+                "rejected".into(),
+                "input_too_large".into(),
+                "cid-big".into()
+            ),
+            (
+                "rejected".into(),
+                "saml_response_missing".into(),
+                "cid-none".into()
+            ),
+            ("rejected".into(), "invalid_base64".into(), "cid-b64".into()),
+        ]
+    );
+}
+
+#[test]
+fn racing_claims_report_the_validators_own_codes() {
+    assert_eq!(
+        LoginError::ClaimLost(crate::store::ClaimLost::Assertion).code(),
+        crate::saml::RejectionReason::Replay.code()
+    );
+    assert_eq!(
+        LoginError::ClaimLost(crate::store::ClaimLost::Request).code(),
+        crate::saml::RejectionReason::InResponseToUnknown.code()
+    );
+    assert_eq!(
+        LoginError::ClaimLost(crate::store::ClaimLost::Request).kind(),
+        ErrorKind::Refused
+    );
+    assert_eq!(LoginError::UserDisabled.kind(), ErrorKind::Forbidden);
+    assert_eq!(LoginError::IdpUnavailable.outcome(), "error");
+    assert_eq!(LoginError::TargetNotAllowed.outcome(), "rejected");
+}

@@ -921,3 +921,24 @@ fn a_disabled_user_is_refused_with_403_and_no_token() {
         "the sync of a refused login is rolled back"
     );
 }
+
+#[test]
+fn an_acs_body_longer_than_any_allowed_response_is_refused_unread() {
+    // FEDBRIDGE_MAX_RESPONSE_BYTES at its minimum: a response of 1 KiB, so a 300 KiB body is
+    // longer than any such response can be once base64- and URL-encoded (plus the room for
+    // RelayState), and is refused before it is read whole. The body is line breaks, which the
+    // base64 decoding would skip: only the body limit refuses it as too large.
+    let bridge = Bridge::start(&[("FEDBRIDGE_MAX_RESPONSE_BYTES", "1024")]);
+    let huge = format!("{}PD94", "\n".repeat(300 * 1024));
+    let reply = bridge.post_response(&huge, None);
+    bridge.refused(&reply, "input_too_large", "POST an oversized body");
+    // Just under the limit, the decoded size is what is refused, with the same code.
+    let big = "A".repeat(8 * 1024);
+    let reply = bridge.post_response(&big, None);
+    bridge.refused(
+        &reply,
+        "input_too_large",
+        "POST a body over the decoded limit",
+    );
+    assert_eq!(bridge.count("users"), 0);
+}
