@@ -292,3 +292,33 @@ fn racing_claims_report_the_validators_own_codes() {
     assert_eq!(LoginError::IdpUnavailable.outcome(), "error");
     assert_eq!(LoginError::TargetNotAllowed.outcome(), "rejected");
 }
+
+#[test]
+fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
+    let (_dir, store) = store();
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/xmlsec/keys");
+    let key = std::fs::read_to_string(format!("{keys}/sp-enc.key")).unwrap();
+    let cert = std::fs::read_to_string(format!("{keys}/sp-enc.crt")).unwrap();
+    let config = config(&[
+        ("FEDBRIDGE_SP_PRIVATE_KEY", &key),
+        ("FEDBRIDGE_SP_CERTIFICATE", &cert),
+    ]);
+    let idp = trust(Some(SSO));
+    let ctx = LoginContext {
+        config: &config,
+        idp: Some(&idp),
+        store: &store,
+        now: NOW,
+    };
+    let location = begin(&ctx, None, "cid").unwrap();
+    let query = location.split_once('?').unwrap().1;
+    let decoded = crate::saml::authn_request::decode_redirect(query).unwrap();
+    let public = SigningKey::from_certificates(&cert).unwrap();
+    crate::saml::authn_request::verify_redirect_signature(&decoded, public[0].public_key(), false)
+        .unwrap();
+    assert!(
+        decoded
+            .xml
+            .contains(&format!("AssertionConsumerServiceURL=\"{CONSUMER}\""))
+    );
+}
