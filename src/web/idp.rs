@@ -185,15 +185,32 @@ async fn refresh_once(
 /// [`MAX_METADATA_BYTES`].
 pub async fn fetch(client: &awc::Client, url: &str) -> Result<Vec<u8>, String> {
     let exchange = async {
-        let mut response = client
-            .get(url)
-            .insert_header((
-                "Accept",
-                "application/samlmetadata+xml, application/xml, text/xml",
-            ))
-            .send()
+        let send = |version| {
+            client
+                .get(url)
+                .version(version)
+                .insert_header((
+                    "Accept",
+                    "application/samlmetadata+xml, application/xml, text/xml",
+                ))
+                .send()
+        };
+        let mut response = send(actix_web::http::Version::HTTP_11)
             .await
             .map_err(|e| format!("cannot fetch the IdP metadata: {e}"))?;
+        // An HTTP/1.1 body with neither Content-Length nor chunked encoding ends when the
+        // connection closes (RFC 9112 section 6.3; e.g. PHP's built-in server), and awc reads
+        // such a body as empty: ask again as HTTP/1.0, whose bodies awc reads to the end.
+        let headers = response.headers();
+        if response.status().is_success()
+            && response.version() == actix_web::http::Version::HTTP_11
+            && !headers.contains_key(actix_web::http::header::CONTENT_LENGTH)
+            && !headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        {
+            response = send(actix_web::http::Version::HTTP_10)
+                .await
+                .map_err(|e| format!("cannot fetch the IdP metadata: {e}"))?;
+        }
         let status = response.status();
         if status.is_redirection() {
             return Err(format!(

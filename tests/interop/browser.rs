@@ -1,0 +1,998 @@
+//! Browser-driven logins: headless Chromium through chromedriver (Debian's `chromium` and
+//! `chromium-driver`, installed by `tests/interop/setup/chromium.sh`), driven with the minimal
+//! W3C WebDriver client of `webdriver.rs`.
+//!
+//! - `browser_demo_login_reaches_the_downstream_app`: `fedbridge demo` on free loopback ports;
+//!   "Log in using SSO", the development IdP's form as alice, its auto-post page (a CSP-nonce
+//!   script, nothing clicked), and the downstream app's greeting with her groups.
+//! - `browser_simplesamlphp_sp_initiated_login`: SimpleSAMLphp (`../shared/idp-samples/
+//!   simplesamlphp/start.sh`, port 8081) and `fedbridge serve` on 127.0.0.1:8080 configured
+//!   with `fedbridge install --answers` from the IdP's metadata URL; the login starts at the
+//!   downstream app (127.0.0.1:8095, in-process), goes through SimpleSAMLphp's form as
+//!   alice/alicepass, and ends in the app with her name and groups.
+//!
+//! Each test saves a screenshot of the downstream page under `target/interop/screenshots/` and
+//! prints `screenshot: <absolute path>` (the CI artifact). Without the tools the tests print
+//! `SKIPPED: ...` and return, unless `FEDBRIDGE_REQUIRE_INTEROP=1`, which makes them fail. A
+//! failure names the step, and prints the page (URL, title, source excerpt), a screenshot of it,
+//! fedbridge's last `login_audit` row and the servers' log tails.
+
+#[path = "webdriver.rs"]
+mod webdriver;
+
+use std::fs::File;
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use webdriver::{Driver, Session, Tools, head, tail};
+
+/// How long one page may take to appear (a debug build, PHP's one-request server, 2 cores).
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `fedbridge demo` or `fedbridge serve` may take to be ready.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+/// fedbridge's address in the SimpleSAMLphp scenario: the SP that `saml20-sp-remote.php` knows.
+const SSP_FEDBRIDGE: &str = "http://127.0.0.1:8080";
+/// SimpleSAMLphp's address (its `start.sh` default).
+const SSP_IDP: &str = "http://127.0.0.1:8081";
+/// The downstream app of the SimpleSAMLphp scenario (a port of its own in the interop suite).
+const SSP_APP_PORT: u16 = 8095;
+
+// ---------------------------------------------------------------------------------------------
+// Paths, skipping, diagnostics
+// ---------------------------------------------------------------------------------------------
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/interop` of the repository (screenshots, logs, IdP work directories).
+fn interop_dir() -> PathBuf {
+    repo().join("target/interop")
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    interop_dir()
+        .join("screenshots")
+        .join(format!("{name}.png"))
+}
+
+fn required() -> bool {
+    std::env::var("FEDBRIDGE_REQUIRE_INTEROP").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A line for the CI log that shows even when libtest captures the test's output (a passing
+/// test's `println!` is swallowed without `--nocapture`): written straight to the standard
+/// error of the process.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+    let _ = stderr.flush();
+}
+
+/// The IdP and case names of a test in `target/interop/results.tsv` (the suite's IdP x case
+/// table, one `idp<TAB>case<TAB>status<TAB>seconds<TAB>note` line per case).
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    test: &'static str,
+    idp: &'static str,
+    case: &'static str,
+}
+
+/// Appends one line to `target/interop/results.tsv` (best effort).
+fn record(row: Row, status: &str, seconds: f64, note: &str) {
+    use std::io::Write as _;
+    let dir = interop_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let line = format!(
+        "{}\t{}\t{status}\t{seconds:.1}\t{}\n",
+        row.idp,
+        row.case,
+        note.replace(['\t', '\n'], " ")
+    );
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("results.tsv"))
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
+/// A missing tool: `SKIPPED: ...` (the test returns), or a failure with
+/// `FEDBRIDGE_REQUIRE_INTEROP=1`.
+fn skip(row: Row, message: &str) {
+    if required() {
+        record(row, "FAIL", 0.0, message);
+        panic!(
+            "{}: {message}, and FEDBRIDGE_REQUIRE_INTEROP is set: failing instead of skipping",
+            row.test
+        );
+    }
+    record(row, "SKIPPED", 0.0, message);
+    say(&format!("SKIPPED: {message} [{}]", row.test));
+}
+
+/// Chromium and chromedriver, or a skip.
+fn chromium(row: Row) -> Option<Tools> {
+    let tools = Tools::find();
+    if tools.is_none() {
+        skip(
+            row,
+            "chromium not installed (run tests/interop/setup/chromium.sh)",
+        );
+    }
+    tools
+}
+
+/// What a failure prints besides its step: the browser's page, the database's last audit row,
+/// the servers' logs.
+struct Diagnostics {
+    row: Row,
+    test: &'static str,
+    started: Instant,
+    /// The PASS row's note (the screenshot's path).
+    note: String,
+    database: Option<PathBuf>,
+    logs: Vec<(String, PathBuf)>,
+}
+
+impl Diagnostics {
+    fn new(row: Row) -> Diagnostics {
+        Diagnostics {
+            row,
+            test: row.test,
+            started: Instant::now(),
+            note: String::new(),
+            database: None,
+            logs: Vec::new(),
+        }
+    }
+
+    fn log(&mut self, name: &str, path: &Path) {
+        self.logs.push((name.to_owned(), path.to_owned()));
+    }
+
+    /// The step's value, or a panic that says which step failed and what the browser shows.
+    fn step<T>(&self, session: Option<&Session>, step: &str, result: Result<T, String>) -> T {
+        match result {
+            Ok(value) => {
+                println!(
+                    "  [{:>6.1}s] ok: {step}",
+                    self.started.elapsed().as_secs_f64()
+                );
+                value
+            }
+            Err(error) => self.fail(session, step, &error),
+        }
+    }
+
+    fn fail(&self, session: Option<&Session>, step: &str, error: &str) -> ! {
+        let mut report = format!("{}: step failed: {step}\n  error: {error}\n", self.test);
+        if let Some(session) = session {
+            let url = session.current_url().unwrap_or_else(|e| format!("({e})"));
+            let title = session.title().unwrap_or_else(|e| format!("({e})"));
+            report.push_str(&format!("  page URL: {url}\n  page title: {title}\n"));
+            let shot = screenshot_path(&format!("{}-failure", self.test));
+            match session.screenshot(&shot) {
+                Ok(()) => report.push_str(&format!("  screenshot: {}\n", shot.display())),
+                Err(e) => report.push_str(&format!("  (no screenshot: {e})\n")),
+            }
+            match session.source() {
+                Ok(source) => report.push_str(&format!(
+                    "  page source (first 4000 bytes):\n{}\n",
+                    head(&source, 4000)
+                )),
+                Err(e) => report.push_str(&format!("  (no page source: {e})\n")),
+            }
+        }
+        report.push_str(&format!(
+            "  fedbridge's last login_audit row: {}\n",
+            self.last_audit()
+        ));
+        for (name, path) in &self.logs {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            report.push_str(&format!(
+                "  --- {name} ({}), last 3000 bytes:\n{}\n",
+                path.display(),
+                tail(&text, 3000)
+            ));
+        }
+        panic!("{report}");
+    }
+
+    /// `id|at|outcome|reason_code|detail|idp|login_name|correlation_id` of the newest row.
+    fn last_audit(&self) -> String {
+        let Some(db) = &self.database else {
+            return "(no database yet)".into();
+        };
+        let output = Command::new("sqlite3")
+            .args(["-cmd", ".nullvalue <NULL>", "-cmd", ".timeout 5000"])
+            .arg(db)
+            .arg("SELECT * FROM login_audit ORDER BY id DESC LIMIT 1")
+            .output();
+        match output {
+            Ok(out) if out.status.success() => {
+                let row = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                if row.is_empty() {
+                    "(none: no login reached the ACS)".into()
+                } else {
+                    row
+                }
+            }
+            Ok(out) => format!(
+                "(sqlite3 failed: {})",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Err(e) => format!("(cannot run sqlite3: {e}; apt-get install sqlite3)"),
+        }
+    }
+}
+
+impl Drop for Diagnostics {
+    /// The test's row in `target/interop/results.tsv`: FAIL when it panicked, else PASS.
+    fn drop(&mut self) {
+        let status = if std::thread::panicking() {
+            "FAIL"
+        } else {
+            "PASS"
+        };
+        record(
+            self.row,
+            status,
+            self.started.elapsed().as_secs_f64(),
+            &self.note,
+        );
+    }
+}
+
+/// Waits for the downstream app's greeting: the page at `app` whose body contains every one of
+/// `expected`; its text.
+fn wait_for_greeting(session: &Session, app: &str, expected: &[&str]) -> Result<String, String> {
+    session.wait_for(
+        &format!("the downstream app at {app} greeting with {expected:?}"),
+        STEP_TIMEOUT,
+        |s| {
+            let url = s.current_url()?;
+            if !url.starts_with(app) {
+                return Err(format!("still at {url}"));
+            }
+            let text = s.body_text()?;
+            if expected.iter().all(|e| text.contains(e)) {
+                Ok(Some(text))
+            } else {
+                Err(format!("at {url}, the page says: {}", head(&text, 300)))
+            }
+        },
+    )
+}
+
+/// Saves the final screenshot and prints its path for the CI log.
+fn final_screenshot(diagnostics: &mut Diagnostics, session: &Session, name: &str) -> PathBuf {
+    let path = screenshot_path(name);
+    diagnostics.step(
+        Some(session),
+        &format!("save the screenshot {}", path.display()),
+        session.screenshot(&path),
+    );
+    say(&format!("screenshot: {}", path.display()));
+    diagnostics.note = format!("Chromium; screenshot: {}", path.display());
+    path
+}
+
+/// Starts chromedriver and a headless Chromium session; prints the versions.
+fn browser(diagnostics: &mut Diagnostics, tools: &Tools) -> (Driver, Session) {
+    let log = interop_dir()
+        .join("logs")
+        .join(format!("{}-chromedriver.log", diagnostics.test));
+    let driver = diagnostics.step(None, "start chromedriver", Driver::start(tools, &log));
+    diagnostics.log("chromedriver", &log);
+    let session = diagnostics.step(None, "open a headless Chromium session", driver.session());
+    say(&format!(
+        "chromium: {} (WebDriver browserVersion {}); {}",
+        tools.chromium_version(),
+        session.browser_version,
+        tools.chromedriver_version()
+    ));
+    (driver, session)
+}
+
+/// Reads a child's standard output line by line on a thread, so it never blocks on the pipe.
+fn lines_of(child: &mut Child) -> Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// SIGINT (a clean stop that removes the demo's temporary directory), then SIGKILL.
+fn interrupt_then_kill(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) fedbridge demo
+// ---------------------------------------------------------------------------------------------
+
+/// A running `fedbridge demo`, stopped on drop.
+struct Demo {
+    child: Child,
+    fedbridge: String,
+    app: String,
+    database: PathBuf,
+}
+
+impl Demo {
+    fn start(log: &Path) -> Result<Demo, String> {
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--idp-listen",
+                "127.0.0.1:0",
+                "--app-listen",
+                "127.0.0.1:0",
+            ])
+            .env("RUST_LOG", "info")
+            .env_remove("FEDBRIDGE_DATABASE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(log).map_err(|e| format!("{}: {e}", log.display()))?)
+            .spawn()
+            .map_err(|e| format!("cannot start fedbridge demo: {e}"))?;
+        let rx = lines_of(&mut child);
+        let mut demo = Demo {
+            child,
+            fedbridge: String::new(),
+            app: String::new(),
+            database: PathBuf::new(),
+        };
+        let deadline = Instant::now() + START_DEADLINE;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                return Err(format!(
+                    "no complete banner within {START_DEADLINE:?}; stdout so far:\n{}",
+                    seen.join("\n")
+                ));
+            };
+            let url = |prefix: &str| {
+                line.strip_prefix(prefix)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            };
+            if let Some(url) = url("  open      ") {
+                demo.fedbridge = url;
+            } else if let Some(url) = url("  app       ") {
+                demo.app = url;
+            } else if let Some(path) = line.strip_prefix("  database  ") {
+                demo.database = PathBuf::from(path.trim());
+            }
+            let done = line.starts_with("Press Ctrl-C");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        if demo.fedbridge.is_empty() || demo.app.is_empty() {
+            return Err(format!(
+                "the banner lacks the open/app URLs:\n{}",
+                seen.join("\n")
+            ));
+        }
+        Ok(demo)
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        interrupt_then_kill(&mut self.child);
+    }
+}
+
+/// `fedbridge demo` in headless Chromium: the newcomer's click-through, with a real browser
+/// running the IdP's CSP-nonce auto-post script.
+#[test]
+fn browser_demo_login_reaches_the_downstream_app() {
+    const TEST: &str = "browser_demo_login_reaches_the_downstream_app";
+    let row = Row {
+        test: TEST,
+        idp: "fedbridge-demo",
+        case: "browser: demo login in headless Chromium",
+    };
+    let Some(tools) = chromium(row) else { return };
+    let mut diagnostics = Diagnostics::new(row);
+
+    let log = interop_dir().join("logs").join(format!("{TEST}-demo.log"));
+    diagnostics.log("fedbridge demo", &log);
+    let demo = diagnostics.step(None, "start fedbridge demo", Demo::start(&log));
+    diagnostics.database = Some(demo.database.clone());
+    println!(
+        "fedbridge demo: open {} app {} database {}",
+        demo.fedbridge,
+        demo.app,
+        demo.database.display()
+    );
+    let (_driver, session) = browser(&mut diagnostics, &tools);
+    let s = Some(&session);
+
+    diagnostics.step(
+        s,
+        &format!("open fedbridge at {}", demo.fedbridge),
+        session.navigate(&demo.fedbridge),
+    );
+    let button = diagnostics.step(
+        s,
+        "find the \"Log in using SSO\" button (#sso-login)",
+        session.wait_for_element("#sso-login", STEP_TIMEOUT),
+    );
+    let label = diagnostics.step(s, "read the button", session.text(&button));
+    if !label.contains("Log in using SSO") {
+        diagnostics.fail(s, "read the button", &format!("its label is {label:?}"));
+    }
+    diagnostics.step(s, "click \"Log in using SSO\"", session.click(&button));
+
+    let username = diagnostics.step(
+        s,
+        "the development IdP's login form",
+        session.wait_for_element("input[name=username]", STEP_TIMEOUT),
+    );
+    let text = diagnostics.step(s, "read the IdP's page", session.body_text());
+    if !text.contains("Development IdP") {
+        diagnostics.fail(
+            s,
+            "the development IdP's login form",
+            "the page does not say \"Development IdP\"",
+        );
+    }
+    let password = diagnostics.step(
+        s,
+        "find the password field",
+        session.find("input[name=password]"),
+    );
+    diagnostics.step(s, "type the user name alice", {
+        session
+            .clear(&username)
+            .and_then(|()| session.send_keys(&username, "alice"))
+    });
+    diagnostics.step(
+        s,
+        "type alice's password",
+        session.send_keys(&password, "alice-password"),
+    );
+    let submit = diagnostics.step(
+        s,
+        "find the IdP's \"Log in\" button",
+        session.find("form button[type=submit]"),
+    );
+    diagnostics.step(s, "click \"Log in\" at the IdP", session.click(&submit));
+
+    // The IdP answers with the auto-post page (CSP nonce script + Continue button); nothing is
+    // clicked here: the script must post the response by itself.
+    let greeting = diagnostics.step(
+        s,
+        "auto-post to fedbridge's ACS and land in the downstream app",
+        wait_for_greeting(
+            &session,
+            &demo.app,
+            &["Hello, Alice Example", "Engineering", "Staff"],
+        ),
+    );
+    if greeting.contains("Sales") {
+        diagnostics.fail(s, "alice's groups", "the page lists bob's group Sales");
+    }
+    final_screenshot(&mut diagnostics, &session, "demo-downstream");
+    say(&format!(
+        "{TEST}: passed in {:.1}s",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) SimpleSAMLphp, SP-initiated
+// ---------------------------------------------------------------------------------------------
+
+/// SimpleSAMLphp's `start.sh`.
+fn ssp_start_script() -> PathBuf {
+    repo().join("../shared/idp-samples/simplesamlphp/start.sh")
+}
+
+/// What SimpleSAMLphp needs, or the reason it cannot run.
+fn simplesamlphp_missing() -> Option<String> {
+    let www = std::env::var("SSP_WWW").unwrap_or_else(|_| "/usr/share/simplesamlphp/www".into());
+    if webdriver::which("php").is_none() {
+        return Some("php not installed".into());
+    }
+    if !Path::new(&www).is_dir() {
+        return Some(format!("simplesamlphp not installed (no {www})"));
+    }
+    if !ssp_start_script().is_file() {
+        return Some(format!("{} is missing", ssp_start_script().display()));
+    }
+    None
+}
+
+/// An exclusive lock on the fixed loopback ports of the SimpleSAMLphp scenario (8080, 8081), so
+/// that two tests of the suite never fight over them; released on drop.
+struct PortLock(File);
+
+impl PortLock {
+    fn take() -> Result<PortLock, String> {
+        let dir = interop_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join("ports-8080-8081.lock");
+        let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        file.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        Ok(PortLock(file))
+    }
+}
+
+impl Drop for PortLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+/// Waits (up to 20 s) until nothing listens on `port`: a server of the previous test may still
+/// be stopping; a leftover server would answer instead of ours.
+fn port_free(port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_err() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "127.0.0.1:{port} stays in use (a leftover server? `ss -ltnp | grep :{port}`)"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// SimpleSAMLphp started by its `start.sh` in a work directory of its own; stopped on drop.
+struct SimpleSamlPhp {
+    work: PathBuf,
+}
+
+impl SimpleSamlPhp {
+    fn start(work: &Path) -> Result<SimpleSamlPhp, String> {
+        // Fresh logs, so that a failure shows this run's lines only.
+        let _ = std::fs::remove_file(work.join("log/simplesamlphp.log"));
+        let out = Command::new("bash")
+            .arg(ssp_start_script())
+            .arg(work)
+            .env("IDP_PORT", "8081")
+            // One process: with PHP_CLI_SERVER_WORKERS, `start.sh stop` kills only the master
+            // and the forked workers keep listening on 8081.
+            .env_remove("PHP_CLI_SERVER_WORKERS")
+            .env_remove("SP_ENTITY_ID")
+            .env_remove("SP_ACS_URL")
+            .env_remove("IDP_SIGN_RESPONSE")
+            .env_remove("IDP_SIGN_ASSERTION")
+            .env_remove("IDP_ENCRYPT_ASSERTION")
+            .env_remove("IDP_ATTR_NAME_FORMAT")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run start.sh: {e}"))?;
+        let ssp = SimpleSamlPhp {
+            work: work.to_owned(),
+        };
+        if !out.status.success() {
+            return Err(format!(
+                "start.sh failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // start.sh only checks that the metadata URL answers: make sure that it is our php
+        // that listens (another IdP left on 8081 would answer too).
+        let pid = std::fs::read_to_string(work.join("idp.pid")).unwrap_or_default();
+        let pid = pid.trim();
+        std::thread::sleep(Duration::from_millis(300));
+        if pid.is_empty() || !Path::new(&format!("/proc/{pid}")).exists() {
+            return Err(format!(
+                "SimpleSAMLphp's php (pid {pid:?}) is not running: is 127.0.0.1:8081 held by \
+                 another process? `ss -ltnp | grep :8081`"
+            ));
+        }
+        Ok(ssp)
+    }
+}
+
+impl Drop for SimpleSamlPhp {
+    fn drop(&mut self) {
+        // Any process forked by our php (none without PHP_CLI_SERVER_WORKERS) goes first.
+        if let Ok(pid) = std::fs::read_to_string(self.work.join("idp.pid")) {
+            for child in children_of(pid.trim()) {
+                let _ = Command::new("kill").arg(&child).status();
+            }
+        }
+        let _ = Command::new("bash")
+            .arg(ssp_start_script())
+            .arg("stop")
+            .arg(&self.work)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The IDs of the processes whose parent is `pid` (from `/proc/*/stat`).
+fn children_of(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "PID (COMM) STATE PPID ...": COMM may hold spaces, so split after its ')'.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .to_owned();
+            (ppid == pid).then(|| entry.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+/// `fedbridge --database DB ARGS...`, which must succeed: its standard output.
+fn fedbridge(db: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .env_remove("FEDBRIDGE_DATABASE")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run fedbridge: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "fedbridge {args:?} failed ({}):\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// A running `fedbridge serve`, killed on drop.
+struct Serve(Child);
+
+impl Serve {
+    /// `fedbridge --database DB serve --listen 127.0.0.1:8080`; waits for `/healthz` to say
+    /// `ok` (settings valid, the IdP's metadata fetched).
+    fn start(db: &Path, log: &Path) -> Result<Serve, String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .arg("--database")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:8080"])
+            .env("RUST_LOG", "info")
+            .env_remove("FEDBRIDGE_LISTEN")
+            .env_remove("FEDBRIDGE_DATABASE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(log).map_err(|e| format!("{}: {e}", log.display()))?)
+            .spawn()
+            .map_err(|e| format!("cannot start fedbridge serve: {e}"))?;
+        let _lines = lines_of(&mut child);
+        let serve = Serve(child);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let deadline = Instant::now() + START_DEADLINE;
+        let mut last;
+        loop {
+            match agent.get(&format!("{SSP_FEDBRIDGE}/healthz")).call() {
+                Ok(mut response) => {
+                    let body = response.body_mut().read_to_string().unwrap_or_default();
+                    if body.contains("\"status\":\"ok\"") {
+                        return Ok(serve);
+                    }
+                    last = body;
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "/healthz not ok within {START_DEADLINE:?}; last answer: {last}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The example downstream app (`fedbridge::demo::downstream`) in-process on 127.0.0.1:`port`,
+/// verifying fedbridge's xsession; stopped on drop.
+struct Downstream {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Downstream {
+    fn start(port: u16, fedbridge: &str, audience: &str) -> Result<Downstream, String> {
+        use actix_web::{App, HttpServer, web};
+        use fedbridge::demo::downstream::{self, LoginLink};
+
+        let verifier = web::Data::new(downstream::verifier(fedbridge, audience));
+        let login = web::Data::new(LoginLink(format!(
+            "{fedbridge}/saml/login?target=http%3A%2F%2F127.0.0.1%3A{port}%2F"
+        )));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let bound = HttpServer::new(move || {
+                    App::new()
+                        .app_data(verifier.clone())
+                        .app_data(login.clone())
+                        .configure(downstream::configure)
+                })
+                .workers(1)
+                .disable_signals()
+                .bind(("127.0.0.1", port));
+                match bound {
+                    Ok(server) => {
+                        let server = server.run();
+                        let _ = tx.send(Ok(server.handle()));
+                        let _ = server.await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("cannot listen on 127.0.0.1:{port}: {e}")));
+                    }
+                }
+            });
+        });
+        let handle = rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the downstream app did not start".to_owned())??;
+        Ok(Downstream {
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Downstream {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The SP-initiated login against SimpleSAMLphp in headless Chromium, configured the way an
+/// administrator does it: `fedbridge install --answers` with the IdP's metadata URL.
+#[test]
+fn browser_simplesamlphp_sp_initiated_login() {
+    const TEST: &str = "browser_simplesamlphp_sp_initiated_login";
+    let row = Row {
+        test: TEST,
+        idp: "simplesamlphp",
+        case: "browser: SP-initiated login in headless Chromium",
+    };
+    let Some(tools) = chromium(row) else { return };
+    if let Some(missing) = simplesamlphp_missing() {
+        skip(
+            row,
+            &format!("{missing} (run tests/interop/setup/simplesamlphp.sh)"),
+        );
+        return;
+    }
+    let mut diagnostics = Diagnostics::new(row);
+    let app = format!("http://127.0.0.1:{SSP_APP_PORT}/");
+
+    let _lock = diagnostics.step(
+        None,
+        "lock the ports 8080/8081 (target/interop/ports-8080-8081.lock)",
+        PortLock::take(),
+    );
+    diagnostics.step(
+        None,
+        "check that 127.0.0.1:8080, :8081 and :8095 are free",
+        port_free(8080)
+            .and_then(|()| port_free(8081))
+            .and_then(|()| port_free(SSP_APP_PORT)),
+    );
+
+    // 1. SimpleSAMLphp on 127.0.0.1:8081, both Response and Assertion signed (its defaults).
+    let work = interop_dir().join("simplesamlphp-browser");
+    diagnostics.log("SimpleSAMLphp", &work.join("log/simplesamlphp.log"));
+    diagnostics.log("php -S", &work.join("log/php-server.log"));
+    let _ssp = diagnostics.step(
+        None,
+        &format!(
+            "start SimpleSAMLphp on {SSP_IDP} (work dir {})",
+            work.display()
+        ),
+        SimpleSamlPhp::start(&work),
+    );
+
+    // 2. fedbridge configured through the installer's answers file, then the attribute
+    //    mapping of this IdP with `fedbridge config set`.
+    let dir = diagnostics.step(
+        None,
+        "create a temporary directory",
+        tempfile::tempdir().map_err(|e| e.to_string()),
+    );
+    let db = dir.path().join("fedbridge.db");
+    diagnostics.database = Some(db.clone());
+    let answers = dir.path().join("answers.toml");
+    diagnostics.step(
+        None,
+        "write the installer's answers file",
+        std::fs::write(
+            &answers,
+            format!(
+                "base_url = \"{SSP_FEDBRIDGE}\"\n\
+                 SAML_METADATA_URL = \"{SSP_IDP}/saml2/idp/metadata.php\"\n\
+                 SAML_USER_ID_ATTRIBUTE = \"\"\n\
+                 SAML_AUTOMATIC_LOGIN = 0\n\
+                 FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS = [\"{app}\"]\n"
+            ),
+        )
+        .map_err(|e| e.to_string()),
+    );
+    let answers = answers.to_string_lossy().into_owned();
+    let installed = diagnostics.step(
+        None,
+        "fedbridge install --answers (metadata URL of SimpleSAMLphp)",
+        fedbridge(&db, &["install", "--answers", &answers]),
+    );
+    println!("{}", installed.trim_end());
+    diagnostics.step(
+        None,
+        "fedbridge config set (SimpleSAMLphp's attribute names)",
+        fedbridge(
+            &db,
+            &[
+                "config",
+                "set",
+                "SAML_USER_FULLNAME_ATTRIBUTE",
+                "displayName",
+                "SAML_USER_EMAIL_ATTRIBUTE",
+                "mail",
+                "SAML_USER_GROUPS_ATTRIBUTE",
+                "groups",
+                "FEDBRIDGE_CREATE_MISSING_GROUPS",
+                "1",
+            ],
+        ),
+    );
+    diagnostics.step(
+        None,
+        "fedbridge config check",
+        fedbridge(&db, &["config", "check"]),
+    );
+
+    // 3. fedbridge serve on 127.0.0.1:8080 and the downstream app on 127.0.0.1:8095.
+    let serve_log = dir.path().join("serve.log");
+    diagnostics.log("fedbridge serve", &serve_log);
+    let _serve = diagnostics.step(
+        None,
+        "start fedbridge serve on 127.0.0.1:8080 (/healthz ok)",
+        Serve::start(&db, &serve_log),
+    );
+    let _downstream = diagnostics.step(
+        None,
+        &format!("start the downstream app on {app}"),
+        Downstream::start(SSP_APP_PORT, SSP_FEDBRIDGE, "xsession"),
+    );
+
+    // 4. The browser: the app sends the visitor to log in, fedbridge to SimpleSAMLphp.
+    let (_driver, session) = browser(&mut diagnostics, &tools);
+    let s = Some(&session);
+    diagnostics.step(
+        s,
+        &format!("open the downstream app at {app}"),
+        session.navigate(&app),
+    );
+    let link = diagnostics.step(
+        s,
+        "the app's \"not logged in\" page with its login link",
+        session.wait_for_element("a[href*='/saml/login']", STEP_TIMEOUT),
+    );
+    diagnostics.step(
+        s,
+        "click the app's \"Log in using SSO\" link",
+        session.click(&link),
+    );
+    let username = diagnostics.step(
+        s,
+        "SimpleSAMLphp's login form",
+        session.wait_for_element("#username", STEP_TIMEOUT),
+    );
+    let at = diagnostics.step(s, "read the IdP's URL", session.current_url());
+    if !at.starts_with(SSP_IDP) {
+        diagnostics.fail(
+            s,
+            "SimpleSAMLphp's login form",
+            &format!("the form is at {at}, not at {SSP_IDP}"),
+        );
+    }
+    let password = diagnostics.step(s, "find the password field", session.find("#password"));
+    diagnostics.step(s, "type the user name alice", {
+        session
+            .clear(&username)
+            .and_then(|()| session.send_keys(&username, "alice"))
+    });
+    diagnostics.step(
+        s,
+        "type alice's password",
+        session.send_keys(&password, "alicepass"),
+    );
+    let submit = diagnostics.step(
+        s,
+        "find SimpleSAMLphp's login button",
+        session.find("#submit_button, form button[type=submit], form input[type=submit]"),
+    );
+    diagnostics.step(
+        s,
+        "click SimpleSAMLphp's login button",
+        session.click(&submit),
+    );
+
+    // SimpleSAMLphp's HTTP-POST binding page submits itself to fedbridge's ACS.
+    diagnostics.step(
+        s,
+        "SimpleSAMLphp posts the response to fedbridge's ACS; land in the downstream app",
+        wait_for_greeting(&session, &app, &["Hello, Alice Example", "users", "admins"]),
+    );
+    final_screenshot(&mut diagnostics, &session, "simplesamlphp-downstream");
+    println!(
+        "fedbridge's last login_audit row: {}",
+        diagnostics.last_audit()
+    );
+    say(&format!(
+        "{TEST}: passed in {:.1}s",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
