@@ -18,3 +18,4 @@ CREATE INDEX xsessions_user_id ON xsessions (user_id);
 DROP INDEX login_audit_at;
 CREATE INDEX login_audit_login_name_at ON login_audit (login_name, at);
 DROP INDEX replay_cache_expires_at;
+DROP INDEX revoked_sessions_expires_at;

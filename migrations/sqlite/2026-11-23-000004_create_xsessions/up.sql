@@ -9,7 +9,7 @@ CREATE TABLE xsessions (
     user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     issued_at  BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX xsessions_user_id ON xsessions (user_id);
 
 -- `users list` and `users show` look up the latest logins by name. Time ranges of the audit
@@ -18,3 +18,22 @@ CREATE INDEX xsessions_user_id ON xsessions (user_id);
 DROP INDEX login_audit_at;
 CREATE INDEX login_audit_login_name_at ON login_audit (login_name, at);
 DROP INDEX replay_cache_expires_at;
+
+-- SQLite: tables keyed by a random text ID are stored WITHOUT ROWID (the key's B-tree is the
+-- table), so an insert writes one B-tree instead of the table and its key index.
+CREATE TABLE replay_cache_keyed (
+    assertion_id TEXT   NOT NULL PRIMARY KEY,
+    expires_at   BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO replay_cache_keyed SELECT assertion_id, expires_at FROM replay_cache;
+DROP TABLE replay_cache;
+ALTER TABLE replay_cache_keyed RENAME TO replay_cache;
+
+DROP INDEX revoked_sessions_expires_at;
+CREATE TABLE revoked_sessions_keyed (
+    jti        TEXT   NOT NULL PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO revoked_sessions_keyed SELECT jti, expires_at FROM revoked_sessions;
+DROP TABLE revoked_sessions;
+ALTER TABLE revoked_sessions_keyed RENAME TO revoked_sessions;
