@@ -135,6 +135,10 @@ impl Store {
             .map_err(|e| StoreError::from_migration(&location, e.as_ref(), options.busy_timeout))?;
         drop(first);
         let pool = Pool::builder()
+            // A PostgreSQL connection may have been dropped by the server: pinged before use.
+            // An SQLite connection is a file handle: the ping would be one more statement on
+            // every checkout, inside the write gate too.
+            .test_on_check_out(location.backend() == Backend::Postgres)
             .max_size(options.max_connections.max(1))
             .min_idle(Some(0))
             .connection_timeout(options.connection_timeout)
