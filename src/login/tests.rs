@@ -75,6 +75,20 @@ fn audit_rows(store: &Store) -> Vec<(String, Option<String>, Option<String>)> {
         .unwrap()
 }
 
+/// The context of a login at [`NOW`].
+fn context<'a>(
+    config: &'a Config,
+    idp: Option<&'a IdpTrust>,
+    store: &'a Store,
+) -> LoginContext<'a> {
+    LoginContext {
+        config,
+        idp,
+        store,
+        now: NOW,
+    }
+}
+
 fn outstanding(store: &Store) -> i64 {
     outstanding_requests::table
         .count()
@@ -164,12 +178,7 @@ fn begin_remembers_the_request_and_redirects_to_the_idp() {
     let (_dir, store) = store();
     let config = config(&[]);
     let idp = trust(Some(SSO));
-    let ctx = LoginContext {
-        config: &config,
-        idp: Some(&idp),
-        store: &store,
-        now: NOW,
-    };
+    let ctx = context(&config, Some(&idp), &store);
     let location = begin(&ctx, Some("/own/page"), "cid-1").unwrap();
     assert!(
         location.starts_with(&format!("{SSO}?SAMLRequest=")),
@@ -203,12 +212,7 @@ fn refused_starts_write_nothing_but_their_audit_row() {
         ),
     ];
     for (index, (idp, target, code)) in cases.into_iter().enumerate() {
-        let ctx = LoginContext {
-            config: &config,
-            idp,
-            store: &store,
-            now: NOW,
-        };
+        let ctx = context(&config, idp, &store);
         let cid = format!("cid-{index}");
         let error = begin(&ctx, target, &cid).unwrap_err();
         assert_eq!(error.code(), code);
@@ -224,12 +228,7 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_audited() 
     let (_dir, store) = store();
     let config = config(&[]);
     let idp = trust(Some(SSO));
-    let ctx = LoginContext {
-        config: &config,
-        idp: Some(&idp),
-        store: &store,
-        now: NOW,
-    };
+    let ctx = context(&config, Some(&idp), &store);
     let no_key = || -> Result<std::sync::Arc<SigningKeyPair>, String> {
         Err("the signing key must not be asked for a refused response".into())
     };
@@ -304,12 +303,7 @@ fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
         ("FEDBRIDGE_SP_CERTIFICATE", &cert),
     ]);
     let idp = trust(Some(SSO));
-    let ctx = LoginContext {
-        config: &config,
-        idp: Some(&idp),
-        store: &store,
-        now: NOW,
-    };
+    let ctx = context(&config, Some(&idp), &store);
     let location = begin(&ctx, None, "cid").unwrap();
     let query = location.split_once('?').unwrap().1;
     let decoded = crate::saml::authn_request::decode_redirect(query).unwrap();

@@ -126,18 +126,7 @@ pub fn issue(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> Result<String, TokenError> {
-    issue_claims(input, key, now, lifetime).map(|(token, _)| token)
-}
-
-/// [`issue`], also returning the claims signed (the `jti` and `exp` the caller records).
-pub fn issue_claims(
-    input: &ClaimsInput,
-    key: &SigningKeyPair,
-    now: OffsetDateTime,
-    lifetime: Duration,
-) -> Result<(String, XsessionClaims), TokenError> {
-    let claims = new_claims(input, now, lifetime)?;
-    Ok((sign(&claims, key)?, claims))
+    sign(&new_claims(input, now, lifetime)?, key)
 }
 
 /// The claims of a new token for `input`: `iat` = `nbf` = `now`, `exp` = `now + lifetime`, a

@@ -9,7 +9,6 @@ pub mod extract;
 pub mod keys;
 
 pub use self::claims::{
-    ClaimsInput, LEEWAY_SECONDS, TokenError, XsessionClaims, issue, issue_claims, jwks, new_claims,
-    sign, verify,
+    ClaimsInput, LEEWAY_SECONDS, TokenError, XsessionClaims, issue, jwks, new_claims, sign, verify,
 };
 pub use self::keys::{Algorithm, KeyError, PublicKey, SigningKeyPair};

@@ -251,6 +251,48 @@ impl Drop for Diagnostics {
 
 /// Waits for the downstream app's greeting: the page at `app` whose body contains every one of
 /// `expected`; its text.
+/// An IdP's login form: where the password goes, whom to log in, and its submit button.
+struct LoginForm<'a> {
+    password_field: &'a str,
+    user: &'a str,
+    password: &'a str,
+    submit: &'a str,
+    /// How the steps name the submit button.
+    button: &'a str,
+}
+
+/// Fills the login form whose user-name field is `username` and submits it, each action a
+/// named step.
+fn submit_login(
+    diagnostics: &Diagnostics,
+    session: &Session,
+    username: &webdriver::Element,
+    form: &LoginForm<'_>,
+) {
+    let s = Some(session);
+    let password = diagnostics.step(
+        s,
+        "find the password field",
+        session.find(form.password_field),
+    );
+    diagnostics.step(s, &format!("type the user name {}", form.user), {
+        session
+            .clear(username)
+            .and_then(|()| session.send_keys(username, form.user))
+    });
+    diagnostics.step(
+        s,
+        &format!("type {}'s password", form.user),
+        session.send_keys(&password, form.password),
+    );
+    let submit = diagnostics.step(
+        s,
+        &format!("find {}", form.button),
+        session.find(form.submit),
+    );
+    diagnostics.step(s, &format!("click {}", form.button), session.click(&submit));
+}
+
 fn wait_for_greeting(session: &Session, app: &str, expected: &[&str]) -> Result<String, String> {
     session.wait_for(
         &format!("the downstream app at {app} greeting with {expected:?}"),
@@ -471,27 +513,18 @@ fn browser_demo_login_reaches_the_downstream_app() {
             "the page does not say \"Development IdP\"",
         );
     }
-    let password = diagnostics.step(
-        s,
-        "find the password field",
-        session.find("input[name=password]"),
+    submit_login(
+        &diagnostics,
+        &session,
+        &username,
+        &LoginForm {
+            password_field: "input[name=password]",
+            user: "alice",
+            password: "alice-password",
+            submit: "form button[type=submit]",
+            button: "the IdP's \"Log in\" button",
+        },
     );
-    diagnostics.step(s, "type the user name alice", {
-        session
-            .clear(&username)
-            .and_then(|()| session.send_keys(&username, "alice"))
-    });
-    diagnostics.step(
-        s,
-        "type alice's password",
-        session.send_keys(&password, "alice-password"),
-    );
-    let submit = diagnostics.step(
-        s,
-        "find the IdP's \"Log in\" button",
-        session.find("form button[type=submit]"),
-    );
-    diagnostics.step(s, "click \"Log in\" at the IdP", session.click(&submit));
 
     // The IdP answers with the auto-post page (CSP nonce script + Continue button); nothing is
     // clicked here: the script must post the response by itself.
@@ -958,26 +991,17 @@ fn browser_simplesamlphp_sp_initiated_login() {
             &format!("the form is at {at}, not at {SSP_IDP}"),
         );
     }
-    let password = diagnostics.step(s, "find the password field", session.find("#password"));
-    diagnostics.step(s, "type the user name alice", {
-        session
-            .clear(&username)
-            .and_then(|()| session.send_keys(&username, "alice"))
-    });
-    diagnostics.step(
-        s,
-        "type alice's password",
-        session.send_keys(&password, "alicepass"),
-    );
-    let submit = diagnostics.step(
-        s,
-        "find SimpleSAMLphp's login button",
-        session.find("#submit_button, form button[type=submit], form input[type=submit]"),
-    );
-    diagnostics.step(
-        s,
-        "click SimpleSAMLphp's login button",
-        session.click(&submit),
+    submit_login(
+        &diagnostics,
+        &session,
+        &username,
+        &LoginForm {
+            password_field: "#password",
+            user: "alice",
+            password: "alicepass",
+            submit: "#submit_button, form button[type=submit], form input[type=submit]",
+            button: "SimpleSAMLphp's login button",
+        },
     );
 
     // SimpleSAMLphp's HTTP-POST binding page submits itself to fedbridge's ACS.
