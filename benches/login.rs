@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection as _, SqliteConnection};
+use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::demo::sign::sign_enveloped;
 use fedbridge::store::Store;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 const ACS_PATH: &str = "/EnticeServices/rest/authenticate/saml";
@@ -237,7 +237,7 @@ fn configure(db: &str, certificate: &X509) {
 /// them a local, non-federated membership), in one transaction.
 fn seed_users(db: &str, users: usize) {
     let mut conn = SqliteConnection::establish(db).expect("sqlite");
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = SystemClock.now().unix_timestamp();
     conn.batch_execute(&format!(
         "BEGIN;
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {GROUPS})
@@ -301,7 +301,7 @@ fn response(i: usize, users: usize, key: &PKey<Private>, certificate: &X509) -> 
         .filter(|_| random() % 5 == 0)
         .map(|g| format!("<saml:AttributeValue>group-{g:02}</saml:AttributeValue>"))
         .collect();
-    let now = OffsetDateTime::now_utc();
+    let now = SystemClock.now();
     let at = |offset: i64| {
         (now + time::Duration::seconds(offset))
             .format(&Rfc3339)

@@ -26,7 +26,6 @@ use crate::config::{Config, keys as setting};
 use crate::installer::plan::{Answers, Invalid, Plan};
 use crate::installer::questions::Questions;
 use crate::store::{ConfigRows, Location, RowChange, Store};
-use crate::token::Algorithm;
 
 /// The name of the SP metadata file written beside an SQLite database (or in the working
 /// directory for PostgreSQL) unless `--sp-metadata` says otherwise.
@@ -195,12 +194,10 @@ pub fn describe(schema: &Schema, plan: &Plan) -> String {
 /// Writes the plan in one transaction (settings, SP key pair, xsession signing key), then the
 /// SP metadata file; returns the file's path.
 fn commit(database: &str, plan: &Plan, options: &Options) -> Result<PathBuf, Stop> {
-    let algorithm = Algorithm::from_name(plan.config.xsession.algorithm.as_str())
-        .ok_or_else(|| Stop::Failed("unknown xsession algorithm".to_owned()))?;
-    let key = crate::token::SigningKeyPair::generate(algorithm)
+    let key = crate::token::SigningKeyPair::generate(plan.config.xsession.algorithm)
         .map_err(|e| Stop::Failed(format!("cannot generate the xsession signing key: {e}")))?;
     let store = Store::open(database).map_err(|e| Stop::Failed(e.to_string()))?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     let written = store
         .update_config_with_signing_key(&key, now, |rows| {
             (*rows == plan.before).then(|| plan.changes.clone())

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use crate::clock::{Clock, SystemClock};
 use crate::store::{GroupChangeRefused, Store};
 
 /// The `groups` subcommands.
@@ -99,7 +100,7 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             Err(refused) => refuse(&refused),
         }),
         GroupsCommand::Remove(_) => store
-            .remove_groups(&names, time::OffsetDateTime::now_utc())
+            .remove_groups(&names, SystemClock.now())
             .map(|outcome| match outcome {
                 Ok(memberships) => {
                     for name in &names {

@@ -10,7 +10,7 @@ use crate::config::schema::{CONSUMER_ORIGIN, Empty, Required, Schema, SettingDef
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
     AttributeMapping, Config, IdpSource, Loaded, ManagedGroups, Problem, SecretString, SpKeyPair,
-    XsessionAlgorithm, XsessionSettings, rules,
+    XsessionSettings, rules,
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
@@ -312,7 +312,7 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
             )?,
             algorithm: get.need(
                 FEDBRIDGE_XSESSION_ALGORITHM,
-                XsessionAlgorithm::from_name(&algorithm),
+                crate::token::Algorithm::from_name(&algorithm),
             )?,
         },
         allowed_downstream: get

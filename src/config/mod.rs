@@ -29,6 +29,7 @@ use url::Url;
 pub use self::reference::reference_table;
 pub use self::value::AbsoluteUrl;
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
+use crate::token::Algorithm;
 
 /// Loads the settings from the rows of `CONFIGURATIONENTITY`: a key mapped to `None` is a row
 /// whose value is SQL NULL; a key that is missing has no row. Returns the typed config and the
@@ -318,36 +319,7 @@ pub struct XsessionSettings {
     /// `FEDBRIDGE_XSESSION_AUDIENCE`: the `aud` claim.
     pub audience: String,
     /// `FEDBRIDGE_XSESSION_ALGORITHM`.
-    pub algorithm: XsessionAlgorithm,
-}
-
-/// The JWS algorithm of xsession tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XsessionAlgorithm {
-    /// ECDSA P-256 with SHA-256.
-    Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Rs256,
-    /// Ed25519.
-    EdDsa,
-}
-
-impl XsessionAlgorithm {
-    /// The JOSE name (`alg`), as in the setting.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            XsessionAlgorithm::Es256 => "ES256",
-            XsessionAlgorithm::Rs256 => "RS256",
-            XsessionAlgorithm::EdDsa => "EdDSA",
-        }
-    }
-
-    /// The algorithm named `name` (exact JOSE spelling).
-    pub fn from_name(name: &str) -> Option<XsessionAlgorithm> {
-        [Self::Es256, Self::Rs256, Self::EdDsa]
-            .into_iter()
-            .find(|a| a.as_str() == name)
-    }
+    pub algorithm: Algorithm,
 }
 
 /// A secret string whose `Debug` prints `[redacted]`, so it never reaches a log by accident.

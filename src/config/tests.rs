@@ -96,7 +96,7 @@ fn consumer_url_and_metadata_url_alone_are_a_complete_configuration() {
         XsessionSettings {
             lifetime: Duration::hours(8),
             audience: "xsession".into(),
-            algorithm: XsessionAlgorithm::Es256,
+            algorithm: crate::token::Algorithm::Es256,
         }
     );
     assert!(c.allowed_downstream.is_empty());
@@ -470,7 +470,7 @@ fn given_values_override_the_defaults() {
     assert_eq!(c.exit_url.unwrap().as_str(), "https://www.example.com/");
     assert_eq!(c.xsession.lifetime, Duration::minutes(90));
     assert_eq!(c.xsession.audience, "https://apps.example.com");
-    assert_eq!(c.xsession.algorithm, XsessionAlgorithm::EdDsa);
+    assert_eq!(c.xsession.algorithm, crate::token::Algorithm::EdDsa);
     assert_eq!(c.metadata_refresh, Duration::hours(6));
     assert_eq!(c.max_response_bytes, 2_097_152);
     assert!(c.create_missing_groups);
@@ -796,10 +796,10 @@ fn every_schema_algorithm_has_a_variant() {
         .setting(keys::FEDBRIDGE_XSESSION_ALGORITHM)
         .unwrap();
     for name in def.values.iter().flatten() {
-        let alg = XsessionAlgorithm::from_name(name).unwrap();
+        let alg = crate::token::Algorithm::from_name(name).unwrap();
         assert_eq!(alg.as_str(), name);
     }
-    assert_eq!(XsessionAlgorithm::from_name("es256"), None);
+    assert_eq!(crate::token::Algorithm::from_name("es256"), None);
 }
 
 #[test]

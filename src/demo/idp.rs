@@ -14,6 +14,7 @@
 //! from any other.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -31,6 +32,7 @@ use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::sign::{SignError, sign_enveloped};
+use crate::clock::{Clock, SystemClock};
 use crate::saml::authn_request::decode_redirect;
 use crate::saml::metadata::{HTTP_POST, HTTP_REDIRECT};
 use crate::saml::ns::{MD, SAML, SAMLP};
@@ -135,6 +137,7 @@ pub struct DevIdp {
     acs_url: String,
     key: PKey<Private>,
     certificate: X509,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for DevIdp {
@@ -163,6 +166,7 @@ impl DevIdp {
             acs_url: acs_url.to_owned(),
             key,
             certificate,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -452,7 +456,7 @@ async fn sso_login(idp: web::Data<DevIdp>, form: web::Form<LoginForm>) -> HttpRe
             Some("Unknown user or wrong password. The sample passwords are shown below."),
         );
     };
-    match idp.response_xml(user, &form.request_id, OffsetDateTime::now_utc()) {
+    match idp.response_xml(user, &form.request_id, idp.clock.now()) {
         Ok(xml) => {
             tracing::info!(user = user.username, "development IdP: signed a response");
             auto_post(&idp.acs_url, &xml, &form.relay_state)

@@ -8,10 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::config::{Config, XsessionAlgorithm};
+use crate::config::Config;
 use crate::login::{self, LoginContext, PostedResponse};
 use crate::token::extract::{TOKEN_NAME, token_from_request};
-use crate::token::{Algorithm, XsessionClaims, jwks};
+use crate::token::{XsessionClaims, jwks};
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
@@ -67,7 +67,7 @@ pub async fn start_login(
     query: web::Query<TargetQuery>,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
-    let correlation_id = correlation_id();
+    let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
@@ -96,7 +96,7 @@ pub async fn assertion_consumer(
     Configured(active): Configured,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let correlation_id = correlation_id();
+    let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let config = active.clone();
     // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
@@ -127,7 +127,7 @@ pub async fn assertion_consumer(
             store: state.store(),
             now: state.now(),
         };
-        let algorithm = token_algorithm(config.config.xsession.algorithm);
+        let algorithm = config.config.xsession.algorithm;
         let signing_key = || state.signing_key(algorithm).map_err(|e| e.to_string());
         login::complete(&ctx, &posted, signing_key, &cid).map_err(|failed| failed.error)
     })
@@ -193,7 +193,7 @@ pub async fn jwks_document(
     Configured(active): Configured,
 ) -> Result<HttpResponse, WebError> {
     let lifetime = active.config.xsession.lifetime;
-    let algorithm = token_algorithm(active.config.xsession.algorithm);
+    let algorithm = active.config.xsession.algorithm;
     let keys = web::block(move || -> Result<_, WebError> {
         // The active key exists before it is published, so a downstream app that fetches the
         // JWKS before the first login can still verify that login's token.
@@ -325,24 +325,10 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
     response
 }
 
-/// A fresh correlation ID; should the random generator fail, one from the clock (still unique
-/// enough to find the log line).
-fn correlation_id() -> String {
-    crate::ids::correlation_id().unwrap_or_else(|_| {
-        format!(
-            "t{:x}",
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-        )
-    })
-}
-
-/// The token algorithm of the setting.
-fn token_algorithm(algorithm: XsessionAlgorithm) -> Algorithm {
-    match algorithm {
-        XsessionAlgorithm::Es256 => Algorithm::Es256,
-        XsessionAlgorithm::Rs256 => Algorithm::Rs256,
-        XsessionAlgorithm::EdDsa => Algorithm::EdDsa,
-    }
+/// A fresh correlation ID; should the random generator fail, one from the time `now` (still
+/// unique enough to find the log line).
+fn correlation_id(now: time::OffsetDateTime) -> String {
+    crate::ids::correlation_id().unwrap_or_else(|_| format!("t{:x}", now.unix_timestamp_nanos()))
 }
 
 /// The form fields the ACS reads (`application/x-www-form-urlencoded`); other fields are

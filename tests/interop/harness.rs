@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::token::XsessionClaims;
 use jsonwebtoken::jwk::JwkSet;
-use time::OffsetDateTime;
 use url::Url;
 
 use crate::support::{Instance, Reply, browser, code, reply, spawn_fedbridge, stderr, stdout};
@@ -985,14 +985,9 @@ impl<'c> Env<'c> {
         let jwks = self.get(&format!("{}/.well-known/jwks.json", sp_origin()));
         let set: JwkSet = serde_json::from_str(&jwks.body)
             .unwrap_or_else(|e| self.fail("GET the JWKS", &format!("{e}\n{}", jwks.body)));
-        let claims = fedbridge::token::verify(
-            &token,
-            &set,
-            &sp_origin(),
-            AUDIENCE,
-            OffsetDateTime::now_utc(),
-        )
-        .unwrap_or_else(|e| self.fail("verify the xsession with the JWKS", &e.to_string()));
+        let claims =
+            fedbridge::token::verify(&token, &set, &sp_origin(), AUDIENCE, SystemClock.now())
+                .unwrap_or_else(|e| self.fail("verify the xsession with the JWKS", &e.to_string()));
 
         // The downstream app: the link arrival sets its cookie, then greets.
         let arrival = self.get(&acs.location);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, test as actix_test, web};
 use base64::Engine as _;
+use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::demo::idp::{self, DevIdp, SAMPLE_USERS};
 use fedbridge::demo::sign::sign_enveloped;
 use fedbridge::saml::authn_request::{AuthnRequest, new_request_id};
@@ -27,7 +28,6 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use time::OffsetDateTime;
 
 use crate::idp_signer::xmlsec1_verify;
 use crate::support::{Reply, browser, reply, spawn_fedbridge};
@@ -70,7 +70,7 @@ fn validate(idp: &DevIdp, xml: &str, request_id: &str) -> Result<VerifiedAsserti
         &sp_settings(),
         &trusted(idp),
         &mut ledger,
-        OffsetDateTime::now_utc(),
+        SystemClock.now(),
     )
 }
 
@@ -96,7 +96,7 @@ fn certificate_pem(certificate: &X509) -> Vec<u8> {
 fn demo_idp_response_is_accepted_by_our_validator() {
     let idp = dev_idp();
     let xml = idp
-        .response_xml(alice(), "_request1", OffsetDateTime::now_utc())
+        .response_xml(alice(), "_request1", SystemClock.now())
         .unwrap();
     let assertion = validate(&idp, &xml, "_request1").unwrap();
     assert_eq!(assertion.issuer(), format!("{IDP}/metadata"));
@@ -128,7 +128,7 @@ fn demo_idp_response_is_accepted_by_our_validator() {
 fn demo_idp_response_verifies_with_xmlsec1() {
     let idp = dev_idp();
     let xml = idp
-        .response_xml(alice(), "_request1", OffsetDateTime::now_utc())
+        .response_xml(alice(), "_request1", SystemClock.now())
         .unwrap();
     if let Some(result) = xmlsec1_verify(
         "demo_idp_response_verifies_with_xmlsec1",
@@ -143,7 +143,7 @@ fn demo_idp_response_verifies_with_xmlsec1() {
 fn demo_idp_response_tampered_after_signing_is_rejected() {
     let idp = dev_idp();
     let xml = idp
-        .response_xml(alice(), "_request1", OffsetDateTime::now_utc())
+        .response_xml(alice(), "_request1", SystemClock.now())
         .unwrap();
     let staff = "<saml:AttributeValue>Staff</saml:AttributeValue>";
     assert_eq!(xml.matches(staff).count(), 1);
@@ -166,7 +166,7 @@ fn demo_idp_response_tampered_after_signing_is_rejected() {
 fn demo_sign_enveloped_with_an_ec_key_verifies_with_both_verifiers() {
     let idp = dev_idp();
     let xml = idp
-        .response_xml(alice(), "_request1", OffsetDateTime::now_utc())
+        .response_xml(alice(), "_request1", SystemClock.now())
         .unwrap();
     // Take the signature out again and sign the assertion with a P-256 key instead.
     let start = xml.find("<ds:Signature ").unwrap();
@@ -188,7 +188,7 @@ fn demo_sign_enveloped_with_an_ec_key_verifies_with_both_verifiers() {
         &sp_settings(),
         &trusted,
         &mut ledger,
-        OffsetDateTime::now_utc(),
+        SystemClock.now(),
     )
     .unwrap();
     if let Some(result) = xmlsec1_verify(
@@ -252,7 +252,7 @@ fn redirect_query(acs: &str, issuer: &str, relay: &str) -> (String, String) {
         issuer,
         acs,
         &format!("{IDP}/sso"),
-        OffsetDateTime::now_utc(),
+        SystemClock.now(),
         id.clone(),
     );
     let url = request.redirect_url(relay, None).unwrap();

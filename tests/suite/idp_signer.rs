@@ -163,7 +163,8 @@ impl Idp {
 
     /// `assertion` rendered now and signed by xmlsec1: the Response XML.
     pub fn sign(&self, assertion: &Assertion) -> String {
-        let template = assertion.template(OffsetDateTime::now_utc());
+        let template =
+            assertion.template(fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock));
         xmlsec1_sign(&template).expect("xmlsec1 was there when the IdP was made")
     }
 
@@ -289,7 +290,7 @@ fn signature_template(reference: &str) -> String {
 /// A value no other response of this test process has: the clock's nanoseconds and a counter.
 fn fresh_serial() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let nanos = fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock).unix_timestamp_nanos();
     format!(
         "{nanos:x}-{}-{}",
         std::process::id(),

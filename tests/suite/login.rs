@@ -18,7 +18,6 @@ use fedbridge::saml::{ns, xml};
 use fedbridge::token::XsessionClaims;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
-use time::OffsetDateTime;
 use url::Url;
 
 use crate::idp_signer::{Assertion, Idp};
@@ -273,8 +272,14 @@ impl Bridge {
     /// `token` verified with `fedbridge::token::verify` and the published JWKS.
     fn verify(&self, token: &str) -> XsessionClaims {
         let (set, _) = self.jwks();
-        fedbridge::token::verify(token, &set, ISSUER, AUDIENCE, OffsetDateTime::now_utc())
-            .unwrap_or_else(|e| panic!("the xsession does not verify: {e}\n{}", self.last_audit()))
+        fedbridge::token::verify(
+            token,
+            &set,
+            ISSUER,
+            AUDIENCE,
+            fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock),
+        )
+        .unwrap_or_else(|e| panic!("the xsession does not verify: {e}\n{}", self.last_audit()))
     }
 
     /// `POST /api/xsession/introspect` with `token=` and `headers`: (status, JSON).

@@ -259,13 +259,16 @@ fn a_write_is_read_by_a_store_opened_after_the_writer_closed() {
     first
         .set_config("SAML_ENTITY_ID", Some("https://sp"))
         .unwrap();
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let expires = crate::clock::Clock::now(&crate::clock::SystemClock) + time::Duration::hours(1);
     let claims = crate::store::LedgerClaims {
         assertion: Some(("_a1".to_owned(), expires.unix_timestamp())),
         request: None,
     };
     first
-        .commit_claims(&claims, time::OffsetDateTime::now_utc())
+        .commit_claims(
+            &claims,
+            crate::clock::Clock::now(&crate::clock::SystemClock),
+        )
         .unwrap();
     // The first store's group commit saw the write.
     let (issued, durable, syncing) = tickets(&first.group_commit);
