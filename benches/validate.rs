@@ -18,11 +18,13 @@ use time::format_description::well_known::Rfc3339;
 struct Forgetful;
 
 impl MessageLedger for Forgetful {
-    fn record_assertion(&mut self, _: &str, _: OffsetDateTime) -> bool {
-        true
+    type Error = std::convert::Infallible;
+
+    fn claim_assertion(&mut self, _: &str, _: OffsetDateTime) -> Result<bool, Self::Error> {
+        Ok(true)
     }
-    fn consume_request(&mut self, _: &str) -> bool {
-        true
+    fn claim_request(&mut self, _: &str) -> Result<bool, Self::Error> {
+        Ok(true)
     }
 }
 
@@ -36,12 +38,13 @@ fn fixture(path: &str) -> Vec<u8> {
 fn settings() -> (SpSettings, TrustedIdp) {
     let cert = String::from_utf8(fixture("keys/idp-rsa.crt")).unwrap_or_default();
     let sp = SpSettings {
-        entity_id: Some("https://sp.example.test/saml/metadata".into()),
-        acs_url: Some("https://sp.example.test/EnticeServices/rest/authenticate/saml".into()),
         decryption_keys: DecryptionKey::from_pem(&fixture("keys/sp-enc.key"))
             .into_iter()
             .collect(),
-        ..SpSettings::default()
+        ..SpSettings::new(
+            "https://sp.example.test/saml/metadata",
+            "https://sp.example.test/EnticeServices/rest/authenticate/saml",
+        )
     };
     let idp = TrustedIdp {
         entity_id: Some("https://idp.example.test/metadata".into()),

@@ -18,7 +18,7 @@ use actix_web::{App, HttpServer, web};
 use clap::Parser;
 use fedbridge::clock::SystemClock;
 use fedbridge::demo::downstream::{self, LoginLink};
-use fedbridge::token::extract::XsessionVerifier;
+use fedbridge::downstream::XsessionVerifier;
 
 /// Command line of the example.
 #[derive(Debug, Parser)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod downstream;
 pub mod ids;
 #[path = "../installer/src/mod.rs"]
 pub mod installer;

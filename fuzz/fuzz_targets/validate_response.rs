@@ -17,11 +17,13 @@ const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/xmlse
 struct Open;
 
 impl MessageLedger for Open {
-    fn record_assertion(&mut self, _: &str, _: OffsetDateTime) -> bool {
-        true
+    type Error = std::convert::Infallible;
+
+    fn claim_assertion(&mut self, _: &str, _: OffsetDateTime) -> Result<bool, Self::Error> {
+        Ok(true)
     }
-    fn consume_request(&mut self, _: &str) -> bool {
-        true
+    fn claim_request(&mut self, _: &str) -> Result<bool, Self::Error> {
+        Ok(true)
     }
 }
 
@@ -35,11 +37,12 @@ fn settings() -> &'static (SpSettings, TrustedIdp) {
             signing_keys.extend(SigningKey::from_certificates(&text).unwrap_or_default());
         }
         let sp = SpSettings {
-            entity_id: Some("https://sp.example.test/saml/metadata".into()),
-            acs_url: Some("https://sp.example.test/EnticeServices/rest/authenticate/saml".into()),
             allow_unsolicited: true,
             decryption_keys: DecryptionKey::from_pem(&read("sp-enc.key")).into_iter().collect(),
-            ..SpSettings::default()
+            ..SpSettings::new(
+                "https://sp.example.test/saml/metadata",
+                "https://sp.example.test/EnticeServices/rest/authenticate/saml",
+            )
         };
         let idp = TrustedIdp { entity_id: Some("https://idp.example.test/metadata".into()), signing_keys };
         (sp, idp)

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
 use crate::saml::{
-    AlgorithmPolicy, DEFAULT_MAX_RESPONSE_BYTES, DecryptionKey, MemoryLedger, Rejection,
+    AlgorithmPolicy, DEFAULT_MAX_RESPONSE_BYTES, DecryptionKey, Expected, MemoryLedger, Rejection,
     RejectionReason, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding,
     validate_response,
 };
@@ -134,8 +134,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 continue;
             }
         };
-        let outcome = to_xml(&bytes, args.max_bytes)
-            .and_then(|xml| validate_response(&xml, &sp, &idp, &mut ledger, clock.now()));
+        let outcome = to_xml(&bytes, args.max_bytes).and_then(|xml| {
+            validate_response(&xml, &sp, &idp, &mut ledger, clock.now()).map_err(Rejection::from)
+        });
         let verdict = match outcome {
             Ok(assertion) => Verdict::Accepted(accepted(name, &assertion, unchecked.clone())),
             Err(rejection) => {
@@ -193,8 +194,8 @@ fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
             .push(DecryptionKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     let sp = SpSettings {
-        entity_id: args.sp_entity_id.clone(),
-        acs_url: args.acs_url.clone(),
+        entity_id: expected(args.sp_entity_id.as_ref()),
+        acs_url: expected(args.acs_url.as_ref()),
         clock_skew: time::Duration::seconds(i64::from(args.clock_skew)),
         max_response_bytes: args.max_bytes,
         allow_unsolicited: args.allow_unsolicited,
@@ -213,16 +214,24 @@ fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
     ))
 }
 
+/// The value an option gives, or unchecked when the option was left out (the accepted line says
+/// so under `unchecked`).
+fn expected(option: Option<&String>) -> Expected {
+    option.map_or(Expected::Unchecked, |value| {
+        Expected::Exactly(value.clone())
+    })
+}
+
 /// Rules skipped because an option was not given, so an accepted line says what it did not check.
 fn unchecked_rules(sp: &SpSettings, idp: &TrustedIdp) -> Vec<&'static str> {
     let mut rules = Vec::new();
     if idp.entity_id.is_none() {
         rules.push("issuer");
     }
-    if sp.entity_id.is_none() {
+    if sp.entity_id == Expected::Unchecked {
         rules.push("audience");
     }
-    if sp.acs_url.is_none() {
+    if sp.acs_url == Expected::Unchecked {
         rules.extend(["destination", "recipient"]);
     }
     rules

@@ -163,8 +163,6 @@ impl Config {
     /// The validator's settings for this configuration.
     pub fn sp_settings(&self) -> SpSettings {
         SpSettings {
-            entity_id: Some(self.sp_entity_id.clone()),
-            acs_url: Some(self.consumer_url.as_str().to_owned()),
             clock_skew: self.clock_skew,
             max_response_bytes: self.max_response_bytes,
             allow_unsolicited: self.allow_idp_initiated,
@@ -177,6 +175,7 @@ impl Config {
                 .iter()
                 .map(|pair| pair.private_key.clone())
                 .collect(),
+            ..SpSettings::new(&self.sp_entity_id, self.consumer_url.as_str())
         }
     }
 

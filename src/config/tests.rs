@@ -496,7 +496,7 @@ fn the_default_sp_entity_id_is_the_consumer_origin_plus_saml_metadata() {
         let c = loaded(&metadata_rows(&[("SAML_CONSUMER_URL", Some(consumer))])).config;
         assert_eq!(c.sp_entity_id, expected);
         // The consumer URL itself is kept as written: it is compared as a string.
-        assert_eq!(c.sp_settings().acs_url.as_deref(), Some(consumer));
+        assert_eq!(c.sp_settings().acs_url.value(), Some(consumer));
     }
 }
 
@@ -713,10 +713,10 @@ fn sp_settings_map_the_configuration_to_the_validator() {
     .config;
     let sp = c.sp_settings();
     assert_eq!(
-        sp.entity_id.as_deref(),
+        sp.entity_id.value(),
         Some("https://fedbridge.example.com/saml/metadata")
     );
-    assert_eq!(sp.acs_url.as_deref(), Some(CONSUMER));
+    assert_eq!(sp.acs_url.value(), Some(CONSUMER));
     assert_eq!(sp.clock_skew, Duration::minutes(1));
     assert_eq!(sp.max_response_bytes, 4096);
     assert!(sp.allow_unsolicited);

@@ -14,7 +14,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::clock::SystemClock;
-use crate::token::extract::{Rejection, TOKEN_NAME, Xsession, XsessionVerifier};
+use crate::downstream::{Xsession, XsessionRefusal, XsessionVerifier};
+use crate::token::TOKEN_NAME;
 use crate::web::pages::{escape, html};
 
 /// Where a visitor without a valid xsession is sent to log in (shown as a link on the 401
@@ -43,12 +44,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
 /// valid token, a 401 page that points to the login.
 async fn index(
     req: HttpRequest,
-    session: Result<Xsession, Rejection>,
+    session: Result<Xsession, XsessionRefusal>,
     login: Option<web::Data<LoginLink>>,
 ) -> HttpResponse {
     let claims = match session {
         Ok(Xsession(claims)) => claims,
-        Err(Rejection::NotConfigured) => {
+        Err(XsessionRefusal::NotConfigured) => {
             return html(
                 HttpResponse::InternalServerError(),
                 page("downstream", "<p>No xsession verifier is registered.</p>"),
@@ -97,9 +98,9 @@ async fn index(
 }
 
 /// The 401 page: missing or invalid token, with the login link when one is registered.
-fn not_logged_in(rejection: Rejection, login: Option<&LoginLink>) -> HttpResponse {
+fn not_logged_in(rejection: XsessionRefusal, login: Option<&LoginLink>) -> HttpResponse {
     let why = match rejection {
-        Rejection::Missing => "You are not logged in.",
+        XsessionRefusal::Missing => "You are not logged in.",
         _ => "Your session is not valid (expired, or not from this fedbridge).",
     };
     let link = login

@@ -2,9 +2,39 @@
 //! log carry it), a detail for the administrator, and a kind the web layer maps to a status.
 //! Nothing here is shown to the browser except the kind's generic sentence.
 
-use crate::saml::{Rejection, RejectionReason};
+use crate::saml::error::reason_codes;
+use crate::saml::{Rejection, RejectionReason, ValidationError};
 use crate::store::{ClaimLost, StoreError};
 use crate::sync::IdentityError;
+
+reason_codes! {
+    /// Why a login failed, besides the validator's [`RejectionReason`]s (a code is never in
+    /// both: a test says so).
+    LoginReason {
+        /// The ACS was called without a `SAMLResponse`.
+        SamlResponseMissing => "saml_response_missing",
+        /// `RelayState` is not the handle sent with the request.
+        RelayStateMismatch => "relay_state_mismatch",
+        /// The login target is not allowed.
+        TargetNotAllowed => "target_not_allowed",
+        /// The login-name attribute is absent.
+        LoginNameMissing => "login_name_missing",
+        /// The login-name attribute has several values.
+        LoginNameAmbiguous => "login_name_ambiguous",
+        /// The login name is empty.
+        LoginNameEmpty => "login_name_empty",
+        /// The user is disabled.
+        UserDisabled => "user_disabled",
+        /// The IdP metadata was never fetched.
+        IdpMetadataUnavailable => "idp_metadata_unavailable",
+        /// The IdP names no usable SSO service.
+        IdpSsoUrlMissing => "idp_sso_url_missing",
+        /// The database failed.
+        DatabaseError => "database_error",
+        /// fedbridge failed otherwise.
+        InternalError => "internal_error",
+    }
+}
 
 /// Why a login (its start or its completion) failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,17 +98,23 @@ impl LoginError {
                 ClaimLost::Assertion => RejectionReason::Replay.code(),
                 ClaimLost::Request => RejectionReason::InResponseToUnknown.code(),
             },
-            LoginError::NoSamlResponse => "saml_response_missing",
-            LoginError::RelayStateMismatch => "relay_state_mismatch",
-            LoginError::TargetNotAllowed => "target_not_allowed",
-            LoginError::Identity(IdentityError::MissingUserId { .. }) => "login_name_missing",
-            LoginError::Identity(IdentityError::AmbiguousUserId { .. }) => "login_name_ambiguous",
-            LoginError::Identity(IdentityError::EmptyLoginName) => "login_name_empty",
-            LoginError::UserDisabled => "user_disabled",
-            LoginError::IdpUnavailable => "idp_metadata_unavailable",
-            LoginError::NoSsoUrl => "idp_sso_url_missing",
-            LoginError::Database(_) => "database_error",
-            LoginError::Internal(_) => "internal_error",
+            LoginError::NoSamlResponse => LoginReason::SamlResponseMissing.code(),
+            LoginError::RelayStateMismatch => LoginReason::RelayStateMismatch.code(),
+            LoginError::TargetNotAllowed => LoginReason::TargetNotAllowed.code(),
+            LoginError::Identity(IdentityError::MissingUserId { .. }) => {
+                LoginReason::LoginNameMissing.code()
+            }
+            LoginError::Identity(IdentityError::AmbiguousUserId { .. }) => {
+                LoginReason::LoginNameAmbiguous.code()
+            }
+            LoginError::Identity(IdentityError::EmptyLoginName) => {
+                LoginReason::LoginNameEmpty.code()
+            }
+            LoginError::UserDisabled => LoginReason::UserDisabled.code(),
+            LoginError::IdpUnavailable => LoginReason::IdpMetadataUnavailable.code(),
+            LoginError::NoSsoUrl => LoginReason::IdpSsoUrlMissing.code(),
+            LoginError::Database(_) => LoginReason::DatabaseError.code(),
+            LoginError::Internal(_) => LoginReason::InternalError.code(),
         }
     }
 
@@ -104,6 +140,39 @@ impl LoginError {
         match self.kind() {
             ErrorKind::Refused | ErrorKind::Forbidden => "rejected",
             ErrorKind::Unavailable | ErrorKind::Internal => "error",
+        }
+    }
+}
+
+impl From<ValidationError<StoreError>> for LoginError {
+    fn from(error: ValidationError<StoreError>) -> LoginError {
+        match error {
+            ValidationError::Rejected(rejection) => LoginError::Rejected(rejection),
+            ValidationError::Ledger(error) => LoginError::Database(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn login_codes_are_snake_case_round_trip_and_never_reuse_a_validator_code() {
+        let validator: HashSet<&str> = RejectionReason::ALL.iter().map(|r| r.code()).collect();
+        let mut seen = HashSet::new();
+        for reason in LoginReason::ALL {
+            let code = reason.code();
+            assert!(
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{code}"
+            );
+            assert!(seen.insert(code), "duplicate code {code}");
+            assert!(!validator.contains(code), "{code} is also a validator code");
+            assert_eq!(LoginReason::from_code(code), Some(*reason));
         }
     }
 }

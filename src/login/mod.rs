@@ -8,21 +8,23 @@
 //! goes through the [`Store`].
 
 mod error;
+mod ledger;
 
 use time::{Duration, OffsetDateTime};
 use url::Url;
 
-pub use self::error::{ErrorKind, LoginError};
+pub use self::error::{ErrorKind, LoginError, LoginReason};
+use self::ledger::DatabaseLedger;
 use crate::config::Config;
 use crate::saml::VerifiedAssertion;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
 use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
 use crate::store::{
-    CompleteLoginError, LedgerClaims, LoginAudit, MintedSession, Store, StoreLedger,
+    CompleteLoginError, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
+    UsedMessages,
 };
 use crate::sync::Identity;
-use crate::token::extract::TOKEN_NAME;
-use crate::token::{ClaimsInput, SigningKeyPair, XsessionClaims, new_claims, sign};
+use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
 /// pass a second factor, short enough that a stale tab cannot finish a login.
@@ -143,13 +145,13 @@ pub struct Failed {
 
 /// Completes a login from what the IdP posted: validates the response (SPEC section 4, with
 /// the replay cache and outstanding requests in the database), takes the identity (section
-/// 5), syncs the user (section 6), mints the xsession with the key `signing_key` gives (section
-/// 7; asked only once the response is valid), and finds the landing page. Writes the audit row
-/// either way, under `correlation_id`.
-pub fn complete<K: AsRef<SigningKeyPair>>(
+/// 5), syncs the user and records the session in one transaction (section 6), then makes the
+/// xsession from what the sync left and signs it with `signing_key` (section 7), and finds the
+/// landing page. Writes the audit row either way, under `correlation_id`.
+pub fn complete(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
-    signing_key: impl FnOnce() -> Result<K, String>,
+    signing_key: &SigningKeyPair,
     correlation_id: &str,
 ) -> Result<Completed, Failed> {
     let mut progress = Progress::default();
@@ -175,10 +177,10 @@ struct Progress {
     login_name: Option<String>,
 }
 
-fn run_complete<K: AsRef<SigningKeyPair>>(
+fn run_complete(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
-    signing_key: impl FnOnce() -> Result<K, String>,
+    signing_key: &SigningKeyPair,
     correlation_id: &str,
     progress: &mut Progress,
 ) -> Result<Completed, LoginError> {
@@ -197,19 +199,15 @@ fn run_complete<K: AsRef<SigningKeyPair>>(
     }
     let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
     let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
-    let mut ledger = StoreLedger::new(ctx.store, ctx.now);
-    let verified = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now);
-    if let Some(error) = ledger.take_error() {
-        return Err(error.into());
-    }
-    let assertion = verified?;
+    let mut ledger = DatabaseLedger::new(ctx.store, ctx.now);
+    let assertion = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now)?;
+    let used = ledger.into_used();
     progress.idp = Some(assertion.issuer().to_owned());
-    let claims = ledger.claims().clone();
     let finished = finish(
         ctx,
         posted,
         &assertion,
-        &claims,
+        &used,
         signing_key,
         correlation_id,
         progress,
@@ -219,80 +217,74 @@ fn run_complete<K: AsRef<SigningKeyPair>>(
     {
         // Validated but not completed: the assertion is used and the request answered all
         // the same, so the same response cannot be tried again.
-        if let Err(e) = ctx.store.commit_claims(&claims, ctx.now) {
+        if let Err(e) = ctx.store.use_up(&used, ctx.now) {
             tracing::error!(correlation_id, error = %e, "cannot record the used assertion");
         }
     }
     finished
 }
 
-/// The steps after validation: landing page, identity, and the login's one transaction.
-fn finish<K: AsRef<SigningKeyPair>>(
+/// The steps after validation: landing page, identity, the login's one transaction, and the
+/// token made from what it left.
+fn finish(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
     assertion: &VerifiedAssertion,
-    claims: &LedgerClaims,
-    signing_key: impl FnOnce() -> Result<K, String>,
+    used: &UsedMessages,
+    signing_key: &SigningKeyPair,
     correlation_id: &str,
     progress: &mut Progress,
 ) -> Result<Completed, LoginError> {
     let config = ctx.config;
-    let target = landing_target(config, claims.request.as_ref(), posted.relay_state)?;
+    let target = landing_target(config, used.request.as_ref(), posted.relay_state)?;
     let identity = Identity::from_assertion(
         assertion,
         &config.attributes,
         config.user_id_attribute.as_deref(),
     )?;
     progress.login_name = Some(identity.login_name.clone());
-    let key = signing_key().map_err(LoginError::Internal)?;
-    let key = key.as_ref();
-    let session_id = crate::ids::random_id().map_err(|e| LoginError::Internal(e.to_string()))?;
-    let audit = LoginAudit {
-        at: ctx.now.unix_timestamp(),
-        outcome: "accepted",
-        reason_code: None,
-        detail: None,
-        idp: Some(assertion.issuer()),
-        login_name: Some(&identity.login_name),
-        correlation_id,
-    };
-    // The claims are made (and recorded) inside the transaction, with the groups it leaves;
-    // the signature comes after it, so the database's write lock is not held for it.
-    let mint = |outcome: &crate::store::SyncOutcome| {
-        let input = ClaimsInput {
-            issuer: config.issuer(),
-            audience: config.xsession.audience.clone(),
-            subject: identity.login_name.clone(),
-            name: identity.full_name.clone(),
-            email: identity.email.clone(),
-            groups: outcome.groups.iter().cloned().collect(),
-            session_id: session_id.clone(),
-        };
-        new_claims(&input, ctx.now, config.xsession.lifetime).map(|claims| MintedSession {
-            jti: claims.jti.clone(),
-            sid: claims.sid.clone(),
-            expires_at: claims.exp,
-            token: claims,
-        })
-    };
-    let (_, minted) = ctx
+    let internal = |e: &dyn std::fmt::Display| LoginError::Internal(e.to_string());
+    let session_id = crate::ids::random_id().map_err(|e| internal(&e))?;
+    let issuance = Issuance::new(ctx.now, config.xsession.lifetime).map_err(|e| internal(&e))?;
+    let outcome = ctx
         .store
-        .complete_login(
-            claims,
-            &identity,
-            &config.managed_groups,
-            config.create_missing_groups,
-            &audit,
-            mint,
-        )
+        .complete_login(&LoginRecord {
+            used,
+            identity: &identity,
+            managed: &config.managed_groups,
+            create_missing_groups: config.create_missing_groups,
+            session: SessionRecord {
+                jti: &issuance.jti,
+                sid: &session_id,
+                expires_at: issuance.expires_at,
+            },
+            audit: LoginAudit {
+                at: ctx.now.unix_timestamp(),
+                outcome: "accepted",
+                reason_code: None,
+                detail: None,
+                idp: Some(assertion.issuer()),
+                login_name: Some(&identity.login_name),
+                correlation_id,
+            },
+        })
         .map_err(|e| match e {
             CompleteLoginError::ClaimLost(lost) => LoginError::ClaimLost(lost),
             CompleteLoginError::UserDisabled => LoginError::UserDisabled,
-            CompleteLoginError::Mint(e) => LoginError::Internal(e.to_string()),
             CompleteLoginError::Store(e) => e.into(),
         })?;
-    let claims = minted.token;
-    let token = sign(&claims, key).map_err(|e| LoginError::Internal(e.to_string()))?;
+    // The claims are made after the transaction, from the groups it left, and signed outside
+    // it, so the database's write lock is not held for the signature.
+    let claims = issuance.claims(&ClaimsInput {
+        issuer: config.issuer(),
+        audience: config.xsession.audience.clone(),
+        subject: identity.login_name,
+        name: identity.full_name,
+        email: identity.email,
+        groups: outcome.groups.into_iter().collect(),
+        session_id,
+    });
+    let token = sign(&claims, signing_key).map_err(|e| internal(&e))?;
     let landing = with_token(target, &token);
     Ok(Completed {
         token,
@@ -306,7 +298,7 @@ fn finish<K: AsRef<SigningKeyPair>>(
 /// handle. Unsolicited: `RelayState` when it names an allowed target, else the default.
 fn landing_target(
     config: &Config,
-    taken: Option<&crate::store::TakenRequest>,
+    taken: Option<&OutstandingRequest>,
     relay_state: Option<&str>,
 ) -> Result<Url, LoginError> {
     let relay_state = relay_state.filter(|r| !r.is_empty());

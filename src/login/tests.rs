@@ -10,7 +10,7 @@ use time::macros::datetime;
 use super::*;
 use crate::config::{self, Config};
 use crate::saml::{SigningKey, TrustedIdp};
-use crate::store::TakenRequest;
+use crate::store::OutstandingRequest;
 use crate::store::schema::{login_audit, outstanding_requests};
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
@@ -96,8 +96,8 @@ fn outstanding(store: &Store) -> i64 {
         .unwrap()
 }
 
-fn request(target: Option<&str>) -> TakenRequest {
-    TakenRequest {
+fn request(target: Option<&str>) -> OutstandingRequest {
+    OutstandingRequest {
         request_id: "_r1".into(),
         relay_handle: "handle-1".into(),
         target: target.map(str::to_owned),
@@ -229,27 +229,25 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_audited() 
     let config = config(&[]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let no_key = || -> Result<std::sync::Arc<SigningKeyPair>, String> {
-        Err("the signing key must not be asked for a refused response".into())
-    };
+    let key = SigningKeyPair::generate(crate::token::Algorithm::Es256).unwrap();
     let posted = PostedResponse {
         saml_response: None,
         relay_state: None,
         too_large: true,
     };
-    let failed = complete(&ctx, &posted, no_key, "cid-big").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, "cid-big").unwrap_err();
     assert_eq!(failed.error.code(), "input_too_large");
     let posted = PostedResponse {
         too_large: false,
         ..posted
     };
-    let failed = complete(&ctx, &posted, no_key, "cid-none").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, "cid-none").unwrap_err();
     assert_eq!(failed.error.code(), "saml_response_missing");
     let posted = PostedResponse {
         saml_response: Some(b"not base64!"),
         ..posted
     };
-    let failed = complete(&ctx, &posted, no_key, "cid-b64").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, "cid-b64").unwrap_err();
     assert_eq!(failed.error.code(), "invalid_base64");
     let codes: Vec<_> = audit_rows(&store)
         .into_iter()

@@ -16,7 +16,7 @@ pub struct SigningKey {
 
 /// Why a certificate or key could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
+pub enum CredentialError {
     /// No certificate was found in the text.
     #[error(
         "no certificate found: expected one or more PEM blocks '-----BEGIN CERTIFICATE-----' or a bare base64 body"
@@ -48,13 +48,13 @@ impl SigningKey {
     /// Loads every certificate in `text`: concatenated PEM blocks, or one bare base64 DER body
     /// (as in metadata and the QPR setting). Several certificates allow a rollover without
     /// downtime.
-    pub fn from_certificates(text: &str) -> Result<Vec<SigningKey>, KeyError> {
+    pub fn from_certificates(text: &str) -> Result<Vec<SigningKey>, CredentialError> {
         let ders = certificate_bodies(text)?;
         ders.iter()
             .enumerate()
             .map(|(i, der)| {
                 let index = i + 1;
-                let cert = X509::from_der(der).map_err(|e| KeyError::BadCertificate {
+                let cert = X509::from_der(der).map_err(|e| CredentialError::BadCertificate {
                     index,
                     reason: first_error(&e),
                 })?;
@@ -63,13 +63,15 @@ impl SigningKey {
             .collect()
     }
 
-    fn from_x509(cert: &X509, index: usize) -> Result<SigningKey, KeyError> {
-        let key = cert.public_key().map_err(|e| KeyError::BadCertificate {
-            index,
-            reason: first_error(&e),
-        })?;
+    fn from_x509(cert: &X509, index: usize) -> Result<SigningKey, CredentialError> {
+        let key = cert
+            .public_key()
+            .map_err(|e| CredentialError::BadCertificate {
+                index,
+                reason: first_error(&e),
+            })?;
         if !matches!(key.id(), Id::RSA | Id::EC) {
-            return Err(KeyError::UnsupportedKey { index });
+            return Err(CredentialError::UnsupportedKey { index });
         }
         let subject = cert
             .subject_name()
@@ -98,21 +100,23 @@ impl fmt::Debug for SigningKey {
 }
 
 /// The DER bodies of the certificates in `text` (PEM blocks or one bare base64 body).
-fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, KeyError> {
+fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, CredentialError> {
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
     const END: &str = "-----END CERTIFICATE-----";
     let engine = base64::engine::general_purpose::STANDARD;
     let decode = |body: &str, index: usize| {
         let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        engine.decode(clean).map_err(|_| KeyError::BadCertificate {
-            index,
-            reason: "the base64 body does not decode".into(),
-        })
+        engine
+            .decode(clean)
+            .map_err(|_| CredentialError::BadCertificate {
+                index,
+                reason: "the base64 body does not decode".into(),
+            })
     };
     if !text.contains(BEGIN) {
         let body = text.trim();
         if body.is_empty() {
-            return Err(KeyError::NoCertificate);
+            return Err(CredentialError::NoCertificate);
         }
         return Ok(vec![decode(body, 1)?]);
     }
@@ -121,7 +125,7 @@ fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, KeyError> {
     while let Some(start) = rest.find(BEGIN) {
         let after = &rest[start + BEGIN.len()..];
         let index = bodies.len() + 1;
-        let end = after.find(END).ok_or(KeyError::BadCertificate {
+        let end = after.find(END).ok_or(CredentialError::BadCertificate {
             index,
             reason: "the PEM block has no END line".into(),
         })?;
@@ -139,11 +143,11 @@ pub struct DecryptionKey {
 
 impl DecryptionKey {
     /// Loads a PEM private key (PKCS#8 or PKCS#1).
-    pub fn from_pem(pem: &[u8]) -> Result<DecryptionKey, KeyError> {
+    pub fn from_pem(pem: &[u8]) -> Result<DecryptionKey, CredentialError> {
         let key = PKey::private_key_from_pem(pem)
-            .map_err(|e| KeyError::BadPrivateKey(first_error(&e)))?;
+            .map_err(|e| CredentialError::BadPrivateKey(first_error(&e)))?;
         if key.id() != Id::RSA {
-            return Err(KeyError::PrivateKeyNotRsa);
+            return Err(CredentialError::PrivateKeyNotRsa);
         }
         Ok(DecryptionKey { key })
     }
@@ -189,16 +193,16 @@ mod tests {
     fn bad_certificates_are_named() {
         assert_eq!(
             SigningKey::from_certificates("  ").unwrap_err(),
-            KeyError::NoCertificate
+            CredentialError::NoCertificate
         );
         assert!(matches!(
             SigningKey::from_certificates("bm90IGEgY2VydA==").unwrap_err(),
-            KeyError::BadCertificate { index: 1, .. }
+            CredentialError::BadCertificate { index: 1, .. }
         ));
         let truncated = &SP_CERT[..SP_CERT.len() - 30];
         assert!(matches!(
             SigningKey::from_certificates(truncated).unwrap_err(),
-            KeyError::BadCertificate { index: 1, .. }
+            CredentialError::BadCertificate { index: 1, .. }
         ));
     }
 

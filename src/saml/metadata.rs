@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 
 use super::error::quote;
-use super::keys::{KeyError, SigningKey};
+use super::keys::{CredentialError, SigningKey};
 use super::ns::MD;
 use super::xml::{self, Element};
 use super::xmldsig::DSIG_NS;
@@ -69,7 +69,7 @@ pub enum MetadataError {
     NoSigningCertificate(String),
     /// A certificate did not load.
     #[error("the IdP's signing certificate is unusable: {0}")]
-    BadCertificate(#[from] KeyError),
+    BadCertificate(#[from] CredentialError),
     /// An endpoint URL that is not http(s).
     #[error("the endpoint location {0} is not an http or https URL")]
     BadEndpoint(String),

@@ -20,12 +20,13 @@ pub mod xmldsig;
 pub mod xmlenc;
 
 use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 
 use base64::Engine as _;
 use time::{Duration, OffsetDateTime};
 
 pub use self::error::{Rejection, RejectionReason};
-pub use self::keys::{DecryptionKey, KeyError, SigningKey};
+pub use self::keys::{CredentialError, DecryptionKey, SigningKey};
 pub use self::response::{SamlAttribute, VerifiedAssertion};
 pub use self::xmldsig::algorithms::AlgorithmPolicy;
 
@@ -34,15 +35,33 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Default allowed clock skew between the IdP and us.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::seconds(180);
 
+/// A value the validator compares with the message, or an explicit decision not to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The message must name exactly this value.
+    Exactly(String),
+    /// Not compared. Only `saml check` run without the matching option does this, and its
+    /// accepted line lists the rules it skipped under `unchecked`; the server never does.
+    Unchecked,
+}
+
+impl Expected {
+    /// The value to compare with, unless unchecked.
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Expected::Exactly(value) => Some(value),
+            Expected::Unchecked => None,
+        }
+    }
+}
+
 /// What the validator needs to know about us, the Service Provider.
 #[derive(Debug, Clone)]
 pub struct SpSettings {
-    /// Our entityID, the expected `Audience`. `None` skips the audience check (only
-    /// `saml check` run without `--sp-entity-id` does that; the server always sets it).
-    pub entity_id: Option<String>,
-    /// Our ACS URL, the expected `Destination` and `Recipient`. `None` skips both checks
-    /// (only `saml check` without `--acs-url`).
-    pub acs_url: Option<String>,
+    /// Our entityID, the expected `Audience` (and `SPNameQualifier`).
+    pub entity_id: Expected,
+    /// Our ACS URL, the expected `Destination` and `Recipient`.
+    pub acs_url: Expected,
     /// Allowed difference between the IdP's clock and ours.
     pub clock_skew: Duration,
     /// Responses longer than this are refused before parsing.
@@ -55,11 +74,14 @@ pub struct SpSettings {
     pub decryption_keys: Vec<DecryptionKey>,
 }
 
-impl Default for SpSettings {
-    fn default() -> Self {
+impl SpSettings {
+    /// The settings of the SP `entity_id` whose ACS is `acs_url`, with the defaults for the
+    /// rest: 180 s clock skew, 1 MiB responses, no IdP-initiated login, no legacy algorithms,
+    /// no decryption key.
+    pub fn new(entity_id: impl Into<String>, acs_url: impl Into<String>) -> SpSettings {
         SpSettings {
-            entity_id: None,
-            acs_url: None,
+            entity_id: Expected::Exactly(entity_id.into()),
+            acs_url: Expected::Exactly(acs_url.into()),
             clock_skew: DEFAULT_CLOCK_SKEW,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             allow_unsolicited: false,
@@ -79,17 +101,29 @@ pub struct TrustedIdp {
     pub signing_keys: Vec<SigningKey>,
 }
 
-/// The state a validation consults and updates: our outstanding AuthnRequests and the IDs of
-/// assertions already used. Called only after every other check has passed.
+/// The single-use state a validation consults last, once every other check has passed: our
+/// outstanding AuthnRequests and the IDs of assertions already used.
+///
+/// A ledger *claims*: it answers whether the assertion ID is still unused and the request still
+/// outstanding, and marks them as taken by this validation. Whether that is final at once (in
+/// memory) or written later in the caller's transaction (the server's database) is the ledger's
+/// business. A ledger that cannot answer (its database failed) says so with its error, which
+/// the validator hands back as [`ValidationError::Ledger`]: never as a verdict.
 pub trait MessageLedger {
-    /// Records `assertion_id` as used until `expires`; false if it was already used.
-    fn record_assertion(&mut self, assertion_id: &str, expires: OffsetDateTime) -> bool;
-    /// Consumes the outstanding request `request_id`; false if we never issued it or it was
-    /// already answered or expired.
-    fn consume_request(&mut self, request_id: &str) -> bool;
+    /// Why the ledger could not answer.
+    type Error;
+    /// Claims `assertion_id` as used until `expires`; `Ok(false)` when it was used before.
+    fn claim_assertion(
+        &mut self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+    ) -> Result<bool, Self::Error>;
+    /// Claims the outstanding request `request_id`; `Ok(false)` when we never issued it, or it
+    /// was answered or has expired.
+    fn claim_request(&mut self, request_id: &str) -> Result<bool, Self::Error>;
 }
 
-/// An in-memory [`MessageLedger`], for `saml check` and tests.
+/// An in-memory [`MessageLedger`], for `saml check` and tests: a claim is final at once.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryLedger {
     outstanding: HashSet<String>,
@@ -107,27 +141,54 @@ impl MemoryLedger {
 }
 
 impl MessageLedger for MemoryLedger {
-    fn record_assertion(&mut self, assertion_id: &str, expires: OffsetDateTime) -> bool {
+    type Error = Infallible;
+
+    fn claim_assertion(
+        &mut self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+    ) -> Result<bool, Infallible> {
         if self.seen.contains_key(assertion_id) {
-            return false;
+            return Ok(false);
         }
         self.seen.insert(assertion_id.to_string(), expires);
-        true
+        Ok(true)
     }
 
-    fn consume_request(&mut self, request_id: &str) -> bool {
-        self.outstanding.remove(request_id)
+    fn claim_request(&mut self, request_id: &str) -> Result<bool, Infallible> {
+        Ok(self.outstanding.remove(request_id))
+    }
+}
+
+/// Why [`validate_response`] returned no assertion: the response was refused, or the ledger
+/// could not answer (then nothing is known about the response's freshness).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError<E> {
+    /// The response is not acceptable (SPEC section 4).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The ledger failed.
+    #[error("the message ledger cannot answer: {0}")]
+    Ledger(E),
+}
+
+impl From<ValidationError<Infallible>> for Rejection {
+    fn from(error: ValidationError<Infallible>) -> Rejection {
+        match error {
+            ValidationError::Rejected(rejection) => rejection,
+            ValidationError::Ledger(never) => match never {},
+        }
     }
 }
 
 /// Validates the XML of a SAML Response (SPEC section 4) and returns the verified assertion.
-pub fn validate_response(
+pub fn validate_response<L: MessageLedger + ?Sized>(
     xml: &[u8],
     sp: &SpSettings,
     idp: &TrustedIdp,
-    ledger: &mut dyn MessageLedger,
+    ledger: &mut L,
     now: OffsetDateTime,
-) -> Result<VerifiedAssertion, Rejection> {
+) -> Result<VerifiedAssertion, ValidationError<L::Error>> {
     response::validate(xml, sp, idp, ledger, now)
 }
 

@@ -13,7 +13,7 @@ use super::ns::{SAML, SAMLP};
 use super::xml::{self, Element, XmlDocument, XmlError};
 use super::xmldsig::{self, DSIG_NS};
 use super::xmlenc;
-use super::{MessageLedger, SpSettings, TrustedIdp};
+use super::{MessageLedger, SpSettings, TrustedIdp, ValidationError};
 
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
@@ -77,11 +77,52 @@ impl VerifiedAssertion {
     }
 }
 
-pub(super) fn validate(
+/// Every rule of SPEC section 4, then the ledger (last, so that nothing is claimed for a
+/// response that fails any other rule).
+pub(super) fn validate<L: MessageLedger + ?Sized>(
     bytes: &[u8],
     sp: &SpSettings,
     idp: &TrustedIdp,
-    ledger: &mut dyn MessageLedger,
+    ledger: &mut L,
+    now: OffsetDateTime,
+) -> Result<VerifiedAssertion, ValidationError<L::Error>> {
+    let verified = check(bytes, sp, idp, now)?;
+    let expires = verified.not_on_or_after + sp.clock_skew;
+    if !ledger
+        .claim_assertion(&verified.assertion_id, expires)
+        .map_err(ValidationError::Ledger)?
+    {
+        return Err(Rejection::new(
+            R::Replay,
+            format!(
+                "the assertion {} was already used",
+                quote(&verified.assertion_id)
+            ),
+        )
+        .into());
+    }
+    if let Some(request) = &verified.in_response_to
+        && !ledger
+            .claim_request(request)
+            .map_err(ValidationError::Ledger)?
+    {
+        return Err(Rejection::new(
+            R::InResponseToUnknown,
+            format!(
+                "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
+                quote(request)
+            ),
+        )
+        .into());
+    }
+    Ok(verified)
+}
+
+/// The rules of SPEC section 4 but the ledger's.
+fn check(
+    bytes: &[u8],
+    sp: &SpSettings,
+    idp: &TrustedIdp,
     now: OffsetDateTime,
 ) -> Result<VerifiedAssertion, Rejection> {
     let doc = xml::parse(bytes, sp.max_response_bytes).map_err(xml_rejection)?;
@@ -160,23 +201,6 @@ pub(super) fn validate(
         return Err(Rejection::new(
             R::UnsolicitedNotAllowed,
             "the response answers no request (IdP-initiated login), and IdP-initiated login is not allowed",
-        ));
-    }
-    if !ledger.record_assertion(&assertion_id, not_on_or_after + sp.clock_skew) {
-        return Err(Rejection::new(
-            R::Replay,
-            format!("the assertion {} was already used", quote(&assertion_id)),
-        ));
-    }
-    if let Some(request) = &in_response_to
-        && !ledger.consume_request(request)
-    {
-        return Err(Rejection::new(
-            R::InResponseToUnknown,
-            format!(
-                "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
-                quote(request)
-            ),
         ));
     }
     Ok(VerifiedAssertion {
@@ -403,7 +427,7 @@ fn check_issuers(
 }
 
 fn check_destination(response: Element<'_>, sp: &SpSettings) -> Result<(), Rejection> {
-    if let (Some(destination), Some(acs)) = (response.attr("Destination"), sp.acs_url.as_deref())
+    if let (Some(destination), Some(acs)) = (response.attr("Destination"), sp.acs_url.value())
         && destination != acs
     {
         return Err(Rejection::new(
@@ -485,8 +509,7 @@ fn read_encrypted_name_id<'a>(
 
 /// An `SPNameQualifier`, when present, names the SP the identifier was made for: us.
 fn check_sp_name_qualifier(name_id: Element<'_>, sp: &SpSettings) -> Result<(), Rejection> {
-    if let (Some(qualifier), Some(ours)) =
-        (name_id.attr("SPNameQualifier"), sp.entity_id.as_deref())
+    if let (Some(qualifier), Some(ours)) = (name_id.attr("SPNameQualifier"), sp.entity_id.value())
         && qualifier != ours
     {
         return Err(Rejection::new(
@@ -546,7 +569,7 @@ fn check_bearer(
                 "the bearer SubjectConfirmation has no SubjectConfirmationData",
             )
         })?;
-    if let Some(acs) = sp.acs_url.as_deref() {
+    if let Some(acs) = sp.acs_url.value() {
         let recipient = data.attr("Recipient");
         if recipient.as_deref() != Some(acs) {
             return Err(Rejection::new(
@@ -603,7 +626,7 @@ fn check_conditions(
     {
         return Err(expired("Conditions", end));
     }
-    if let Some(ours) = sp.entity_id.as_deref() {
+    if let Some(ours) = sp.entity_id.value() {
         let mut restrictions = conditions
             .children_named(SAML, "AudienceRestriction")
             .peekable();

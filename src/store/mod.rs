@@ -33,8 +33,8 @@ pub use self::directory::{AuditEntry, GroupChangeRefused, GroupSummary, UserDeta
 use self::durability::GroupCommit;
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
-pub use self::login_state::{ClaimLost, LedgerClaims, StoreLedger, TakenRequest};
-pub use self::sessions::{CompleteLoginError, LoginAudit, MintedSession};
+pub use self::login_state::{ClaimLost, OutstandingRequest, UsedAssertion, UsedMessages};
+pub use self::sessions::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
 pub use self::signing_keys::SigningKeyError;
 pub use self::users::SyncOutcome;
 

@@ -1,9 +1,9 @@
 //! `xsessions`, `revoked_sessions` and `login_audit`: what a login leaves behind.
 //!
-//! [`Store::complete_login`] is the one write transaction of a successful login: the sync of
-//! [`crate::store::users`], the xsession row, the revocation of the user's earlier tokens when
-//! the login removed memberships, and the audit row. A token is only handed out if all of that
-//! committed; if anything fails, nothing of it stays.
+//! [`Store::complete_login`] is the one write transaction of a successful login: the used-up
+//! messages, the sync of [`crate::store::users`], the xsession row, the revocation of the
+//! user's earlier tokens when the login removed memberships, and the audit row. A token is only
+//! handed out if all of that committed; if anything fails, nothing of it stays.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -11,24 +11,40 @@ use time::OffsetDateTime;
 
 use crate::config::ManagedGroups;
 use crate::store::connection::DbConnection;
-use crate::store::login_state::{ClaimLost, LedgerClaims, claim_in};
+use crate::store::login_state::{ClaimLost, UsedMessages, use_up_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
 use crate::store::users::{SyncOutcome, lock_for_sync, sync_in};
 use crate::store::{Store, StoreError};
 use crate::sync::Identity;
 use crate::token::LEEWAY_SECONDS;
 
-/// A token minted inside [`Store::complete_login`], recorded with the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MintedSession<T> {
+/// The xsession a login hands out, recorded with its user in the login's transaction (the
+/// token itself is made and signed after it commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRecord<'a> {
     /// The token's `jti`.
-    pub jti: String,
+    pub jti: &'a str,
     /// The token's `sid`.
-    pub sid: String,
+    pub sid: &'a str,
     /// The token's `exp` (epoch seconds).
     pub expires_at: i64,
-    /// The token and anything else the caller wants back.
-    pub token: T,
+}
+
+/// Everything a successful login writes, in one transaction ([`Store::complete_login`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRecord<'a> {
+    /// The single-use messages the validation found unused.
+    pub used: &'a UsedMessages,
+    /// Who logged in, as the IdP says.
+    pub identity: &'a Identity,
+    /// Which groups the sync manages.
+    pub managed: &'a ManagedGroups,
+    /// Whether missing managed groups are created.
+    pub create_missing_groups: bool,
+    /// The xsession to record.
+    pub session: SessionRecord<'a>,
+    /// The audit row (its `outcome` is ignored: it is `accepted`).
+    pub audit: LoginAudit<'a>,
 }
 
 /// One login attempt as the audit trail records it.
@@ -50,93 +66,88 @@ pub struct LoginAudit<'a> {
     pub correlation_id: &'a str,
 }
 
-/// Why [`Store::complete_login`] handed out no token. Nothing was written in any case.
+/// Why [`Store::complete_login`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum CompleteLoginError<E> {
+pub enum CompleteLoginError {
     /// The user exists and is disabled.
     #[error("the user is disabled")]
     UserDisabled,
-    /// A claim of the validation was committed first by a concurrent login.
+    /// A message of the validation was used up first by a concurrent login.
     #[error(transparent)]
     ClaimLost(#[from] ClaimLost),
-    /// The mint function failed.
-    #[error("cannot mint the token: {0}")]
-    Mint(E),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// The error inside the transaction (it must convert from diesel's to roll back).
-enum TxError<E> {
+enum TxError {
     Lost(ClaimLost),
     Disabled,
-    Mint(E),
     Db(DieselError),
 }
 
-impl<E> From<DieselError> for TxError<E> {
+impl From<DieselError> for TxError {
     fn from(error: DieselError) -> Self {
         TxError::Db(error)
     }
 }
 
 impl Store {
-    /// Completes a login in one transaction: writes the validation's `claims` (refusing the
-    /// login when a concurrent one committed them first), syncs `identity` (see
-    /// [`Store::sync_login`]),
-    /// refuses a disabled user, calls `mint` with the outcome to sign the token, records it,
-    /// revokes the user's other live tokens when memberships were removed (they name groups
-    /// the user has lost), and writes the accepted audit row (`audit.outcome` is ignored).
-    pub fn complete_login<T, E>(
+    /// Completes a login in one transaction: uses up the validation's messages (refusing the
+    /// login when a concurrent one used them first), syncs the identity (see
+    /// [`Store::sync_login`]), refuses a disabled user, records the session, revokes the user's
+    /// other live tokens when memberships were removed (they name groups the user has lost),
+    /// and writes the accepted audit row. Returns what the sync did; the caller makes the token
+    /// from it.
+    pub fn complete_login(
         &self,
-        claims: &LedgerClaims,
-        identity: &Identity,
-        managed: &ManagedGroups,
-        create_missing: bool,
-        audit: &LoginAudit<'_>,
-        mint: impl FnOnce(&SyncOutcome) -> Result<MintedSession<T>, E>,
-    ) -> Result<(SyncOutcome, MintedSession<T>), CompleteLoginError<E>> {
+        login: &LoginRecord<'_>,
+    ) -> Result<SyncOutcome, CompleteLoginError> {
         let backend = self.backend();
-        let now = audit.at;
+        let now = login.audit.at;
         self.write(|conn| {
             let result = conn.transaction(|conn| {
-                // The claims are written first; with none, the lock statement takes the write
+                // The messages are used up first; with none, the lock statement takes the write
                 // lock (the transaction's first write must come before its reads).
-                if claims.is_empty() {
+                if login.used.is_empty() {
                     lock_for_sync(conn, backend)?;
                 }
-                claim_in(conn, claims, now)?.map_err(TxError::Lost)?;
-                let outcome = sync_in(conn, identity, managed, create_missing, now)?;
+                use_up_in(conn, login.used, now)?.map_err(TxError::Lost)?;
+                let outcome = sync_in(
+                    conn,
+                    login.identity,
+                    login.managed,
+                    login.create_missing_groups,
+                    now,
+                )?;
                 if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
-                let minted = mint(&outcome).map_err(TxError::Mint)?;
                 if !outcome.plan.remove_memberships.is_empty() {
                     revoke_users(conn, &[outcome.user_id], now)?;
                 }
                 diesel::insert_into(xsessions::table)
                     .values((
-                        xsessions::jti.eq(&minted.jti),
-                        xsessions::sid.eq(&minted.sid),
+                        xsessions::jti.eq(login.session.jti),
+                        xsessions::sid.eq(login.session.sid),
                         xsessions::user_id.eq(outcome.user_id),
                         xsessions::issued_at.eq(now),
-                        xsessions::expires_at.eq(minted.expires_at),
+                        xsessions::expires_at.eq(login.session.expires_at),
                     ))
                     .execute(conn)?;
                 insert_audit(
                     conn,
                     &LoginAudit {
                         outcome: "accepted",
-                        ..*audit
+                        ..login.audit
                     },
                 )?;
-                Ok((outcome, minted))
+                Ok(outcome)
             });
             result.map_err(|e| match e {
                 TxError::Lost(lost) => CompleteLoginError::ClaimLost(lost),
                 TxError::Disabled => CompleteLoginError::UserDisabled,
-                TxError::Mint(e) => CompleteLoginError::Mint(e),
                 TxError::Db(e) => CompleteLoginError::Store(self.query_error(&e)),
             })
         })

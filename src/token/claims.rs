@@ -21,6 +21,9 @@ use super::keys::{Algorithm, PublicKey, SigningKeyPair};
 /// lifetime and large enough for nodes kept in time by NTP.
 pub const LEEWAY_SECONDS: i64 = 30;
 
+/// The name of the query parameter (the link hand-off) and of the cookie that carry the token.
+pub const TOKEN_NAME: &str = "xsession";
+
 /// The claims of an xsession (SPEC.md section 7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XsessionClaims {
@@ -50,7 +53,7 @@ pub struct XsessionClaims {
     pub sid: String,
 }
 
-/// What the caller decides about a token; [`issue`] adds the times and the `jti`.
+/// What the caller decides about a token; an [`Issuance`] adds the times and the `jti`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimsInput {
     /// `iss`.
@@ -126,30 +129,48 @@ pub fn issue(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> Result<String, TokenError> {
-    sign(&new_claims(input, now, lifetime)?, key)
+    sign(&Issuance::new(now, lifetime)?.claims(input), key)
 }
 
-/// The claims of a new token for `input`: `iat` = `nbf` = `now`, `exp` = `now + lifetime`, a
-/// fresh random `jti`. Sign them with [`sign`].
-pub fn new_claims(
-    input: &ClaimsInput,
-    now: OffsetDateTime,
-    lifetime: Duration,
-) -> Result<XsessionClaims, TokenError> {
-    let iat = now.unix_timestamp();
-    Ok(XsessionClaims {
-        iss: input.issuer.clone(),
-        aud: input.audience.clone(),
-        sub: input.subject.clone(),
-        name: input.name.clone(),
-        email: input.email.clone(),
-        groups: input.groups.clone(),
-        iat,
-        nbf: iat,
-        exp: iat.saturating_add(lifetime.whole_seconds()),
-        jti: crate::ids::random_id().map_err(|e| TokenError::Signing(e.to_string()))?,
-        sid: input.session_id.clone(),
-    })
+/// A token's id and validity, fixed before its claims are known: a login records them with
+/// the user in its transaction and makes the claims from what the transaction left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    /// `jti`: 128 random bits, base64url.
+    pub jti: String,
+    /// `iat` and `nbf` (epoch seconds).
+    pub issued_at: i64,
+    /// `exp` (epoch seconds).
+    pub expires_at: i64,
+}
+
+impl Issuance {
+    /// A token issued at `now` that expires after `lifetime`, with a fresh random `jti`.
+    pub fn new(now: OffsetDateTime, lifetime: Duration) -> Result<Issuance, TokenError> {
+        let issued_at = now.unix_timestamp();
+        Ok(Issuance {
+            jti: crate::ids::random_id().map_err(|e| TokenError::Signing(e.to_string()))?,
+            issued_at,
+            expires_at: issued_at.saturating_add(lifetime.whole_seconds()),
+        })
+    }
+
+    /// The claims of this token for `input`. Sign them with [`sign`].
+    pub fn claims(&self, input: &ClaimsInput) -> XsessionClaims {
+        XsessionClaims {
+            iss: input.issuer.clone(),
+            aud: input.audience.clone(),
+            sub: input.subject.clone(),
+            name: input.name.clone(),
+            email: input.email.clone(),
+            groups: input.groups.clone(),
+            iat: self.issued_at,
+            nbf: self.issued_at,
+            exp: self.expires_at,
+            jti: self.jti.clone(),
+            sid: input.session_id.clone(),
+        }
+    }
 }
 
 /// Signs `claims` with `key`, its `kid` in the header.

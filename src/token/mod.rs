@@ -5,10 +5,10 @@
 //! (see [`crate::clock`]). Keys are kept by `store::signing_keys`.
 
 pub mod claims;
-pub mod extract;
 pub mod keys;
 
 pub use self::claims::{
-    ClaimsInput, LEEWAY_SECONDS, TokenError, XsessionClaims, issue, jwks, new_claims, sign, verify,
+    ClaimsInput, Issuance, LEEWAY_SECONDS, TOKEN_NAME, TokenError, XsessionClaims, issue, jwks,
+    sign, verify,
 };
 pub use self::keys::{Algorithm, KeyError, PublicKey, SigningKeyPair};

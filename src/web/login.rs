@@ -9,9 +9,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Config;
+use crate::downstream::token_from_request;
 use crate::login::{self, LoginContext, PostedResponse};
-use crate::token::extract::{TOKEN_NAME, token_from_request};
-use crate::token::{XsessionClaims, jwks};
+use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
@@ -113,7 +113,13 @@ pub async fn assertion_consumer(
             })?),
             Err(_) => None,
         };
-    let outcome = web::block(move || {
+    let outcome = web::block(move || -> Result<_, WebError> {
+        // Cached by the state (re-read once a minute), so cheap for every post.
+        let signing_key = state
+            .signing_key(config.config.xsession.algorithm)
+            .map_err(|e| {
+                WebError::Internal(format!("cannot read the xsession signing key: {e}"))
+            })?;
         let form = body.as_deref().map(AcsForm::parse).unwrap_or_default();
         let posted = PostedResponse {
             saml_response: form.saml_response.as_deref(),
@@ -127,11 +133,9 @@ pub async fn assertion_consumer(
             store: state.store(),
             now: state.now(),
         };
-        let algorithm = config.config.xsession.algorithm;
-        let signing_key = || state.signing_key(algorithm).map_err(|e| e.to_string());
-        login::complete(&ctx, &posted, signing_key, &cid).map_err(|failed| failed.error)
+        Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
     })
-    .await?;
+    .await??;
     match outcome {
         Ok(completed) => {
             tracing::info!(

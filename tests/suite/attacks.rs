@@ -28,7 +28,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use fedbridge::saml::xml::c14n::{Mode, canonicalize};
 use fedbridge::saml::xml::{self as fxml, Element};
 use fedbridge::saml::{
-    DecryptionKey, MemoryLedger, Rejection, RejectionReason as R, SpSettings, TrustedIdp,
+    DecryptionKey, Expected, MemoryLedger, Rejection, RejectionReason as R, SpSettings, TrustedIdp,
     VerifiedAssertion, validate_response,
 };
 use openssl::ec::{EcGroup, EcKey};
@@ -240,13 +240,10 @@ fn run(case: &Case) -> Outcome {
                 return Err(format!("set-up validation {i} was rejected: {r}"));
             }
         }
-        Ok(validate_response(
-            &case.xml,
-            &env.sp,
-            &env.idp,
-            &mut ledger,
-            env.now,
-        ))
+        Ok(
+            validate_response(&case.xml, &env.sp, &env.idp, &mut ledger, env.now)
+                .map_err(Rejection::from),
+        )
     }));
     match result {
         Ok(outcome) => outcome,
@@ -3669,7 +3666,7 @@ fn protocol_checks(c: &mut Corpus) {
             "https://SP.example.test/EnticeServices/rest/authenticate/saml",
         ),
     ] {
-        let env = c.env(|e| e.sp.acs_url = Some(url.into()));
+        let env = c.env(|e| e.sp.acs_url = Expected::Exactly(url.into()));
         c.reject_in(
             W,
             format!("acs-url-{label}"),
@@ -3682,7 +3679,7 @@ fn protocol_checks(c: &mut Corpus) {
         W,
         "acs-url-other-R",
         r.clone(),
-        c.env(|e| e.sp.acs_url = Some(EVIL_URL.into())),
+        c.env(|e| e.sp.acs_url = Expected::Exactly(EVIL_URL.into())),
         R::DestinationMismatch,
     );
     c.reject(
@@ -3714,7 +3711,7 @@ fn protocol_checks(c: &mut Corpus) {
         W,
         "recipient-mismatch-acs-url-other",
         no_destination,
-        c.env(|e| e.sp.acs_url = Some(EVIL_URL.into())),
+        c.env(|e| e.sp.acs_url = Expected::Exactly(EVIL_URL.into())),
         R::RecipientMismatch,
     );
     c.reject(
@@ -3749,7 +3746,7 @@ fn protocol_checks(c: &mut Corpus) {
             W,
             format!("sp-entity-id-{label}"),
             a.clone(),
-            c.env(|e| e.sp.entity_id = Some(id.into())),
+            c.env(|e| e.sp.entity_id = Expected::Exactly(id.into())),
             R::AudienceMismatch,
         );
     }
@@ -3757,7 +3754,7 @@ fn protocol_checks(c: &mut Corpus) {
         W,
         "sp-entity-id-other-R",
         r.clone(),
-        c.env(|e| e.sp.entity_id = Some("https://other-sp.example.test/".into())),
+        c.env(|e| e.sp.entity_id = Expected::Exactly("https://other-sp.example.test/".into())),
         R::AudienceMismatch,
     );
     // Azure has no SPNameQualifier: the Audience check alone.
@@ -3765,7 +3762,7 @@ fn protocol_checks(c: &mut Corpus) {
         W,
         "sp-entity-id-other-audience-only",
         azure,
-        c.env(|e| e.sp.entity_id = Some("https://other-sp.example.test/".into())),
+        c.env(|e| e.sp.entity_id = Expected::Exactly("https://other-sp.example.test/".into())),
         R::AudienceMismatch,
     );
     c.reject(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use fedbridge::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
 use fedbridge::saml::{
-    AlgorithmPolicy, DecryptionKey, MemoryLedger, Rejection, RejectionReason, SigningKey,
+    AlgorithmPolicy, DecryptionKey, Expected, MemoryLedger, Rejection, RejectionReason, SigningKey,
     SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding, validate_response,
 };
 use serde::Deserialize;
@@ -348,15 +348,15 @@ impl Case {
     /// Decodes the file as the POST binding would and validates it with the case's settings.
     fn run(&self) -> Result<VerifiedAssertion, Rejection> {
         let sp = SpSettings {
-            entity_id: self.sp_entity_id.clone(),
-            acs_url: self.acs_url.clone(),
+            entity_id: expected(self.sp_entity_id.as_ref()),
+            acs_url: expected(self.acs_url.as_ref()),
             allow_unsolicited: self.allow_unsolicited,
             algorithms: AlgorithmPolicy {
                 insecure_allow_sha1: self.insecure_allow_sha1,
                 insecure_allow_weak_rsa_keys: self.insecure_allow_weak_rsa_keys,
             },
             decryption_keys: self.sp_key.iter().map(|key| decryption_key(key)).collect(),
-            ..SpSettings::default()
+            ..SpSettings::new("", "")
         };
         let idp = self.trusted_idp();
         let bytes = read(corpus_root().join(&self.file));
@@ -365,7 +365,7 @@ impl Case {
             Encoding::Base64 => decode_post_binding(&bytes, sp.max_response_bytes)?,
         };
         let mut ledger = MemoryLedger::with_requests(self.request_ids.iter().cloned());
-        validate_response(&xml, &sp, &idp, &mut ledger, at(&self.now))
+        validate_response(&xml, &sp, &idp, &mut ledger, at(&self.now)).map_err(Rejection::from)
     }
 
     fn trusted_idp(&self) -> TrustedIdp {
@@ -585,4 +585,9 @@ fn looks_like_saml_response(bytes: &[u8]) -> bool {
                 .unwrap_or("");
             name.rsplit(':').next() == Some("Response")
         })
+}
+
+/// The manifest's value, or unchecked when the case leaves it out.
+fn expected(value: Option<&String>) -> Expected {
+    value.map_or(Expected::Unchecked, |v| Expected::Exactly(v.clone()))
 }

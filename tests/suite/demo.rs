@@ -30,7 +30,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 
 use crate::idp_signer::xmlsec1_verify;
-use crate::support::{Reply, browser, reply, spawn_fedbridge};
+use crate::support::{self, Reply, browser, reply, spawn_fedbridge};
 
 const IDP: &str = "http://127.0.0.1:8081";
 const ACS: &str = "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml";
@@ -48,11 +48,7 @@ fn dev_idp() -> DevIdp {
 }
 
 fn sp_settings() -> SpSettings {
-    SpSettings {
-        entity_id: Some(SP_ENTITY_ID.into()),
-        acs_url: Some(ACS.into()),
-        ..SpSettings::default()
-    }
+    SpSettings::new(SP_ENTITY_ID, ACS)
 }
 
 fn trusted(idp: &DevIdp) -> TrustedIdp {
@@ -65,7 +61,7 @@ fn trusted(idp: &DevIdp) -> TrustedIdp {
 
 fn validate(idp: &DevIdp, xml: &str, request_id: &str) -> Result<VerifiedAssertion, Rejection> {
     let mut ledger = MemoryLedger::with_requests([request_id]);
-    validate_response(
+    support::validate(
         xml.as_bytes(),
         &sp_settings(),
         &trusted(idp),

@@ -2,9 +2,7 @@
 //! three real IdPs (SimpleSAMLphp, saml-idp, pysaml2), each accepted at its own time.
 
 use fedbridge::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
-use fedbridge::saml::{
-    DecryptionKey, MemoryLedger, RejectionReason as R, SpSettings, TrustedIdp, validate_response,
-};
+use fedbridge::saml::{DecryptionKey, MemoryLedger, RejectionReason as R, SpSettings, TrustedIdp};
 
 use crate::support::*;
 
@@ -76,10 +74,10 @@ fn rsa_1024_key_is_refused_unless_insecurely_allowed() {
     idp.signing_keys = xmlsec_cert("idp-rsa1024");
     let xml = xmlsec_fixture("rsa1024-sha256-assertion.xml");
     let mut ledger = MemoryLedger::with_requests([xmlsec::REQUEST_ID]);
-    let rejection = validate_response(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).unwrap_err();
+    let rejection = validate(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).unwrap_err();
     assert_eq!(rejection.reason, R::WeakKey);
     sp.algorithms.insecure_allow_weak_rsa_keys = true;
-    assert!(validate_response(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).is_ok());
+    assert!(validate(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).is_ok());
 }
 
 #[test]
@@ -88,7 +86,7 @@ fn sha1_is_accepted_only_with_the_insecure_switch() {
     sp.algorithms.insecure_allow_sha1 = true;
     let mut ledger = MemoryLedger::with_requests([xmlsec::REQUEST_ID]);
     let xml = xmlsec_fixture("rsa-sha1-assertion.xml");
-    assert!(validate_response(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).is_ok());
+    assert!(validate(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).is_ok());
 }
 
 #[test]
@@ -97,7 +95,7 @@ fn unsolicited_fixture_is_accepted_when_allowed() {
     sp.allow_unsolicited = true;
     let mut ledger = MemoryLedger::default();
     let xml = xmlsec_fixture("rsa-sha256-unsolicited.xml");
-    let verified = validate_response(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).unwrap();
+    let verified = validate(&xml, &sp, &idp, &mut ledger, at(xmlsec::NOW)).unwrap();
     assert_eq!(verified.in_response_to(), None);
 }
 
@@ -111,7 +109,7 @@ fn encrypted_fixture_without_the_sp_key_fails_uniformly() {
         "enc-aes128gcm-both.xml",
     ] {
         let mut ledger = MemoryLedger::with_requests([xmlsec::REQUEST_ID]);
-        let rejection = validate_response(
+        let rejection = validate(
             &xmlsec_fixture(name),
             &sp,
             &idp,
@@ -136,10 +134,11 @@ fn idp_sample_settings(idp: &str) -> (SpSettings, TrustedIdp) {
     .unwrap();
     let sp_key = read(shared().join("idp-samples/sp-test-keys/sp-test.key"));
     let sp = SpSettings {
-        entity_id: Some("http://127.0.0.1:8080/saml/metadata".into()),
-        acs_url: Some("http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml".into()),
         decryption_keys: vec![DecryptionKey::from_pem(&sp_key).unwrap()],
-        ..SpSettings::default()
+        ..SpSettings::new(
+            "http://127.0.0.1:8080/saml/metadata",
+            "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml",
+        )
     };
     (
         sp,
@@ -171,7 +170,7 @@ fn real_idp_samples_are_accepted_at_their_own_time() {
             let request = attribute_of(&text, "InResponseTo");
             sp.allow_unsolicited = request.is_none();
             let mut ledger = MemoryLedger::with_requests(request.clone());
-            let verified = validate_response(&xml, &sp, &trusted, &mut ledger, now)
+            let verified = validate(&xml, &sp, &trusted, &mut ledger, now)
                 .unwrap_or_else(|r| panic!("{idp} {capture}: {r}"));
             assert_eq!(
                 verified.name_id(),
@@ -196,7 +195,7 @@ fn real_idp_solicited_sample_needs_its_request() {
         let now = at(&attribute_of(&text, "IssueInstant").unwrap());
         let (sp, trusted) = idp_sample_settings(idp);
         let mut ledger = MemoryLedger::with_requests(["_some-other-request"]);
-        let rejection = validate_response(&xml, &sp, &trusted, &mut ledger, now).unwrap_err();
+        let rejection = validate(&xml, &sp, &trusted, &mut ledger, now).unwrap_err();
         assert_eq!(rejection.reason, R::InResponseToUnknown, "{idp}");
     }
 }

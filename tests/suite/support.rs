@@ -61,10 +61,8 @@ pub fn xmlsec_sp_key() -> DecryptionKey {
 /// The settings every xmlsec fixture was made for: our SP, the RSA + EC IdP keys, SP key.
 pub fn xmlsec_settings() -> (SpSettings, TrustedIdp) {
     let sp = SpSettings {
-        entity_id: Some(xmlsec::SP.into()),
-        acs_url: Some(xmlsec::ACS.into()),
         decryption_keys: vec![xmlsec_sp_key()],
-        ..SpSettings::default()
+        ..SpSettings::new(xmlsec::SP, xmlsec::ACS)
     };
     let mut keys = xmlsec_cert("idp-rsa");
     keys.extend(xmlsec_cert("idp-ec256"));
@@ -82,7 +80,18 @@ pub fn xmlsec_settings() -> (SpSettings, TrustedIdp) {
 pub fn check_xmlsec(xml: &[u8]) -> Result<VerifiedAssertion, Rejection> {
     let (sp, idp) = xmlsec_settings();
     let mut ledger = MemoryLedger::with_requests([xmlsec::REQUEST_ID]);
-    validate_response(xml, &sp, &idp, &mut ledger, at(xmlsec::NOW))
+    validate(xml, &sp, &idp, &mut ledger, at(xmlsec::NOW))
+}
+
+/// `validate_response` with an in-memory ledger, whose only errors are rejections.
+pub fn validate(
+    xml: &[u8],
+    sp: &SpSettings,
+    idp: &TrustedIdp,
+    ledger: &mut MemoryLedger,
+    now: OffsetDateTime,
+) -> Result<VerifiedAssertion, Rejection> {
+    validate_response(xml, sp, idp, ledger, now).map_err(Rejection::from)
 }
 
 /// A signed xmlsec fixture by file name (`signed/<name>`).

@@ -260,15 +260,16 @@ fn a_write_is_read_by_a_store_opened_after_the_writer_closed() {
         .set_config("SAML_ENTITY_ID", Some("https://sp"))
         .unwrap();
     let expires = crate::clock::Clock::now(&crate::clock::SystemClock) + time::Duration::hours(1);
-    let claims = crate::store::LedgerClaims {
-        assertion: Some(("_a1".to_owned(), expires.unix_timestamp())),
+    let used = crate::store::UsedMessages {
+        assertion: Some(crate::store::UsedAssertion {
+            assertion_id: "_a1".to_owned(),
+            expires_at: expires.unix_timestamp(),
+        }),
         request: None,
     };
     first
-        .commit_claims(
-            &claims,
-            crate::clock::Clock::now(&crate::clock::SystemClock),
-        )
+        .use_up(&used, crate::clock::Clock::now(&crate::clock::SystemClock))
+        .unwrap()
         .unwrap();
     // The first store's group commit saw the write.
     let (issued, durable, syncing) = tickets(&first.group_commit);
@@ -279,5 +280,5 @@ fn a_write_is_read_by_a_store_opened_after_the_writer_closed() {
         second.config_rows().unwrap().get("SAML_ENTITY_ID"),
         Some(&Some("https://sp".to_owned()))
     );
-    assert!(second.assertion_seen("_a1").unwrap());
+    assert!(second.assertion_used("_a1").unwrap());
 }

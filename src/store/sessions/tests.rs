@@ -1,30 +1,32 @@
 //! Tests of the login transaction, revocation and the audit rows.
 
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::Barrier;
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use super::{CompleteLoginError, LoginAudit, MintedSession};
+use super::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
 use crate::config::ManagedGroups;
 use crate::store::schema::{
     groups, login_audit, memberships, outstanding_requests, replay_cache, revoked_sessions, users,
     xsessions,
 };
-use crate::store::{ClaimLost, GroupChangeRefused, LedgerClaims, Store, SyncOutcome, TakenRequest};
+use crate::store::{
+    ClaimLost, GroupChangeRefused, OutstandingRequest, Store, SyncOutcome, UsedAssertion,
+    UsedMessages,
+};
 use crate::sync::Identity;
 
 /// The time of the tests (epoch seconds).
 const NOW: i64 = 1_800_000_000;
 /// How long a claimed assertion is kept.
 const ASSERTION_TTL: i64 = 300;
-/// How long a minted token lives.
+/// How long a recorded token lives.
 const TOKEN_TTL: i64 = 3_600;
 const IDP: &str = "https://idp.example.com";
 
-type Login = Result<(SyncOutcome, MintedSession<BTreeSet<String>>), CompleteLoginError<String>>;
+type Login = Result<SyncOutcome, CompleteLoginError>;
 
 fn at(epoch: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(epoch).unwrap()
@@ -62,9 +64,9 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
     }
 }
 
-/// Records the outstanding request `request_id` at `now` (5 minutes to live) and returns the
-/// claims of a validation that answered it with the assertion `assertion_id`.
-fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> LedgerClaims {
+/// Records the outstanding request `request_id` at `now` (5 minutes to live) and returns what
+/// a validation that answered it with the assertion `assertion_id` uses up.
+fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> UsedMessages {
     let handle = format!("handle-{request_id}");
     store
         .remember_request(
@@ -75,9 +77,9 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Ledg
             time::Duration::minutes(5),
         )
         .unwrap();
-    LedgerClaims {
-        assertion: Some((assertion_id.to_owned(), now + ASSERTION_TTL)),
-        request: Some(TakenRequest {
+    UsedMessages {
+        assertion: Some(used_assertion(assertion_id, now + ASSERTION_TTL)),
+        request: Some(OutstandingRequest {
             request_id: request_id.to_owned(),
             relay_handle: handle,
             target: Some("/app".into()),
@@ -85,20 +87,37 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Ledg
     }
 }
 
-/// A mint that records `jti` (sid `sid-<jti>`) until `expires_at`; the token is the groups.
-fn mint(
-    jti: &str,
-    expires_at: i64,
-) -> impl FnOnce(&SyncOutcome) -> Result<MintedSession<BTreeSet<String>>, String> {
-    let jti = jti.to_owned();
-    move |outcome| {
-        Ok(MintedSession {
-            sid: format!("sid-{jti}"),
-            jti,
-            expires_at,
-            token: outcome.groups.clone(),
-        })
+fn used_assertion(assertion_id: &str, expires_at: i64) -> UsedAssertion {
+    UsedAssertion {
+        assertion_id: assertion_id.to_owned(),
+        expires_at,
     }
+}
+
+/// A login of `identity` at `now` using up `used`, recording the session `jti` (sid
+/// `sid-<jti>`) until `expires_at`; managed groups All, creating missing groups.
+fn complete(
+    store: &Store,
+    used: &UsedMessages,
+    identity: &crate::sync::Identity,
+    jti: &str,
+    now: i64,
+    expires_at: i64,
+) -> Login {
+    let sid = format!("sid-{jti}");
+    let login = identity.login_name.clone();
+    store.complete_login(&LoginRecord {
+        used,
+        identity,
+        managed: &ManagedGroups::All,
+        create_missing_groups: true,
+        session: SessionRecord {
+            jti,
+            sid: &sid,
+            expires_at,
+        },
+        audit: audit(now, &login, "corr"),
+    })
 }
 
 /// A complete login of `login` with `groups` at `now` (its own request and assertion, named
@@ -112,13 +131,13 @@ fn login_until(
     expires_at: i64,
 ) -> Login {
     let claims = claims(store, &format!("_req-{jti}"), &format!("_as-{jti}"), now);
-    store.complete_login(
+    complete(
+        store,
         &claims,
         &identity(login, groups),
-        &ManagedGroups::All,
-        true,
-        &audit(now, login, "corr"),
-        mint(jti, expires_at),
+        jti,
+        now,
+        expires_at,
     )
 }
 
@@ -226,24 +245,22 @@ fn a_successful_login_writes_its_rows_and_consumes_the_claims() {
     let store = open(&dir);
     let claims = claims(&store, "_req1", "_as1", NOW);
     assert!(request_exists(&store, "_req1"));
-    let (outcome, minted) = store
-        .complete_login(
-            &claims,
-            &identity("ada", Some(&["A", "B"])),
-            &ManagedGroups::All,
-            true,
-            &audit(NOW, "ada", "corr-1"),
-            mint("jti-1", NOW + TOKEN_TTL),
-        )
+    let outcome = store
+        .complete_login(&LoginRecord {
+            used: &claims,
+            identity: &identity("ada", Some(&["A", "B"])),
+            managed: &ManagedGroups::All,
+            create_missing_groups: true,
+            session: SessionRecord {
+                jti: "jti-1",
+                sid: "sid-jti-1",
+                expires_at: NOW + TOKEN_TTL,
+            },
+            audit: audit(NOW, "ada", "corr-1"),
+        })
         .unwrap();
     assert!(outcome.plan.create_user);
     assert_eq!(outcome.groups, names(&["A", "B"]));
-    assert_eq!(minted.jti, "jti-1");
-    assert_eq!(
-        minted.token,
-        names(&["A", "B"]),
-        "mint saw the synced groups"
-    );
 
     let sessions: Vec<XsessionRow> = xsessions::table
         .select((
@@ -305,25 +322,14 @@ fn a_replayed_assertion_loses_its_claim_and_writes_nothing() {
     let store = open(&dir);
     let claims = claims(&store, "_req1", "_as1", NOW);
     // Another login committed the assertion after this one's validation read the ledger.
-    let used = LedgerClaims {
-        assertion: Some(("_as1".to_owned(), NOW + 60)),
+    let used = UsedMessages {
+        assertion: Some(used_assertion("_as1", NOW + 60)),
         request: None,
     };
-    store.commit_claims(&used, at(NOW)).unwrap();
-    assert!(store.assertion_seen("_as1").unwrap());
+    store.use_up(&used, at(NOW)).unwrap().unwrap();
+    assert!(store.assertion_used("_as1").unwrap());
     let before = counts(&store);
-    let called = Cell::new(false);
-    let result = store.complete_login(
-        &claims,
-        &identity("ada", Some(&["A"])),
-        &ManagedGroups::All,
-        true,
-        &audit(NOW, "ada", "corr-1"),
-        |outcome: &SyncOutcome| -> Result<MintedSession<()>, String> {
-            called.set(true);
-            Err(format!("mint called for {}", outcome.user_id))
-        },
-    );
+    let result = login_with(&store, &claims, "ada", NOW);
     assert!(
         matches!(
             result,
@@ -331,7 +337,6 @@ fn a_replayed_assertion_loses_its_claim_and_writes_nothing() {
         ),
         "{result:?}"
     );
-    assert!(!called.get());
     // The request's delete (the first claim) was rolled back with the rest.
     assert_eq!(counts(&store), before);
     assert_eq!(before.users, 0);
@@ -343,11 +348,11 @@ fn a_request_answered_meanwhile_loses_its_claim_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let claims = claims(&store, "_req1", "_as1", NOW);
-    let answered = LedgerClaims {
+    let answered = UsedMessages {
         assertion: None,
         request: claims.request.clone(),
     };
-    store.commit_claims(&answered, at(NOW)).unwrap();
+    store.use_up(&answered, at(NOW)).unwrap().unwrap();
     let before = counts(&store);
     let result = login_with(&store, &claims, "ada", NOW);
     assert!(
@@ -358,7 +363,7 @@ fn a_request_answered_meanwhile_loses_its_claim_and_writes_nothing() {
         "{result:?}"
     );
     assert_eq!(counts(&store), before);
-    assert!(!store.assertion_seen("_as1").unwrap());
+    assert!(!store.assertion_used("_as1").unwrap());
 
     // A request that expired meanwhile is lost too, and stays for the purge.
     let expired = self::claims(&store, "_old", "_as2", NOW - 600);
@@ -374,17 +379,17 @@ fn a_request_answered_meanwhile_loses_its_claim_and_writes_nothing() {
     assert_eq!(counts(&store), before);
     assert_eq!(before.users, 0);
     assert!(request_exists(&store, "_old"));
-    assert!(!store.assertion_seen("_as2").unwrap());
+    assert!(!store.assertion_used("_as2").unwrap());
 }
 
-fn login_with(store: &Store, claims: &LedgerClaims, login: &str, now: i64) -> Login {
-    store.complete_login(
+fn login_with(store: &Store, claims: &UsedMessages, login: &str, now: i64) -> Login {
+    complete(
+        store,
         claims,
         &identity(login, Some(&["A"])),
-        &ManagedGroups::All,
-        true,
-        &audit(now, login, "corr"),
-        mint(&format!("jti-{now}"), now + TOKEN_TTL),
+        &format!("jti-{now}"),
+        now,
+        now + TOKEN_TTL,
     )
 }
 
@@ -412,13 +417,13 @@ fn concurrent_logins_with_the_same_claims_succeed_once() {
                     let (claims, barrier) = (&claims, &barrier);
                     scope.spawn(move || {
                         barrier.wait();
-                        store.complete_login(
+                        complete(
+                            store,
                             claims,
                             &identity("ada", Some(&["A"])),
-                            &ManagedGroups::All,
-                            true,
-                            &audit(NOW + 1, "ada", "corr"),
-                            mint(&format!("jti-{round}-{node}"), NOW + TOKEN_TTL),
+                            &format!("jti-{round}-{node}"),
+                            NOW + 1,
+                            NOW + TOKEN_TTL,
                         )
                     })
                 })
@@ -458,30 +463,24 @@ fn a_disabled_user_is_refused_and_nothing_is_written() {
     set_disabled(&store, "ada", true);
     let claims = claims(&store, "_req2", "_as2", NOW + 10);
     let before = counts(&store);
-    let called = Cell::new(false);
     let mut renamed = identity("ada", Some(&["B"]));
     renamed.full_name = Some("Ada Lovelace".into());
-    let result = store.complete_login(
+    let result = complete(
+        &store,
         &claims,
         &renamed,
-        &ManagedGroups::All,
-        true,
-        &audit(NOW + 10, "ada", "corr-2"),
-        |_: &SyncOutcome| -> Result<MintedSession<()>, String> {
-            called.set(true);
-            Ok(MintedSession {
-                jti: "jti-2".into(),
-                sid: "sid".into(),
-                expires_at: NOW + TOKEN_TTL,
-                token: (),
-            })
-        },
+        "jti-2",
+        NOW + 10,
+        NOW + TOKEN_TTL,
     );
     assert!(
         matches!(result, Err(CompleteLoginError::UserDisabled)),
         "{result:?}"
     );
-    assert!(!called.get(), "no token is minted for a disabled user");
+    assert!(
+        !store.session_active("jti-2").unwrap(),
+        "no session is recorded for a disabled user"
+    );
     // The sync (group B created, membership A removed, B added, new name) was rolled back.
     assert_eq!(counts(&store), before);
     assert_eq!(user_groups(&store, "ada"), names(&["A"]));
@@ -492,33 +491,9 @@ fn a_disabled_user_is_refused_and_nothing_is_written() {
         .unwrap();
     assert_eq!(full_name.as_deref(), Some("ada full"));
     assert!(request_exists(&store, "_req2"));
-    assert!(!store.assertion_seen("_as2").unwrap());
+    assert!(!store.assertion_used("_as2").unwrap());
     // jti-1 would have been revoked by the lost membership: it was not.
     assert!(!store.is_revoked("jti-1").unwrap());
-}
-
-#[test]
-fn a_mint_error_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    let claims = claims(&store, "_req1", "_as1", NOW);
-    let before = counts(&store);
-    let result = store.complete_login(
-        &claims,
-        &identity("ada", Some(&["A", "B"])),
-        &ManagedGroups::All,
-        true,
-        &audit(NOW, "ada", "corr-1"),
-        |_: &SyncOutcome| -> Result<MintedSession<()>, String> { Err("no signing key".into()) },
-    );
-    match result {
-        Err(CompleteLoginError::Mint(error)) => assert_eq!(error, "no signing key"),
-        other => panic!("expected a mint error, got {other:?}"),
-    }
-    assert_eq!(counts(&store), before);
-    assert_eq!(before.users + before.groups + before.audit, 0);
-    assert!(request_exists(&store, "_req1"));
-    assert!(!store.assertion_seen("_as1").unwrap());
 }
 
 #[test]
@@ -539,9 +514,9 @@ fn a_login_that_removes_memberships_revokes_the_users_other_live_tokens() {
     login(&store, "bob", Some(&["A", "B"]), "jti-bob").unwrap();
     assert!(store.session_active("jti1").unwrap());
 
-    let (outcome, minted) = login(&store, "ada", Some(&["A"]), "jti2").unwrap();
+    let outcome = login(&store, "ada", Some(&["A"]), "jti2").unwrap();
     assert_eq!(outcome.plan.remove_memberships, names(&["B"]));
-    assert_eq!(minted.token, names(&["A"]));
+    assert_eq!(outcome.groups, names(&["A"]));
     assert!(store.is_revoked("jti1").unwrap());
     assert!(!store.is_revoked("jti2").unwrap());
     assert!(!store.session_active("jti1").unwrap());
@@ -572,11 +547,11 @@ fn a_login_that_removes_nothing_revokes_nothing() {
     let store = open(&dir);
     login(&store, "ada", Some(&["A"]), "jti1").unwrap();
     // Adds a membership, then changes nothing, then does not map groups at all.
-    let (added, _) = login(&store, "ada", Some(&["A", "B"]), "jti2").unwrap();
+    let added = login(&store, "ada", Some(&["A", "B"]), "jti2").unwrap();
     assert_eq!(added.plan.add_memberships, names(&["B"]));
-    let (same, _) = login(&store, "ada", Some(&["A", "B"]), "jti3").unwrap();
+    let same = login(&store, "ada", Some(&["A", "B"]), "jti3").unwrap();
     assert!(same.plan.remove_memberships.is_empty());
-    let (unmapped, _) = login(&store, "ada", None, "jti4").unwrap();
+    let unmapped = login(&store, "ada", None, "jti4").unwrap();
     assert_eq!(unmapped.groups, names(&["A", "B"]));
     assert_eq!(counts(&store).revoked, 0);
     for jti in ["jti1", "jti2", "jti3", "jti4"] {

@@ -1,10 +1,10 @@
-//! For downstream applications written in Rust: an actix-web extractor that accepts the xsession
+//! For downstream applications written in Rust (HTTP, so outside [`crate::token`]): an actix-web extractor that accepts the xsession
 //! and verifies it against fedbridge's JWKS.
 //!
 //! Register an [`XsessionVerifier`] as `web::Data` and take [`Xsession`] as a handler argument.
 //! The token is read from, in order: the `xsession` query parameter (the link style), the
 //! `xsession` cookie, and `Authorization: Bearer <token>`. Verification itself is
-//! [`super::claims::verify`]; this module only finds the token and keeps the keys.
+//! [`crate::token::verify`]; this module only finds the token and keeps the keys.
 //!
 //! The JWKS is fetched with awc on first use and again when a token names an unknown `kid` (key
 //! rotation), at most once per [`REFETCH_INTERVAL_SECONDS`]; when a fetch fails the last good set
@@ -23,11 +23,8 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use jsonwebtoken::jwk::JwkSet;
 use time::OffsetDateTime;
 
-use super::claims::{TokenError, XsessionClaims, verify};
 use crate::clock::Clock;
-
-/// The name of the query parameter and of the cookie that carry the token.
-pub const TOKEN_NAME: &str = "xsession";
+use crate::token::{TOKEN_NAME, TokenError, XsessionClaims, verify};
 
 /// The shortest interval between two JWKS fetches, in seconds.
 pub const REFETCH_INTERVAL_SECONDS: i64 = 30;
@@ -199,7 +196,7 @@ pub struct Xsession(pub XsessionClaims);
 
 /// Why a request was refused: the response carries no detail about the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
+pub enum XsessionRefusal {
     /// No token in the query, cookie or `Authorization` header: 401 with `WWW-Authenticate`.
     Missing,
     /// A token that does not verify: 401.
@@ -208,34 +205,36 @@ pub enum Rejection {
     NotConfigured,
 }
 
-impl fmt::Display for Rejection {
+impl fmt::Display for XsessionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rejection::Missing | Rejection::Invalid => f.write_str("authentication required"),
-            Rejection::NotConfigured => f.write_str("internal server error"),
+            XsessionRefusal::Missing | XsessionRefusal::Invalid => {
+                f.write_str("authentication required")
+            }
+            XsessionRefusal::NotConfigured => f.write_str("internal server error"),
         }
     }
 }
 
-impl ResponseError for Rejection {
+impl ResponseError for XsessionRefusal {
     fn status_code(&self) -> StatusCode {
         match self {
-            Rejection::Missing | Rejection::Invalid => StatusCode::UNAUTHORIZED,
-            Rejection::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            XsessionRefusal::Missing | XsessionRefusal::Invalid => StatusCode::UNAUTHORIZED,
+            XsessionRefusal::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Rejection::Missing => {
+            XsessionRefusal::Missing => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Rejection::Invalid => {
+            XsessionRefusal::Invalid => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
             }
-            Rejection::NotConfigured => {}
+            XsessionRefusal::NotConfigured => {}
         }
         response
             .content_type("text/plain; charset=utf-8")
@@ -264,8 +263,8 @@ pub fn token_from_request(req: &HttpRequest) -> Option<String> {
 }
 
 impl FromRequest for Xsession {
-    type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Xsession, Rejection>>>>;
+    type Error = XsessionRefusal;
+    type Future = Pin<Box<dyn Future<Output = Result<Xsession, XsessionRefusal>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifier = req.app_data::<web::Data<XsessionVerifier>>().cloned();
@@ -273,12 +272,12 @@ impl FromRequest for Xsession {
         Box::pin(async move {
             let Some(verifier) = verifier else {
                 tracing::error!("no XsessionVerifier registered as web::Data");
-                return Err(Rejection::NotConfigured);
+                return Err(XsessionRefusal::NotConfigured);
             };
-            let token = token.ok_or(Rejection::Missing)?;
+            let token = token.ok_or(XsessionRefusal::Missing)?;
             verifier.verify(&token).await.map(Xsession).map_err(|e| {
                 tracing::debug!(error = %e, "xsession refused");
-                Rejection::Invalid
+                XsessionRefusal::Invalid
             })
         })
     }

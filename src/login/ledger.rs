@@ -1,0 +1,111 @@
+//! The database as the validator's [`MessageLedger`]: the replay cache and the outstanding
+//! requests every node shares.
+//!
+//! The ledger reads now (a used assertion or an unknown request is refused at once) and notes
+//! what the login will use up; the login's transaction then uses them up
+//! ([`crate::store::Store::complete_login`]), refusing a message another login used up first, so
+//! two logins racing with the same assertion or request still get it once.
+
+use time::OffsetDateTime;
+
+use crate::saml::MessageLedger;
+use crate::store::{Store, StoreError, UsedAssertion, UsedMessages};
+
+/// A [`MessageLedger`] over the store, for one validation at `now`.
+#[derive(Debug)]
+pub(crate) struct DatabaseLedger<'a> {
+    store: &'a Store,
+    now: OffsetDateTime,
+    used: UsedMessages,
+}
+
+impl<'a> DatabaseLedger<'a> {
+    /// A ledger for a validation at `now`.
+    pub(crate) fn new(store: &'a Store, now: OffsetDateTime) -> DatabaseLedger<'a> {
+        DatabaseLedger {
+            store,
+            now,
+            used: UsedMessages::default(),
+        }
+    }
+
+    /// What the validation claimed, for the login's transaction to use up.
+    pub(crate) fn into_used(self) -> UsedMessages {
+        self.used
+    }
+}
+
+impl MessageLedger for DatabaseLedger<'_> {
+    type Error = StoreError;
+
+    fn claim_assertion(
+        &mut self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if self.store.assertion_used(assertion_id)? {
+            return Ok(false);
+        }
+        self.used.assertion = Some(UsedAssertion {
+            assertion_id: assertion_id.to_owned(),
+            expires_at: expires.unix_timestamp(),
+        });
+        Ok(true)
+    }
+
+    fn claim_request(&mut self, request_id: &str) -> Result<bool, StoreError> {
+        let request = self.store.outstanding_request(request_id, self.now)?;
+        let found = request.is_some();
+        self.used.request = request;
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::Duration;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::store::ClaimLost;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    #[test]
+    fn the_ledger_shares_replay_protection_across_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fedbridge.db");
+        let path = path.to_str().unwrap();
+        let (a, b) = (Store::open(path).unwrap(), Store::open(path).unwrap());
+        a.remember_request("_req", "h", Some("/t"), NOW, Duration::minutes(5))
+            .unwrap();
+        let expires = NOW + Duration::minutes(5);
+        // Both nodes validate the same response at once: both claims look fine...
+        let mut node_a = DatabaseLedger::new(&a, NOW);
+        let mut node_b = DatabaseLedger::new(&b, NOW);
+        for ledger in [&mut node_a, &mut node_b] {
+            assert!(ledger.claim_request("_req").unwrap());
+            assert!(ledger.claim_assertion("_assertion", expires).unwrap());
+        }
+        let (used_a, used_b) = (node_a.into_used(), node_b.into_used());
+        assert_eq!(
+            used_b.request.as_ref().unwrap().target.as_deref(),
+            Some("/t")
+        );
+        // ...the first to use them up wins, the second finds them used...
+        b.use_up(&used_b, NOW).unwrap().unwrap();
+        assert_eq!(a.use_up(&used_a, NOW).unwrap(), Err(ClaimLost::Request));
+        let only_assertion = UsedMessages {
+            request: None,
+            ..used_a
+        };
+        assert_eq!(
+            a.use_up(&only_assertion, NOW).unwrap(),
+            Err(ClaimLost::Assertion)
+        );
+        // ...and later validations on any node are refused at once.
+        let mut node_c = DatabaseLedger::new(&a, NOW);
+        assert!(!node_c.claim_request("_req").unwrap());
+        assert!(!node_c.claim_assertion("_assertion", expires).unwrap());
+    }
+}
