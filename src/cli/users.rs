@@ -105,7 +105,8 @@ fn list(users: &[UserSummary]) -> String {
     out
 }
 
-fn show(user: &UserDetail) -> String {
+fn show(detail: &UserDetail) -> String {
+    let user = &detail.user;
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let groups = |names: &[String]| {
         if names.is_empty() {
@@ -126,13 +127,13 @@ fn show(user: &UserDetail) -> String {
     line("disabled:", yes_no(user.disabled));
     line("created:", &time(user.created_at));
     line("updated:", &time(user.updated_at));
-    line("federated groups:", &groups(&user.federated_groups));
-    line("local groups:", &groups(&user.local_groups));
+    line("federated groups:", &groups(&detail.federated_groups));
+    line("local groups:", &groups(&detail.local_groups));
     out.push_str("recent logins:\n");
-    if user.recent_logins.is_empty() {
+    if detail.recent_logins.is_empty() {
         out.push_str("  (none)\n");
     }
-    for entry in &user.recent_logins {
+    for entry in &detail.recent_logins {
         let mut text = format!("  {} {}", time(entry.at), entry.outcome);
         if let Some(reason) = &entry.reason_code {
             text.push_str(&format!(" reason={reason}"));

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use crate::store::connection::DbConnection;
+use crate::store::connection::{DbConnection, lock_for_write};
 use crate::store::schema::configuration_entity::dsl::{configuration_entity, name, value};
 use time::OffsetDateTime;
 
-use crate::store::{Backend, SigningKeyError, Store, StoreError, signing_keys};
+use crate::store::{SigningKeyError, Store, StoreError, signing_keys};
 use crate::token::SigningKeyPair;
 
 /// Every row: `NAME` -> `VALUE` (`None`: SQL NULL).
@@ -54,10 +54,9 @@ impl Store {
 
     /// Makes the table hold exactly `rows`, in one transaction: all of them, or none.
     pub fn replace_config(&self, rows: &ConfigRows) -> Result<(), StoreError> {
-        let backend = self.backend();
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, backend)?;
+                lock_for_write(conn, "configurationentity")?;
                 diesel::delete(configuration_entity).execute(conn)?;
                 for (key, new_value) in rows {
                     insert(conn, key, new_value.as_deref())?;
@@ -76,10 +75,9 @@ impl Store {
         &self,
         decide: impl FnOnce(&ConfigRows) -> (BTreeMap<String, RowChange>, T),
     ) -> Result<T, StoreError> {
-        let backend = self.backend();
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, backend)?;
+                lock_for_write(conn, "configurationentity")?;
                 let rows = read_rows(conn)?;
                 let (changes, result) = decide(&rows);
                 for (key, change) in &changes {
@@ -107,10 +105,9 @@ impl Store {
         decide: impl FnOnce(&ConfigRows) -> Option<BTreeMap<String, RowChange>>,
     ) -> Result<bool, SigningKeyError> {
         let jwk = key.public_key().jwk_json()?;
-        let backend = self.backend();
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, backend)?;
+                lock_for_write(conn, "configurationentity")?;
                 let rows = read_rows(conn)?;
                 let Some(changes) = decide(&rows) else {
                     return Ok(false);
@@ -121,7 +118,7 @@ impl Store {
                         insert(conn, key_name, new_value.as_deref())?;
                     }
                 }
-                signing_keys::insert_unless_active(conn, backend, key, &jwk, now)?;
+                signing_keys::insert_unless_active(conn, key, &jwk, now)?;
                 Ok(true)
             })
             .map_err(|e| SigningKeyError::Store(self.query_error(&e)))
@@ -139,16 +136,4 @@ fn insert(conn: &mut DbConnection, key: &str, new_value: Option<&str>) -> QueryR
     diesel::insert_into(configuration_entity)
         .values((name.eq(key), value.eq(new_value)))
         .execute(conn)
-}
-
-/// Takes the table's write lock as the transaction's first statement, so that a concurrent
-/// writer waits (SQLite: busy timeout) instead of failing when this transaction upgrades from
-/// reading to writing. SQLite: any write statement takes the database's write lock, even one
-/// that changes nothing. PostgreSQL: a table lock that blocks other writers, not readers.
-fn lock_for_write(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
-    let statement = match backend {
-        Backend::Sqlite => "DELETE FROM configurationentity WHERE 1 = 0",
-        Backend::Postgres => "LOCK TABLE configurationentity IN SHARE ROW EXCLUSIVE MODE",
-    };
-    diesel::sql_query(statement).execute(conn).map(drop)
 }

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError, QueryResult};
+use diesel::{Connection, ConnectionError, QueryResult, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::store::StoreError;
@@ -211,6 +211,18 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
     }
+}
+
+/// Takes `table`'s write lock as the transaction's first statement, so that a concurrent writer
+/// waits (SQLite: busy timeout) instead of failing when the transaction upgrades from reading to
+/// writing. SQLite: any write statement takes the database's write lock, even one that changes
+/// nothing. PostgreSQL: a table lock that blocks other writers of the table, not its readers.
+pub(crate) fn lock_for_write(conn: &mut DbConnection, table: &'static str) -> QueryResult<()> {
+    let statement = match conn {
+        DbConnection::Sqlite(_) => format!("DELETE FROM {table} WHERE 1 = 0"),
+        DbConnection::Postgres(_) => format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"),
+    };
+    diesel::sql_query(statement).execute(conn).map(drop)
 }
 
 /// The error of a migration run (diesel_migrations reports a boxed error).

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::store::connection::DbConnection;
 use crate::store::schema::{groups, login_audit, memberships, users};
 use crate::store::sessions::revoke_users;
+use crate::store::users::UserRecord;
 use crate::store::{Store, StoreError};
 
 /// A local group and how many members it has.
@@ -51,7 +52,8 @@ pub struct UserSummary {
 }
 
 /// One row of `login_audit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = login_audit)]
 pub struct AuditEntry {
     /// When (epoch seconds).
     pub at: i64,
@@ -68,26 +70,8 @@ pub struct AuditEntry {
 /// Everything stored about one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserDetail {
-    /// The login name.
-    pub login_name: String,
-    /// The stable IdP identifier, when known.
-    pub external_id: Option<String>,
-    /// The full name.
-    pub full_name: Option<String>,
-    /// The e-mail address.
-    pub email: Option<String>,
-    /// The description.
-    pub description: Option<String>,
-    /// Licences inherited from the groups.
-    pub inherit_licences: bool,
-    /// Permissions inherited from the groups.
-    pub inherit_permissions: bool,
-    /// Whether the account is disabled.
-    pub disabled: bool,
-    /// Created (epoch seconds).
-    pub created_at: i64,
-    /// Last updated (epoch seconds).
-    pub updated_at: i64,
+    /// The user's row.
+    pub user: UserRecord,
     /// Groups the login sync put the user in, sorted.
     pub federated_groups: Vec<String>,
     /// Groups the user was put in locally, sorted.
@@ -104,24 +88,6 @@ pub enum GroupChangeRefused {
     /// `remove`: these groups do not exist.
     Unknown(Vec<String>),
 }
-
-type UserDetailRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-    bool,
-    bool,
-    i64,
-    i64,
-);
-
-type UserSummaryRow = (i64, String, Option<String>, Option<String>, bool);
-
-type AuditRow = (i64, String, Option<String>, Option<String>, Option<String>);
 
 impl Store {
     /// Every local group with its member counts, by name.
@@ -233,14 +199,8 @@ impl Store {
     pub fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
         let mut conn = self.conn()?;
         let run = |conn: &mut DbConnection| -> QueryResult<Vec<UserSummary>> {
-            let rows: Vec<UserSummaryRow> = users::table
-                .select((
-                    users::id,
-                    users::login_name,
-                    users::full_name,
-                    users::email,
-                    users::disabled,
-                ))
+            let rows: Vec<UserRecord> = users::table
+                .select(UserRecord::as_select())
                 .order(users::login_name.asc())
                 .load(conn)?;
             let member_rows: Vec<i64> =
@@ -260,13 +220,13 @@ impl Store {
                 .collect();
             let out = rows
                 .into_iter()
-                .map(|(id, login_name, full_name, email, disabled)| UserSummary {
-                    groups: counts.get(&id).copied().unwrap_or_default(),
-                    last_login: last.get(&login_name).copied(),
-                    login_name,
-                    full_name,
-                    email,
-                    disabled,
+                .map(|user| UserSummary {
+                    groups: counts.get(&user.id).copied().unwrap_or_default(),
+                    last_login: last.get(&user.login_name).copied(),
+                    login_name: user.login_name,
+                    full_name: user.full_name,
+                    email: user.email,
+                    disabled: user.disabled,
                 })
                 .collect();
             Ok(out)
@@ -283,83 +243,32 @@ impl Store {
     ) -> Result<Option<UserDetail>, StoreError> {
         let mut conn = self.conn()?;
         let run = |conn: &mut DbConnection| -> QueryResult<Option<UserDetail>> {
-            let row: Option<UserDetailRow> = users::table
+            let Some(user) = users::table
                 .filter(users::login_name.eq(login_name))
-                .select((
-                    users::id,
-                    users::login_name,
-                    users::external_id,
-                    users::full_name,
-                    users::email,
-                    users::description,
-                    users::inherit_licences,
-                    users::inherit_permissions,
-                    users::disabled,
-                    users::created_at,
-                    users::updated_at,
-                ))
+                .select(UserRecord::as_select())
                 .first(conn)
-                .optional()?;
-            let Some((
-                id,
-                login_name,
-                external_id,
-                full_name,
-                email,
-                description,
-                inherit_licences,
-                inherit_permissions,
-                disabled,
-                created_at,
-                updated_at,
-            )) = row
+                .optional()?
             else {
                 return Ok(None);
             };
             let groups: Vec<(String, bool)> = memberships::table
                 .inner_join(groups::table)
-                .filter(memberships::user_id.eq(id))
+                .filter(memberships::user_id.eq(user.id))
                 .select((groups::name, memberships::federated))
                 .order(groups::name.asc())
                 .load(conn)?;
             let (federated, local): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(_, f)| *f);
-            let audit: Vec<AuditRow> = login_audit::table
-                .filter(login_audit::login_name.eq(&login_name))
-                .select((
-                    login_audit::at,
-                    login_audit::outcome,
-                    login_audit::reason_code,
-                    login_audit::idp,
-                    login_audit::correlation_id,
-                ))
+            let recent_logins: Vec<AuditEntry> = login_audit::table
+                .filter(login_audit::login_name.eq(&user.login_name))
+                .select(AuditEntry::as_select())
                 .order((login_audit::at.desc(), login_audit::id.desc()))
                 .limit(recent)
                 .load(conn)?;
             Ok(Some(UserDetail {
-                login_name,
-                external_id,
-                full_name,
-                email,
-                description,
-                inherit_licences,
-                inherit_permissions,
-                disabled,
-                created_at,
-                updated_at,
+                user,
                 federated_groups: federated.into_iter().map(|(n, _)| n).collect(),
                 local_groups: local.into_iter().map(|(n, _)| n).collect(),
-                recent_logins: audit
-                    .into_iter()
-                    .map(
-                        |(at, outcome, reason_code, idp, correlation_id)| AuditEntry {
-                            at,
-                            outcome,
-                            reason_code,
-                            idp,
-                            correlation_id,
-                        },
-                    )
-                    .collect(),
+                recent_logins,
             }))
         };
         run(&mut conn).map_err(|e| self.query_error(&e))

@@ -18,6 +18,8 @@ mod login_state;
 pub mod schema;
 mod sessions;
 mod signing_keys;
+#[cfg(test)]
+pub(crate) mod testing;
 mod users;
 
 use std::ops::{Deref, DerefMut};
@@ -36,7 +38,7 @@ pub use self::idp_metadata::CachedMetadata;
 pub use self::login_state::{ClaimLost, OutstandingRequest, UsedAssertion, UsedMessages};
 pub use self::sessions::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
 pub use self::signing_keys::SigningKeyError;
-pub use self::users::SyncOutcome;
+pub use self::users::{SyncOutcome, UserRecord};
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE: &str = "fedbridge.db";

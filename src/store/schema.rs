@@ -145,3 +145,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_audit,
     idp_metadata_cache,
 );
+
+#[cfg(test)]
+mod tests;

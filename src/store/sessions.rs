@@ -11,9 +11,10 @@ use time::OffsetDateTime;
 
 use crate::config::ManagedGroups;
 use crate::store::connection::DbConnection;
+use crate::store::connection::lock_for_write;
 use crate::store::login_state::{ClaimLost, UsedMessages, use_up_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
-use crate::store::users::{SyncOutcome, lock_for_sync, sync_in};
+use crate::store::users::{SyncOutcome, sync_in};
 use crate::store::{Store, StoreError};
 use crate::sync::Identity;
 use crate::token::LEEWAY_SECONDS;
@@ -104,14 +105,13 @@ impl Store {
         &self,
         login: &LoginRecord<'_>,
     ) -> Result<SyncOutcome, CompleteLoginError> {
-        let backend = self.backend();
         let now = login.audit.at;
         self.write(|conn| {
             let result = conn.transaction(|conn| {
                 // The messages are used up first; with none, the lock statement takes the write
                 // lock (the transaction's first write must come before its reads).
                 if login.used.is_empty() {
-                    lock_for_sync(conn, backend)?;
+                    lock_for_write(conn, "users")?;
                 }
                 use_up_in(conn, login.used, now)?.map_err(TxError::Lost)?;
                 let outcome = sync_in(

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use time::{Duration, OffsetDateTime};
 
-use crate::store::connection::DbConnection;
+use crate::store::connection::{DbConnection, lock_for_write};
 use crate::store::schema::{revoked_sessions, signing_keys};
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::token::keys::PrivatePem;
 use crate::token::{Algorithm, KeyError, LEEWAY_SECONDS, PublicKey, SigningKeyPair};
 
@@ -35,8 +35,15 @@ pub enum SigningKeyError {
     },
 }
 
-/// One `signing_keys` row: kid, algorithm, private PEM, public PEM, public JWK, created, retired.
-type KeyRow = (String, String, String, String, String, i64, Option<i64>);
+/// What a key pair is made from: one `signing_keys` row but its bookkeeping columns.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = signing_keys)]
+struct KeyRow {
+    kid: String,
+    algorithm: String,
+    private_pem: String,
+    public_pem: String,
+}
 
 impl Store {
     /// The active key of `algorithm`; on first use one is generated and stored. Race-safe: the
@@ -57,11 +64,10 @@ impl Store {
         // Generated outside the transaction: RSA generation takes a while, the lock should not.
         let fresh = SigningKeyPair::generate(algorithm)?;
         let jwk = fresh.public_key().jwk_json()?;
-        let backend = self.backend();
         self.write(|conn| {
             let row = conn
                 .transaction(|conn| {
-                    lock_for_write(conn, backend)?;
+                    lock_for_write(conn, "signing_keys")?;
                     if let Some(row) = newest_active(conn, algorithm)? {
                         return Ok(row);
                     }
@@ -82,10 +88,9 @@ impl Store {
     ) -> Result<SigningKeyPair, SigningKeyError> {
         let fresh = SigningKeyPair::generate(algorithm)?;
         let jwk = fresh.public_key().jwk_json()?;
-        let backend = self.backend();
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, backend)?;
+                lock_for_write(conn, "signing_keys")?;
                 diesel::update(
                     signing_keys::table
                         .filter(signing_keys::algorithm.eq(algorithm.as_str()))
@@ -192,12 +197,11 @@ impl Store {
 /// its algorithm unless one is active already; returns whether it was stored.
 pub(super) fn insert_unless_active(
     conn: &mut DbConnection,
-    backend: Backend,
     key: &SigningKeyPair,
     jwk: &str,
     now: OffsetDateTime,
 ) -> QueryResult<bool> {
-    lock_for_write(conn, backend)?;
+    lock_for_write(conn, "signing_keys")?;
     if newest_active(conn, key.algorithm())?.is_some() {
         return Ok(false);
     }
@@ -216,15 +220,7 @@ fn newest_active(conn: &mut DbConnection, algorithm: Algorithm) -> QueryResult<O
         .filter(signing_keys::algorithm.eq(algorithm.as_str()))
         .filter(signing_keys::retired_at.is_null())
         .order((signing_keys::created_at.desc(), signing_keys::kid.desc()))
-        .select((
-            signing_keys::kid,
-            signing_keys::algorithm,
-            signing_keys::private_pem,
-            signing_keys::public_pem,
-            signing_keys::public_jwk,
-            signing_keys::created_at,
-            signing_keys::retired_at,
-        ))
+        .select(KeyRow::as_select())
         .first(conn)
         .optional()
 }
@@ -250,13 +246,12 @@ fn insert_key(
 }
 
 fn key_pair(row: KeyRow) -> Result<SigningKeyPair, SigningKeyError> {
-    let (kid, name, private_pem, public_pem, _jwk, _created, _retired) = row;
-    let algorithm = algorithm_of(&kid, &name)?;
+    let algorithm = algorithm_of(&row.kid, &row.algorithm)?;
     Ok(SigningKeyPair::from_pem(
         algorithm,
-        kid,
-        PrivatePem::new(private_pem),
-        public_pem,
+        row.kid,
+        PrivatePem::new(row.private_pem),
+        row.public_pem,
     )?)
 }
 
@@ -265,16 +260,6 @@ fn algorithm_of(kid: &str, name: &str) -> Result<Algorithm, SigningKeyError> {
         kid: kid.to_owned(),
         algorithm: name.to_owned(),
     })
-}
-
-/// Takes `signing_keys`' write lock as the transaction's first statement (see
-/// `configuration.rs`): concurrent writers wait instead of failing on the lock upgrade.
-fn lock_for_write(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
-    let statement = match backend {
-        Backend::Sqlite => "DELETE FROM signing_keys WHERE 1 = 0",
-        Backend::Postgres => "LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE",
-    };
-    diesel::sql_query(statement).execute(conn).map(drop)
 }
 
 #[cfg(test)]

@@ -312,14 +312,12 @@ fn both_backends_have_the_same_migration_names() {
     assert_eq!(sqlite, names("postgres"));
 }
 
-/// The same store code against a real PostgreSQL server. Running PostgreSQL in CI is a later
-/// issue; until then run it by hand:
-/// `FEDBRIDGE_TEST_POSTGRES_URL=postgres://user@host/empty_db cargo test --lib postgres -- --ignored`
+/// The same store code against a real PostgreSQL server (see `store::testing`).
 #[test]
-#[ignore = "needs a PostgreSQL server: set FEDBRIDGE_TEST_POSTGRES_URL and run with --ignored"]
 fn postgres_round_trip() {
-    let url = std::env::var("FEDBRIDGE_TEST_POSTGRES_URL")
-        .expect("FEDBRIDGE_TEST_POSTGRES_URL names an empty PostgreSQL database");
+    let Some(url) = testing::postgres_database("postgres_round_trip") else {
+        return;
+    };
     let store = Store::open(&url).unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     store.replace_config(&ConfigRows::new()).unwrap();

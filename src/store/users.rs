@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use diesel::prelude::*;
 
 use crate::config::ManagedGroups;
-use crate::store::connection::DbConnection;
+use crate::store::connection::{DbConnection, lock_for_write};
 use crate::store::schema::{groups, memberships, users};
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::sync::{CurrentUser, FieldChanges, Identity, StoredUser, SyncPlan, plan};
 
 /// What a login sync did.
@@ -48,10 +48,9 @@ impl Store {
         create_missing: bool,
         now: i64,
     ) -> Result<SyncOutcome, StoreError> {
-        let backend = self.backend();
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_sync(conn, backend)?;
+                lock_for_write(conn, "users")?;
                 sync_in(conn, identity, managed, create_missing, now)
             })
             .map_err(|e| self.query_error(&e))
@@ -60,7 +59,7 @@ impl Store {
 }
 
 /// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_sync`]): read, plan and write.
+/// [`lock_for_write`]): read, plan and write.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
     identity: &Identity,
@@ -69,11 +68,11 @@ pub(crate) fn sync_in(
     now: i64,
 ) -> QueryResult<SyncOutcome> {
     let found = find_user(conn, identity)?;
-    let disabled = found.as_ref().is_some_and(|(_, _, disabled)| *disabled);
+    let disabled = found.as_ref().is_some_and(|user| user.disabled);
     // Group name -> id, for the groups the reads below saw (saves a lookup per change).
     let mut group_ids = BTreeMap::new();
     let current = match found {
-        Some((id, user, _)) => Some((id, read_current(conn, id, user, &mut group_ids)?)),
+        Some(user) => Some((user.id, read_current(conn, user, &mut group_ids)?)),
         None => None,
     };
     let local = existing_groups(conn, identity.groups.as_ref(), &mut group_ids)?;
@@ -136,45 +135,40 @@ pub(crate) fn sync_in(
     })
 }
 
-/// The write lock, as the transaction's first statement (see the module documentation).
-pub(crate) fn lock_for_sync(conn: &mut DbConnection, backend: Backend) -> QueryResult<()> {
-    let statement = match backend {
-        Backend::Sqlite => "DELETE FROM users WHERE 1 = 0",
-        Backend::Postgres => "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",
-    };
-    diesel::sql_query(statement).execute(conn).map(drop)
+/// One `users` row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRecord {
+    /// The row id.
+    pub id: i64,
+    /// The login name.
+    pub login_name: String,
+    /// The stable IdP identifier, when known.
+    pub external_id: Option<String>,
+    /// The full name.
+    pub full_name: Option<String>,
+    /// The e-mail address.
+    pub email: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// Licences inherited from the groups.
+    pub inherit_licences: bool,
+    /// Permissions inherited from the groups.
+    pub inherit_permissions: bool,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// Created (epoch seconds).
+    pub created_at: i64,
+    /// Last updated (epoch seconds).
+    pub updated_at: i64,
 }
 
-/// The stored user's fields, as the plan compares them.
-type UserRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The user with the identity's external ID, else the one with its login name: its id, its
-/// fields and whether it is disabled.
-fn find_user(
-    conn: &mut DbConnection,
-    identity: &Identity,
-) -> QueryResult<Option<(i64, UserRow, bool)>> {
-    let columns = (
-        users::id,
-        (
-            users::login_name,
-            users::external_id,
-            users::full_name,
-            users::email,
-            users::description,
-        ),
-        users::disabled,
-    );
+/// The user with the identity's external ID, else the one with its login name.
+fn find_user(conn: &mut DbConnection, identity: &Identity) -> QueryResult<Option<UserRecord>> {
     if let Some(external_id) = &identity.external_id {
         let found = users::table
             .filter(users::external_id.eq(external_id))
-            .select(columns)
+            .select(UserRecord::as_select())
             .first(conn)
             .optional()?;
         if found.is_some() {
@@ -183,7 +177,7 @@ fn find_user(
     }
     users::table
         .filter(users::login_name.eq(&identity.login_name))
-        .select(columns)
+        .select(UserRecord::as_select())
         .first(conn)
         .optional()
 }
@@ -191,14 +185,12 @@ fn find_user(
 /// The stored user and its memberships; records the ids of its groups in `group_ids`.
 fn read_current(
     conn: &mut DbConnection,
-    id: i64,
-    user: UserRow,
+    user: UserRecord,
     group_ids: &mut BTreeMap<String, i64>,
 ) -> QueryResult<CurrentUser> {
-    let (login_name, external_id, full_name, email, description) = user;
     let rows: Vec<(String, i64, bool)> = memberships::table
         .inner_join(groups::table)
-        .filter(memberships::user_id.eq(id))
+        .filter(memberships::user_id.eq(user.id))
         .select((groups::name, groups::id, memberships::federated))
         .load(conn)?;
     let mut memberships = BTreeMap::new();
@@ -208,11 +200,11 @@ fn read_current(
     }
     Ok(CurrentUser {
         user: StoredUser {
-            login_name,
-            external_id,
-            full_name,
-            email,
-            description,
+            login_name: user.login_name,
+            external_id: user.external_id,
+            full_name: user.full_name,
+            email: user.email,
+            description: user.description,
         },
         memberships,
     })

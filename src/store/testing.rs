@@ -1,0 +1,45 @@
+//! Test support for the store: a fresh database on each backend.
+//!
+//! PostgreSQL tests need a server: `.ci/postgres start` starts a throwaway one and prints its
+//! URL, which goes in `FEDBRIDGE_TEST_POSTGRES_URL`; each test then gets a database of its own.
+//! Without it the PostgreSQL half of a test says SKIPPED, unless `FEDBRIDGE_REQUIRE_POSTGRES=1`
+//! (CI), which makes it fail.
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+/// The command that starts a server for the tests.
+const HOW: &str = "export FEDBRIDGE_TEST_POSTGRES_URL=$(bash .ci/postgres start)";
+
+/// A fresh, empty SQLite database file (deleted with the directory).
+pub(crate) fn sqlite_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("fedbridge.db").display().to_string();
+    (dir, path)
+}
+
+/// The URL of a fresh, empty PostgreSQL database on the test server, or `None` (after saying
+/// SKIPPED) when no server is configured and none is required.
+pub(crate) fn postgres_database(test: &str) -> Option<String> {
+    let Ok(server) = std::env::var("FEDBRIDGE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("FEDBRIDGE_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "FEDBRIDGE_REQUIRE_POSTGRES=1 but FEDBRIDGE_TEST_POSTGRES_URL is not set ({HOW})"
+        );
+        eprintln!("SKIPPED (PostgreSQL half of {test}): no test server; run `{HOW}`");
+        return None;
+    };
+    let name = format!(
+        "fedbridge_test_{}",
+        crate::ids::random_id()
+            .expect("random")
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    );
+    let mut admin = PgConnection::establish(&server)
+        .unwrap_or_else(|e| panic!("cannot connect to {server}: {e}"));
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap_or_else(|e| panic!("cannot create the database {name}: {e}"));
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    Some(format!("{base}/{name}"))
+}
