@@ -5,8 +5,8 @@ use std::fmt;
 
 use base64::Engine as _;
 
-use crate::saml::metadata::parse_idp_metadata;
-use crate::web::idp::{FETCH_TIMEOUT, MAX_METADATA_BYTES, fetch};
+use fedbridge::saml::metadata::parse_idp_metadata;
+use fedbridge::web::idp::{FETCH_TIMEOUT, MAX_METADATA_BYTES, fetch};
 
 /// What the administrator checks before trusting an IdP.
 #[derive(Debug, Clone, PartialEq, Eq)]

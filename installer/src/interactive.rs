@@ -7,12 +7,14 @@ use std::io::IsTerminal as _;
 use inquire::validator::Validation;
 use inquire::{Confirm, InquireError, Text};
 
-use crate::config::keys::{SAML_CONSUMER_URL, SAML_METADATA_URL, SAML_SERVER_ENTITY_IDENTIFIER};
-use crate::config::schema::{Schema, SettingDef};
-use crate::installer::plan::{self, Answers, Plan, Step};
-use crate::installer::questions::{self, Questions};
-use crate::installer::{Options, Stop, current_rows, describe, idp, make_plan};
-use crate::store::ConfigRows;
+use crate::plan::{self, Answers, Plan, Step};
+use crate::questions::{self, Questions};
+use crate::{Options, Stop, current_rows, describe, idp, make_plan};
+use fedbridge::config::keys::{
+    SAML_CONSUMER_URL, SAML_METADATA_URL, SAML_SERVER_ENTITY_IDENTIFIER,
+};
+use fedbridge::config::schema::{Schema, SettingDef};
+use fedbridge::store::ConfigRows;
 
 /// Asks every step and the final confirmation; returns the database and the confirmed plan.
 pub fn run(

@@ -9,7 +9,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::{X509Builder, X509NameBuilder};
 
-use crate::installer::plan::SpKeyPem;
+use crate::plan::SpKeyPem;
 
 /// RSA modulus size of the generated key.
 pub const RSA_BITS: u32 = 2048;
@@ -47,10 +47,10 @@ pub fn generate_sp_key(common_name: &str) -> Result<SpKeyPem, ErrorStack> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::keys::{
+    use fedbridge::config::keys::{
         FEDBRIDGE_SP_CERTIFICATE, FEDBRIDGE_SP_PRIVATE_KEY, SAML_CONSUMER_URL,
     };
-    use crate::store::ConfigRows;
+    use fedbridge::store::ConfigRows;
 
     #[test]
     fn the_generated_pair_is_accepted_by_the_loader() {
@@ -71,7 +71,7 @@ mod tests {
             (FEDBRIDGE_SP_PRIVATE_KEY.into(), Some(pair.private_key)),
             (FEDBRIDGE_SP_CERTIFICATE.into(), Some(pair.certificate)),
         ]);
-        let loaded = crate::config::load(&rows).unwrap();
+        let loaded = fedbridge::config::load(&rows).unwrap();
         assert!(loaded.config.sp_key_pair.is_some());
     }
 }

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::keys::{
+use crate::questions::{self, Questions};
+use fedbridge::config::keys::{
     FEDBRIDGE_SP_CERTIFICATE, FEDBRIDGE_SP_PRIVATE_KEY, SAML_CONSUMER_URL, SAML_METADATA_URL,
 };
-use crate::config::schema::{CONSUMER_ORIGIN, Empty, Kind, Required, Schema, SettingDef};
-use crate::config::{self, AbsoluteUrl, Config, Problem, value};
-use crate::installer::questions::{self, Questions};
-use crate::store::{ConfigRows, RowChange};
+use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Kind, Required, Schema, SettingDef};
+use fedbridge::config::{self, AbsoluteUrl, Config, Problem, value};
+use fedbridge::store::{ConfigRows, RowChange};
 
 /// One thing the wizard asks, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,7 +344,7 @@ fn row_change(def: &SettingDef, row: Option<&Option<String>>, answer: &str) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::schema::schema;
+    use fedbridge::config::schema::schema;
 
     fn q() -> &'static Questions {
         questions::questions().unwrap()

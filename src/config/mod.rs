@@ -13,6 +13,7 @@
 //! - `SAML_CONSUMER_URL` is mandatory.
 //! - `FEDBRIDGE_SP_PRIVATE_KEY` and `FEDBRIDGE_SP_CERTIFICATE`: both or neither, and matching.
 
+pub mod display;
 pub mod keys;
 mod load;
 mod reference;
@@ -68,7 +69,7 @@ pub struct Problem {
 
 impl Problem {
     /// A problem with `def`, illustrated by its schema example.
-    pub(crate) fn about(def: &schema::SettingDef, message: String) -> Problem {
+    pub fn about(def: &schema::SettingDef, message: String) -> Problem {
         Problem {
             key: def.name.clone(),
             message,

@@ -160,19 +160,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn login_codes_are_snake_case_round_trip_and_never_reuse_a_validator_code() {
+    fn no_login_code_is_also_a_validator_code() {
         let validator: HashSet<&str> = RejectionReason::ALL.iter().map(|r| r.code()).collect();
-        let mut seen = HashSet::new();
         for reason in LoginReason::ALL {
-            let code = reason.code();
             assert!(
-                code.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{code}"
+                !validator.contains(reason.code()),
+                "{} is also a validator code",
+                reason.code()
             );
-            assert!(seen.insert(code), "duplicate code {code}");
-            assert!(!validator.contains(code), "{code} is also a validator code");
-            assert_eq!(LoginReason::from_code(code), Some(*reason));
         }
     }
 }

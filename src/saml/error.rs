@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-/// Declares an enum of stable reason codes: `ALL`, `code()` and `from_code()`. Used for the
+/// Declares an enum of stable reason codes: `ALL`, `code()`, `from_code()` and a test that the
+/// codes are unique, snake_case and round-trip. Used for the
 /// validator's [`RejectionReason`] and the login's own reasons (`login::LoginReason`).
 macro_rules! reason_codes {
     ($(#[$enum_doc:meta])* $name:ident {
@@ -30,6 +31,26 @@ macro_rules! reason_codes {
             /// The reason with this code, if any.
             pub fn from_code(code: &str) -> Option<Self> {
                 match code { $($code => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        #[cfg(test)]
+        mod reason_code_tests {
+            use super::$name;
+
+            #[test]
+            fn codes_are_unique_snake_case_and_round_trip() {
+                let mut seen = std::collections::HashSet::new();
+                for reason in $name::ALL {
+                    let code = reason.code();
+                    assert!(
+                        code.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                        "{code}"
+                    );
+                    assert!(seen.insert(code), "duplicate code {code}");
+                    assert_eq!($name::from_code(code), Some(*reason));
+                }
             }
         }
     };
@@ -182,21 +203,6 @@ pub(crate) fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_are_unique_snake_case_and_round_trip() {
-        let mut seen = std::collections::HashSet::new();
-        for reason in RejectionReason::ALL {
-            let code = reason.code();
-            assert!(
-                code.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-                "{code}"
-            );
-            assert!(seen.insert(code), "duplicate code {code}");
-            assert_eq!(RejectionReason::from_code(code), Some(*reason));
-        }
-    }
 
     #[test]
     fn quote_truncates_and_strips_control_characters() {

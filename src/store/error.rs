@@ -106,15 +106,7 @@ impl StoreError {
             ConnectionError::BadConnection(message) => message.trim().to_owned(),
             other => other.to_string(),
         };
-        match location.backend() {
-            Backend::Postgres => StoreError::Unreachable {
-                database: location.to_string(),
-                detail,
-            },
-            Backend::Sqlite => classify(location, detail, busy_timeout, |database, detail| {
-                StoreError::Open { database, detail }
-            }),
-        }
+        StoreError::cannot_connect(location, detail, busy_timeout)
     }
 
     pub(crate) fn from_query(
@@ -150,7 +142,11 @@ impl StoreError {
         error: &diesel::r2d2::PoolError,
         busy_timeout: Duration,
     ) -> StoreError {
-        let detail = error.to_string();
+        StoreError::cannot_connect(location, error.to_string(), busy_timeout)
+    }
+
+    /// No connection: a PostgreSQL server out of reach, or an SQLite file that cannot be opened.
+    fn cannot_connect(location: &Location, detail: String, busy_timeout: Duration) -> StoreError {
         match location.backend() {
             Backend::Postgres => StoreError::Unreachable {
                 database: location.to_string(),

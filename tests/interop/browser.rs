@@ -45,7 +45,11 @@ const SSP_APP_PORT: u16 = 8095;
 // ---------------------------------------------------------------------------------------------
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The tests are targets of the cli package (cli/Cargo.toml), one level down.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
 }
 
 /// `target/interop` of the repository (screenshots, logs, IdP work directories).

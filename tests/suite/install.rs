@@ -24,7 +24,7 @@ fn prompt(name: &str) -> String {
 }
 
 fn question(id: &str) -> String {
-    fedbridge::installer::questions::questions()
+    fedbridge_installer::questions::questions()
         .unwrap()
         .get(id)
         .unwrap()
@@ -277,9 +277,9 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
 
 #[test]
 fn every_prompt_comes_from_config_schema() {
-    use fedbridge::installer::plan::{Step, steps};
+    use fedbridge_installer::plan::{Step, steps};
     let schema = schema();
-    let questions = fedbridge::installer::questions::questions().unwrap();
+    let questions = fedbridge_installer::questions::questions().unwrap();
     let steps = steps(schema);
     // Every installer setting of the schema is asked, in the schema's order, and nothing else.
     let asked: Vec<&str> = steps
@@ -312,7 +312,7 @@ fn every_prompt_comes_from_config_schema() {
         texts.push(q.help.clone());
     }
     texts.push(questions.proposal.consumer_path.clone());
-    let mut sources = vec![repo().join("src/cli/install.rs")];
+    let mut sources = vec![repo().join("cli/src/install.rs")];
     for entry in std::fs::read_dir(repo().join("installer/src")).unwrap() {
         sources.push(entry.unwrap().path());
     }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod architecture;
 mod attacks;
 mod cli;
 mod config_cli;

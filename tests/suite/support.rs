@@ -13,7 +13,11 @@ use time::format_description::well_known::Rfc3339;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The tests are targets of the cli package (cli/Cargo.toml), one level down.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
 }
 
 /// `../shared`, beside the repository (peer corpora and IdP samples).

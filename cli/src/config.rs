@@ -16,13 +16,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::config::keys::SAML_CONSUMER_URL;
-use crate::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
-use crate::config::{self, AbsoluteUrl, Problem};
-use crate::store::{ConfigRows, RowChange, Store};
-
-/// What `list` shows instead of a secret value.
-pub(crate) const MASK: &str = "********";
+use fedbridge::config::display::{MASK, shown};
+use fedbridge::config::keys::SAML_CONSUMER_URL;
+use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
+use fedbridge::config::{self, AbsoluteUrl, Problem};
+use fedbridge::store::{ConfigRows, RowChange, Store};
 
 /// The `config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -552,21 +550,6 @@ fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A value for a listing: continuation lines indented under the first; an empty value quoted.
-pub(crate) fn shown(value: &str) -> String {
-    if value.trim().is_empty() {
-        return format!("'{value}'");
-    }
-    let mut text = String::new();
-    for (i, line) in value.trim_end().lines().enumerate() {
-        if i > 0 {
-            text.push_str("\n    ");
-        }
-        text.push_str(line);
-    }
-    text
-}
 
 /// The default of `def`, with the consumer URL's origin filled in when it is known.
 fn default_value(def: &SettingDef, rows: &ConfigRows) -> Option<String> {

@@ -24,7 +24,7 @@ pub struct InstallArgs {
 
 /// Runs the installer against `database` (the default answer to the database question).
 pub fn run(database: &str, args: &InstallArgs) -> ExitCode {
-    crate::installer::run(&crate::installer::Options {
+    fedbridge_installer::run(&fedbridge_installer::Options {
         database: database.to_owned(),
         answers: args.answers.clone(),
         dry_run: args.dry_run,

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::store::{Store, UserDetail, UserSummary};
+use fedbridge::store::{Store, UserDetail, UserSummary};
 
 /// How many login audit rows `users show` prints.
 const RECENT_LOGINS: i64 = 10;

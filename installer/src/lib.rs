@@ -1,7 +1,7 @@
 //! `fedbridge install`: the setup wizard (see installer/README.md).
 //!
-//! Compiled into the library from `installer/src/` (`#[path]` in src/lib.rs), so it uses the
-//! library's schema, loader, store and metadata code and re-implements none of them.
+//! A crate of its own on top of the `fedbridge` library: it uses the library's schema, loader,
+//! store and metadata code and re-implements none of them.
 //!
 //! - [`plan`]: answers -> the rows to write, validated with `config::load` (pure).
 //! - [`interactive`]: the terminal layer (inquire), a thin loop over [`plan::steps`].
@@ -21,11 +21,11 @@ pub mod questions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::schema::Schema;
-use crate::config::{Config, keys as setting};
-use crate::installer::plan::{Answers, Invalid, Plan};
-use crate::installer::questions::Questions;
-use crate::store::{ConfigRows, Location, RowChange, Store};
+use crate::plan::{Answers, Invalid, Plan};
+use crate::questions::Questions;
+use fedbridge::config::schema::Schema;
+use fedbridge::config::{Config, keys as setting};
+use fedbridge::store::{ConfigRows, Location, RowChange, Store};
 
 /// The name of the SP metadata file written beside an SQLite database (or in the working
 /// directory for PostgreSQL) unless `--sp-metadata` says otherwise.
@@ -70,7 +70,7 @@ pub fn run(options: &Options) -> ExitCode {
 }
 
 fn run_inner(options: &Options) -> Result<(), Stop> {
-    let schema = crate::config::schema::schema().map_err(|e| Stop::Failed(e.to_string()))?;
+    let schema = fedbridge::config::schema::schema().map_err(|e| Stop::Failed(e.to_string()))?;
     let questions = questions::questions().map_err(Stop::Failed)?;
     let (database, plan) = match &options.answers {
         Some(path) => from_answers_file(schema, questions, options, path)?,
@@ -173,8 +173,12 @@ pub fn describe(schema: &Schema, plan: &Plan) -> String {
     for (name, change) in &plan.changes {
         let secret = schema.setting(name).is_some_and(|d| d.secret);
         let line = match change {
-            RowChange::Set(Some(_)) if secret => format!("  set    {name} = {}", crate::cli::MASK),
-            RowChange::Set(Some(v)) => format!("  set    {name} = {}", crate::cli::shown(v)),
+            RowChange::Set(Some(_)) if secret => {
+                format!("  set    {name} = {}", fedbridge::config::display::MASK)
+            }
+            RowChange::Set(Some(v)) => {
+                format!("  set    {name} = {}", fedbridge::config::display::shown(v))
+            }
             RowChange::Set(None) => format!("  set    {name} = (NULL)"),
             RowChange::Delete => format!("  unset  {name} (row deleted: back to the default)"),
         };
@@ -194,10 +198,10 @@ pub fn describe(schema: &Schema, plan: &Plan) -> String {
 /// Writes the plan in one transaction (settings, SP key pair, xsession signing key), then the
 /// SP metadata file; returns the file's path.
 fn commit(database: &str, plan: &Plan, options: &Options) -> Result<PathBuf, Stop> {
-    let key = crate::token::SigningKeyPair::generate(plan.config.xsession.algorithm)
+    let key = fedbridge::token::SigningKeyPair::generate(plan.config.xsession.algorithm)
         .map_err(|e| Stop::Failed(format!("cannot generate the xsession signing key: {e}")))?;
     let store = Store::open(database).map_err(|e| Stop::Failed(e.to_string()))?;
-    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let now = fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock);
     let written = store
         .update_config_with_signing_key(&key, now, |rows| {
             (*rows == plan.before).then(|| plan.changes.clone())

@@ -13,9 +13,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
-use crate::saml::{
+use fedbridge::clock::{Clock, FixedClock, SystemClock};
+use fedbridge::saml::metadata::{DEFAULT_MAX_METADATA_BYTES, parse_idp_metadata};
+use fedbridge::saml::{
     AlgorithmPolicy, DEFAULT_MAX_RESPONSE_BYTES, DecryptionKey, Expected, MemoryLedger, Rejection,
     RejectionReason, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding,
     validate_response,

@@ -6,8 +6,8 @@
 
 use std::process::ExitCode;
 
-use crate::config;
-use crate::store::Store;
+use fedbridge::config;
+use fedbridge::store::Store;
 
 /// Runs `fedbridge metadata` against the database `database`.
 pub fn run(database: &str) -> ExitCode {

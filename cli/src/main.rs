@@ -1,4 +1,7 @@
-//! The command line: argument parsing and dispatch to one module per command.
+//! The `fedbridge` command: argument parsing and dispatch to one module per command.
+//!
+//! A package of its own (the binary) so that it can use both the library and the installer
+//! crate, which itself uses the library.
 
 mod config;
 mod demo;
@@ -13,8 +16,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub(crate) use self::config::{MASK, shown};
-
 /// fedbridge: SAML 2.0 Service Provider that mints one xsession token for downstream apps.
 #[derive(Debug, Parser)]
 #[command(name = "fedbridge", version, about, long_about = None)]
@@ -25,7 +26,7 @@ struct Cli {
         global = true,
         env = "FEDBRIDGE_DATABASE",
         hide_env_values = true,
-        default_value = crate::store::DEFAULT_DATABASE,
+        default_value = fedbridge::store::DEFAULT_DATABASE,
         value_name = "PATH_OR_URL"
     )]
     database: String,
@@ -66,7 +67,7 @@ struct ServeArgs {
     #[arg(
         long,
         env = "FEDBRIDGE_LISTEN",
-        default_value = crate::web::DEFAULT_LISTEN,
+        default_value = fedbridge::web::DEFAULT_LISTEN,
         value_name = "ADDRESS:PORT"
     )]
     listen: String,
@@ -79,7 +80,7 @@ enum SamlCommand {
 }
 
 /// Parses `args` and runs the command; the exit code follows each command's contract.
-pub fn run<I, T>(args: I) -> ExitCode
+fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -102,7 +103,7 @@ where
         Command::Groups(command) => groups::run(&cli.database, &command),
         Command::Users(command) => users::run(&cli.database, &command),
         Command::Metadata => metadata::run(&cli.database),
-        Command::Serve(args) => crate::web::serve(&cli.database, &args.listen),
+        Command::Serve(args) => fedbridge::web::serve(&cli.database, &args.listen),
         Command::Demo(args) => demo::run(&args),
         Command::Install(args) => install::run(&cli.database, &args),
     }
@@ -118,4 +119,8 @@ fn init_logging(default: &str) {
         // Colours only on a terminal: a log file or journald gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+fn main() -> ExitCode {
+    run(std::env::args_os())
 }

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::clock::{Clock, SystemClock};
-use crate::store::{GroupChangeRefused, Store};
+use fedbridge::clock::{Clock, SystemClock};
+use fedbridge::store::{GroupChangeRefused, Store};
 
 /// The `groups` subcommands.
 #[derive(Debug, Subcommand)]

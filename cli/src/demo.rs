@@ -1,5 +1,5 @@
 //! `fedbridge demo`: fedbridge, a development IdP and a downstream app on loopback (see
-//! [`crate::demo`]). The global `--database` is not used: the demo always starts on a fresh
+//! [`fedbridge::demo`]). The global `--database` is not used: the demo always starts on a fresh
 //! SQLite file in a temporary directory, removed when it stops.
 //!
 //! Exit status: 0 stopped with Ctrl-C, 1 the demo failed, 2 a listen address that is not a
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::demo::{DEFAULT_APP_LISTEN, DEFAULT_IDP_LISTEN, DEFAULT_LISTEN, DemoOptions};
+use fedbridge::demo::{DEFAULT_APP_LISTEN, DEFAULT_IDP_LISTEN, DEFAULT_LISTEN, DemoOptions};
 
 /// Options of `demo`: where the three servers listen (loopback IPs only; port 0 picks a free
 /// port).
@@ -28,7 +28,7 @@ pub struct DemoArgs {
 
 /// Runs the demo until Ctrl-C.
 pub fn run(args: &DemoArgs) -> ExitCode {
-    crate::demo::run(&DemoOptions {
+    fedbridge::demo::run(&DemoOptions {
         listen: args.listen.clone(),
         idp_listen: args.idp_listen.clone(),
         app_listen: args.app_listen.clone(),

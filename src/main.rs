@@ -1,7 +1,0 @@
-//! The `fedbridge` command.
-
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    fedbridge::cli::run(std::env::args_os())
-}
