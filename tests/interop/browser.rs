@@ -126,7 +126,7 @@ fn chromium(row: Row) -> Option<Tools> {
     if tools.is_none() {
         skip(
             row,
-            "chromium not installed (run tests/interop/setup/chromium.sh)",
+            "chromium not installed (install: bash tests/interop/setup/chromium.sh)",
         );
     }
     tools
@@ -860,7 +860,7 @@ fn browser_simplesamlphp_sp_initiated_login() {
     if let Some(missing) = simplesamlphp_missing() {
         skip(
             row,
-            &format!("{missing} (run tests/interop/setup/simplesamlphp.sh)"),
+            &format!("{missing} (install: bash tests/interop/setup/simplesamlphp.sh)"),
         );
         return;
     }

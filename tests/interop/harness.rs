@@ -337,7 +337,7 @@ impl Case {
         };
         let why = match idp.missing() {
             Some(missing) => Some(format!(
-                "SKIPPED: {} not installed (run tests/interop/setup/{}.sh): {missing}",
+                "SKIPPED: {} not installed (install: bash tests/interop/setup/{}.sh): {missing}",
                 idp.name(),
                 idp.name()
             )),

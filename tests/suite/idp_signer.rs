@@ -175,25 +175,17 @@ impl Idp {
     }
 }
 
-/// Whether xmlsec1 runs on this machine. When it does not, prints a `SKIPPED <test>` line on
-/// stderr and returns `false`, or fails the test when `FEDBRIDGE_REQUIRE_XMLSEC1=1` or `CI` is
-/// set (`.ci/run` sets the former and installs xmlsec1).
+/// Whether xmlsec1 runs on this machine. When it does not, prints a `SKIPPED <test>` line with
+/// the install command and returns `false`, or fails the test when `FEDBRIDGE_REQUIRE_XMLSEC1=1`
+/// or `CI` is set (`.ci/run` sets the former and installs xmlsec1).
 pub fn xmlsec1_installed(test: &str) -> bool {
-    let probe = Command::new("xmlsec1").arg("--version").output();
-    if probe.is_ok_and(|out| out.status.success()) {
-        return true;
-    }
-    let reason = "xmlsec1 is not installed, and these tests check SAML signatures with it as an \
-                  independent implementation (apt-get install xmlsec1; .ci/run does)";
-    let required = std::env::var_os("FEDBRIDGE_REQUIRE_XMLSEC1").is_some_and(|v| v == "1")
-        || std::env::var_os("CI").is_some();
-    assert!(
-        !required,
-        "{test} FAILED: {reason}; FEDBRIDGE_REQUIRE_XMLSEC1=1 or CI is set, so it may not be \
-         skipped"
-    );
-    eprintln!("SKIPPED {test}: {reason}");
-    false
+    crate::support::tool_available(
+        test,
+        Command::new("xmlsec1").arg("--version"),
+        "xmlsec1 is not installed, and this test checks SAML signatures with it as an \
+         independent implementation (install it: apt-get install -y xmlsec1; .ci/run does)",
+        "FEDBRIDGE_REQUIRE_XMLSEC1",
+    )
 }
 
 /// Runs `xmlsec1 ARGS`: its output, or `None` when xmlsec1 is not installed; a failure to run

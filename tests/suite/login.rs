@@ -378,7 +378,7 @@ print(json.dumps(claims))
             std::env::var_os("FEDBRIDGE_REQUIRE_PYJWT").is_none(),
             "{message}"
         );
-        eprintln!("{message}");
+        crate::support::shout(&message);
         return None;
     }
     let out = std::process::Command::new("python3")

@@ -118,6 +118,38 @@ pub fn code(out: &std::process::Output) -> i32 {
     out.status.code().expect("exited, not killed")
 }
 
+/// Writes `line` to the real standard error, past libtest's output capture (which swallows a
+/// passing test's `eprintln!`): a SKIPPED line shows in every run, never a silent pass.
+pub fn shout(line: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+    let _ = stderr.flush();
+}
+
+/// Whether the tool that `probe` runs (e.g. `xmlsec1 --version`) works on this machine. When it
+/// does not, prints `SKIPPED <test>: <reason>` (say what is missing and the command that installs
+/// it) and returns `false`; or, with `require` (a `FEDBRIDGE_REQUIRE_*` variable that `.ci/run`
+/// sets) equal to 1 or `CI` set, fails the test instead.
+pub fn tool_available(
+    test: &str,
+    probe: &mut std::process::Command,
+    reason: &str,
+    require: &str,
+) -> bool {
+    if probe.output().is_ok_and(|out| out.status.success()) {
+        return true;
+    }
+    let required =
+        std::env::var_os(require).is_some_and(|v| v == "1") || std::env::var_os("CI").is_some();
+    assert!(
+        !required,
+        "{test} FAILED: {reason}; {require}=1 or CI is set, so it may not be skipped"
+    );
+    shout(&format!("SKIPPED {test}: {reason}"));
+    false
+}
+
 /// `sqlite3 DB SQL`, the shell an administrator uses; NULL is shown as `<NULL>`. A missing
 /// shell fails the test with an install hint (never a silent pass).
 pub fn sqlite3(db: &std::path::Path, sql: &str) -> String {

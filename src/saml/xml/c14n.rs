@@ -7,11 +7,9 @@
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
-use libxml::bindings::{
-    _xmlNode, xmlC14NExecute, xmlElementType_XML_NAMESPACE_DECL, xmlErrorPtr, xmlOutputBufferClose,
-    xmlOutputBufferCreateIO, xmlSetStructuredErrorFunc,
+use super::ffi::{
+    self, XML_C14N_1_0, XML_C14N_EXCLUSIVE_1_0, XML_NAMESPACE_DECL, XmlError, XmlNode,
 };
-
 use super::{Element, XmlDocument};
 
 /// Which canonicalization algorithm to run.
@@ -30,8 +28,8 @@ pub struct C14nError;
 
 /// What is visible to the canonicalizer.
 struct Visibility {
-    apex: *mut _xmlNode,
-    excluded: *mut _xmlNode,
+    apex: *mut XmlNode,
+    excluded: *mut XmlNode,
 }
 
 /// Canonicalizes `apex` and its descendants, leaving out `excluded` and its descendants.
@@ -67,7 +65,7 @@ pub fn canonicalize(
     // read; the write callback only appends to it. The close callback is absent, so closing
     // frees only libxml2's own buffer structure.
     let buffer = unsafe {
-        xmlOutputBufferCreateIO(
+        ffi::xmlOutputBufferCreateIO(
             Some(append_to_vec),
             None,
             (&raw mut out).cast::<c_void>(),
@@ -78,8 +76,8 @@ pub fn canonicalize(
         return Err(C14nError);
     }
     let mode_code: c_int = match mode {
-        Mode::Exclusive => 1,
-        Mode::Inclusive => 0,
+        Mode::Exclusive => XML_C14N_EXCLUSIVE_1_0,
+        Mode::Inclusive => XML_C14N_1_0,
     };
     let prefix_list = if mode == Mode::Exclusive && prefixes.is_empty() {
         ptr::null_mut()
@@ -93,8 +91,8 @@ pub fn canonicalize(
     // `&visibility` back as `user_data`. The error handler is this thread's (libxml2 keeps it
     // per thread): silenced for the call, since the return code is what we act on, then reset.
     let status = unsafe {
-        xmlSetStructuredErrorFunc(ptr::null_mut(), Some(ignore_error));
-        let status = xmlC14NExecute(
+        ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), Some(ignore_error));
+        let status = ffi::xmlC14NExecute(
             doc.doc_ptr(),
             Some(is_visible),
             (&raw const visibility).cast_mut().cast::<c_void>(),
@@ -103,12 +101,12 @@ pub fn canonicalize(
             c_int::from(with_comments),
             buffer,
         );
-        xmlSetStructuredErrorFunc(ptr::null_mut(), None);
+        ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), None);
         status
     };
     // SAFETY: `buffer` came from xmlOutputBufferCreateIO and is closed exactly once; closing
     // flushes the last bytes into `out` through the write callback.
-    let closed = unsafe { xmlOutputBufferClose(buffer) };
+    let closed = unsafe { ffi::xmlOutputBufferClose(buffer) };
     if status < 0 || closed < 0 || out.is_empty() {
         return Err(C14nError);
     }
@@ -143,7 +141,7 @@ unsafe extern "C" fn append_to_vec(
 ///
 /// # Safety
 /// Called by libxml2 with its own arguments; it touches neither.
-unsafe extern "C" fn ignore_error(_user_data: *mut c_void, _error: xmlErrorPtr) {}
+unsafe extern "C" fn ignore_error(_user_data: *mut c_void, _error: *mut XmlError) {}
 
 /// libxml2 visibility callback: 1 when `node` lies inside the apex and outside the excluded
 /// subtree. Namespace nodes are judged by the element they belong to (`parent`).
@@ -153,13 +151,13 @@ unsafe extern "C" fn ignore_error(_user_data: *mut c_void, _error: xmlErrorPtr) 
 /// null or live nodes of the document being canonicalized.
 unsafe extern "C" fn is_visible(
     user_data: *mut c_void,
-    node: *mut _xmlNode,
-    parent: *mut _xmlNode,
+    node: *mut XmlNode,
+    parent: *mut XmlNode,
 ) -> c_int {
     // SAFETY: guaranteed by the caller.
     unsafe {
         let visibility = &*user_data.cast::<Visibility>();
-        let mut current = if node.is_null() || (*node).type_ == xmlElementType_XML_NAMESPACE_DECL {
+        let mut current = if node.is_null() || (*node).type_ == XML_NAMESPACE_DECL {
             parent
         } else {
             node

@@ -1,3 +1,5 @@
+use std::io::Write as _;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{EncodingKey, Header};
@@ -310,7 +312,8 @@ print(json.dumps({"sub": claims["sub"], "groups": claims["groups"]}))
             std::env::var_os("FEDBRIDGE_REQUIRE_PYJWT").is_none(),
             "{message}"
         );
-        eprintln!("{message}");
+        // Past libtest's output capture, so the line shows in every run.
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
