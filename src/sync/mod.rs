@@ -16,4 +16,12 @@ pub mod identity;
 pub mod plan;
 
 pub use self::identity::{Identity, IdentityError, PERSISTENT_NAME_ID, find_attribute};
+
+/// The key login names are matched by (unless `FEDBRIDGE_LOGIN_NAME_MATCH=exact`): the name
+/// folded to ASCII lower case, nothing else. Unicode case folding would merge identities that
+/// differ (the Kelvin sign and `k`, `ß` and `ss`); the databases compute the same key in SQL
+/// (`users.login_key`), which a store test checks.
+pub fn login_key(login_name: &str) -> String {
+    login_name.to_ascii_lowercase()
+}
 pub use self::plan::{CurrentUser, FieldChanges, StoredUser, SyncPlan, plan};

@@ -260,3 +260,90 @@ fn concurrent_logins_of_one_user_stay_consistent() {
     assert_eq!(count_users(&store), 1);
     assert!(!group_names(&store).contains("Ghost"));
 }
+
+/// The `users.login_key` and `group_idp_ids.idp_id_key` the database generates are
+/// [`crate::sync::login_key`] of the value: ASCII folded, everything else kept (the Kelvin
+/// sign, `ß`, dotted capital I, `ǅ` stay).
+fn generated_keys_are_the_ascii_fold(url: &str) {
+    use crate::store::schema::group_idp_ids;
+    let store = Store::open(url).unwrap();
+    let mut conn = store.conn().unwrap();
+    let samples = [
+        "ALICE@Corp.Test",
+        "ÄBİK",
+        "\u{212A}elvin",
+        "Straße",
+        "\u{1C5}ungla",
+        "already lower",
+    ];
+    diesel::insert_into(groups::table)
+        .values(groups::name.eq("G"))
+        .execute(&mut *conn)
+        .unwrap();
+    let group: i64 = groups::table.select(groups::id).first(&mut *conn).unwrap();
+    for (n, name) in samples.iter().enumerate() {
+        diesel::insert_into(users::table)
+            .values((
+                users::login_name.eq(*name),
+                users::created_at.eq(0),
+                users::updated_at.eq(0),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        let key: Option<String> = users::table
+            .filter(users::login_name.eq(*name))
+            .select(users::login_key)
+            .first(&mut *conn)
+            .unwrap();
+        assert_eq!(key, Some(crate::sync::login_key(name)), "{url}: {name:?}");
+        let id = format!("{name}-{n}");
+        diesel::insert_into(group_idp_ids::table)
+            .values((
+                group_idp_ids::group_id.eq(group),
+                group_idp_ids::idp_id.eq(&id),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        let key: Option<String> = group_idp_ids::table
+            .filter(group_idp_ids::idp_id.eq(&id))
+            .select(group_idp_ids::idp_id_key)
+            .first(&mut *conn)
+            .unwrap();
+        assert_eq!(key, Some(crate::sync::login_key(&id)), "{url}: {id:?}");
+    }
+    // One IdP identifier names one group, whatever its case.
+    let again = diesel::insert_into(group_idp_ids::table)
+        .values((
+            group_idp_ids::group_id.eq(group),
+            group_idp_ids::idp_id.eq("already LOWER-5"),
+        ))
+        .execute(&mut *conn);
+    assert!(
+        again.is_err(),
+        "{url}: a case variant of an IdP id was accepted"
+    );
+    // Login keys are not unique: two spellings may be two users (exact matching, old rows).
+    diesel::insert_into(users::table)
+        .values((
+            users::login_name.eq("alice@corp.test"),
+            users::created_at.eq(0),
+            users::updated_at.eq(0),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+#[test]
+fn generated_keys_are_the_ascii_fold_on_sqlite() {
+    let (_dir, path) = crate::store::testing::sqlite_database();
+    generated_keys_are_the_ascii_fold(&path);
+}
+
+#[test]
+fn generated_keys_are_the_ascii_fold_on_postgres() {
+    if let Some(url) =
+        crate::store::testing::postgres_database("generated_keys_are_the_ascii_fold_on_postgres")
+    {
+        generated_keys_are_the_ascii_fold(&url);
+    }
+}
