@@ -176,6 +176,9 @@ impl Config {
                 .iter()
                 .map(|pair| pair.private_key.clone())
                 .collect(),
+            // With the login name in an attribute, a Subject without NameID is enough (AD FS
+            // sends none unless a claim rule makes one).
+            name_id_required: self.user_id_attribute.is_none(),
             ..SpSettings::new(&self.sp_entity_id, self.consumer_url.as_str())
         }
     }

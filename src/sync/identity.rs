@@ -117,7 +117,7 @@ impl Identity {
         user_id_attribute: Option<&str>,
     ) -> Result<Identity, IdentityError> {
         Identity::from_parts(
-            assertion.name_id(),
+            assertion.name_id().unwrap_or_default(),
             assertion.name_id_format(),
             assertion.attributes(),
             mapping,

@@ -96,7 +96,7 @@ fn demo_idp_response_is_accepted_by_our_validator() {
         .unwrap();
     let assertion = validate(&idp, &xml, "_request1").unwrap();
     assert_eq!(assertion.issuer(), format!("{IDP}/metadata"));
-    assert_eq!(assertion.name_id(), "alice@demo.example");
+    assert_eq!(assertion.name_id(), Some("alice@demo.example"));
     assert_eq!(assertion.in_response_to(), Some("_request1"));
     assert!(assertion.session_index().is_some());
     assert_eq!(
@@ -346,7 +346,7 @@ async fn demo_idp_login_form_wrong_password_and_auto_post() {
     )
     .unwrap();
     let assertion = validate(&data, &xml, &id).unwrap();
-    assert_eq!(assertion.name_id(), "alice@demo.example");
+    assert_eq!(assertion.name_id(), Some("alice@demo.example"));
 }
 
 #[actix_web::test]
