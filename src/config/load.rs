@@ -9,8 +9,8 @@ use crate::config::keys::*;
 use crate::config::schema::{CONSUMER_ORIGIN, Empty, Required, Schema, SettingDef};
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
-    AttributeMapping, Config, IdpSource, Loaded, ManagedGroups, Problem, SecretString, SpKeyPair,
-    XsessionSettings, rules,
+    AttributeMapping, Config, IdpSource, Loaded, LoginNameMatch, ManagedGroups, Problem,
+    SecretString, SpKeyPair, XsessionSettings, rules,
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
@@ -284,6 +284,14 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         FEDBRIDGE_MAX_RESPONSE_BYTES,
         get.integer(FEDBRIDGE_MAX_RESPONSE_BYTES)?,
     )?;
+    let max_group_removals = get.need(
+        FEDBRIDGE_MAX_GROUP_REMOVALS,
+        get.integer(FEDBRIDGE_MAX_GROUP_REMOVALS)?,
+    )?;
+    let login_name_match = get.need(
+        FEDBRIDGE_LOGIN_NAME_MATCH,
+        get.text(FEDBRIDGE_LOGIN_NAME_MATCH)?,
+    )?;
     Ok(Config {
         idp,
         consumer_url: get.need(SAML_CONSUMER_URL, get.url(SAML_CONSUMER_URL)?)?,
@@ -326,6 +334,16 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         insecure_allow_sha1: get.flag(FEDBRIDGE_INSECURE_ALLOW_SHA1)?,
         create_missing_groups: get.flag(FEDBRIDGE_CREATE_MISSING_GROUPS)?,
         introspection_secret: get.secret(FEDBRIDGE_INTROSPECTION_SECRET)?,
+        max_group_removals: get.need(
+            FEDBRIDGE_MAX_GROUP_REMOVALS,
+            usize::try_from(max_group_removals).ok(),
+        )?,
+        login_name_match: get.need(
+            FEDBRIDGE_LOGIN_NAME_MATCH,
+            LoginNameMatch::from_name(&login_name_match),
+        )?,
+        existing_users_only: get.flag(FEDBRIDGE_EXISTING_USERS_ONLY)?,
+        require_signed_assertions: get.flag(FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS)?,
     })
 }
 

@@ -129,12 +129,21 @@ pub struct Config {
     pub create_missing_groups: bool,
     /// `FEDBRIDGE_INTROSPECTION_SECRET`: the introspection clients' shared secret.
     pub introspection_secret: Option<SecretString>,
+    /// `FEDBRIDGE_MAX_GROUP_REMOVALS`: more removals in one login are held and flagged.
+    pub max_group_removals: usize,
+    /// `FEDBRIDGE_LOGIN_NAME_MATCH`.
+    pub login_name_match: LoginNameMatch,
+    /// `FEDBRIDGE_EXISTING_USERS_ONLY`: no user is created at login.
+    pub existing_users_only: bool,
+    /// `FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS`: the Assertion's own signature is required.
+    pub require_signed_assertions: bool,
 }
 
 impl Config {
     /// Our SP metadata, the document the IdP imports (`fedbridge metadata`, `GET
     /// /saml/metadata`): our entityID, the consumer URL as ACS, our certificate when a key pair
-    /// is configured; assertions are wanted signed.
+    /// is configured; `WantAssertionsSigned` as `FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS` says
+    /// (without it, a Response signature covering the assertion is accepted).
     pub fn sp_metadata(&self) -> String {
         crate::saml::sp_metadata::render(
             &self.sp_entity_id,
@@ -142,7 +151,7 @@ impl Config {
             self.sp_key_pair
                 .as_ref()
                 .map(|pair| pair.certificate_pem.as_str()),
-            true,
+            self.require_signed_assertions,
         )
     }
     /// fedbridge's own URL, the xsession `iss`: the origin of `SAML_CONSUMER_URL` (for example
@@ -179,6 +188,7 @@ impl Config {
             // With the login name in an attribute, a Subject without NameID is enough (AD FS
             // sends none unless a claim rule makes one).
             name_id_required: self.user_id_attribute.is_none(),
+            require_signed_assertion: self.require_signed_assertions,
             ..SpSettings::new(&self.sp_entity_id, self.consumer_url.as_str())
         }
     }
@@ -284,6 +294,26 @@ impl ManagedGroups {
         match self {
             ManagedGroups::All => true,
             ManagedGroups::List(groups) => groups.iter().any(|g| g == group),
+        }
+    }
+}
+
+/// `FEDBRIDGE_LOGIN_NAME_MATCH`: how a login name finds its stored user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginNameMatch {
+    /// Without regard to ASCII letter case (the default).
+    CaseInsensitive,
+    /// Letter for letter.
+    Exact,
+}
+
+impl LoginNameMatch {
+    /// The setting's value for `text` (`case_insensitive` or `exact`).
+    pub fn from_name(text: &str) -> Option<LoginNameMatch> {
+        match text {
+            "case_insensitive" => Some(LoginNameMatch::CaseInsensitive),
+            "exact" => Some(LoginNameMatch::Exact),
+            _ => None,
         }
     }
 }

@@ -599,6 +599,26 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
             "hunter2",
             "the value is shorter than 16 characters; e.g. 3f9c2e7a1b8d4c6e0a5f",
         ),
+        (
+            "FEDBRIDGE_MAX_GROUP_REMOVALS",
+            "-1",
+            "'-1' is below the minimum of 0; e.g. 20",
+        ),
+        (
+            "FEDBRIDGE_LOGIN_NAME_MATCH",
+            "CASE_INSENSITIVE",
+            "'CASE_INSENSITIVE' is not one of case_insensitive, exact; e.g. exact",
+        ),
+        (
+            "FEDBRIDGE_EXISTING_USERS_ONLY",
+            "yes",
+            "'yes' is not 0 or 1; e.g. 1",
+        ),
+        (
+            "FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS",
+            "true",
+            "'true' is not 0 or 1; e.g. 1",
+        ),
     ];
     let mut covered: Vec<&str> = vec![
         "SAML_METADATA_URL",

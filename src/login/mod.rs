@@ -21,9 +21,9 @@ use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
 use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
 use crate::store::{
     CompleteLoginError, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
-    UsedMessages,
+    SyncOutcome, UsedMessages,
 };
-use crate::sync::Identity;
+use crate::sync::{Identity, SyncFlag, SyncPolicy};
 use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
@@ -243,6 +243,7 @@ fn finish(
         config.user_id_attribute.as_deref(),
     )?;
     progress.login_name = Some(identity.login_name.clone());
+    let policy = SyncPolicy::of(config);
     let internal = |e: &dyn std::fmt::Display| LoginError::Internal(e.to_string());
     let session_id = crate::ids::random_id().map_err(|e| internal(&e))?;
     let issuance = Issuance::new(ctx.now, config.xsession.lifetime).map_err(|e| internal(&e))?;
@@ -251,8 +252,7 @@ fn finish(
         .complete_login(&LoginRecord {
             used,
             identity: &identity,
-            managed: &config.managed_groups,
-            create_missing_groups: config.create_missing_groups,
+            policy: &policy,
             session: SessionRecord {
                 jti: &issuance.jti,
                 sid: &session_id,
@@ -266,21 +266,27 @@ fn finish(
                 idp: Some(assertion.issuer()),
                 login_name: Some(&identity.login_name),
                 correlation_id,
+                flags: None,
             },
         })
         .map_err(|e| match e {
             CompleteLoginError::ClaimLost(lost) => LoginError::ClaimLost(lost),
             CompleteLoginError::UserDisabled => LoginError::UserDisabled,
+            CompleteLoginError::Refused(refusal) => LoginError::Account(refusal),
             CompleteLoginError::Store(e) => e.into(),
         })?;
+    report_sync(&outcome, correlation_id);
     // The claims are made after the transaction, from the groups it left, and signed outside
     // it, so the database's write lock is not held for the signature.
+    // The token describes the user as stored: its login name is the spelling stored first, and
+    // its name and e-mail stay known when this assertion left them out.
+    let user = outcome.user;
     let claims = issuance.claims(&ClaimsInput {
         issuer: config.issuer(),
         audience: config.xsession.audience.clone(),
-        subject: identity.login_name,
-        name: identity.full_name,
-        email: identity.email,
+        subject: user.login_name,
+        name: user.full_name,
+        email: user.email,
         groups: outcome.groups.into_iter().collect(),
         session_id,
     });
@@ -291,6 +297,23 @@ fn finish(
         claims,
         landing,
     })
+}
+
+/// Logs what the sync held or reported: a hold (memberships left as they were) at warn, once
+/// per login, unknown groups at info. The audit row has the same flags and detail.
+fn report_sync(outcome: &SyncOutcome, correlation_id: &str) {
+    let flags = outcome.plan.flags();
+    if flags.is_empty() {
+        return;
+    }
+    let codes: Vec<&str> = flags.iter().map(|f| f.code()).collect();
+    let detail = outcome.plan.report().unwrap_or_default();
+    let login_name = outcome.user.login_name.as_str();
+    if flags.iter().any(|f| f.is_hold()) {
+        tracing::warn!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "group memberships held");
+    } else if flags.contains(&SyncFlag::UnknownGroups) {
+        tracing::info!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "unknown groups ignored");
+    }
 }
 
 /// Where a login ends. Solicited: the target stored with the request (checked when the login
@@ -378,6 +401,7 @@ fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) 
         idp: failed.idp.as_deref(),
         login_name: failed.login_name.as_deref(),
         correlation_id,
+        flags: None,
     };
     tracing::warn!(
         correlation_id,

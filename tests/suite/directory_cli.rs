@@ -5,9 +5,8 @@
 use std::collections::BTreeSet;
 use std::process::Output;
 
-use fedbridge::config::ManagedGroups;
 use fedbridge::store::Store;
-use fedbridge::sync::Identity;
+use fedbridge::sync::{GroupClaim, Identity, SyncPolicy};
 
 use crate::support::*;
 
@@ -93,19 +92,21 @@ fn users_show_splits_federated_and_local_groups() {
     let store = Store::open(env.db.to_str().unwrap()).unwrap();
     let identity = Identity {
         login_name: "alice@example.test".into(),
-        external_id: Some("ext-alice-1".into()),
+        name_id: Some("alice@example.test".into()),
         full_name: Some("Alice Example".into()),
         email: Some("alice@example.test".into()),
         description: Some("Sales lead".into()),
-        groups: Some(BTreeSet::from(["Sales".to_owned(), "Support".to_owned()])),
+        groups: GroupClaim::Present(BTreeSet::from(["Sales".to_owned(), "Support".to_owned()])),
     };
     let outcome = store
-        .sync_login(&identity, &ManagedGroups::All, false, 1_767_225_600)
+        .sync_login(&identity, &SyncPolicy::default(), 1_767_225_600)
+        .unwrap()
         .unwrap();
     drop(store);
     // A local membership, added by an administrator, and two logins in the audit.
     env.sqlite3(&format!(
-        "INSERT INTO memberships (user_id, group_id, federated) \
+        "UPDATE users SET external_id = 'ext-alice-1'; \
+         INSERT INTO memberships (user_id, group_id, federated) \
          SELECT {}, id, 0 FROM groups WHERE name = 'Admins'; \
          INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
          VALUES (1767225600, 'accepted', NULL, 'https://idp.example.test', 'alice@example.test', 'c-1'), \
