@@ -292,7 +292,7 @@ fn run_demo(options: &DemoOptions) -> Result<(), DemoError> {
             list.join("\n  ")
         ))
     })?;
-    match store.add_groups(&idp::sample_groups()) {
+    match store.add_groups(&idp::sample_groups(), &[]) {
         Ok(Ok(())) => {}
         Ok(Err(refused)) => {
             return Err(DemoError::Failed(format!(

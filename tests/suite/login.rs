@@ -1042,6 +1042,9 @@ fn absent_groups_attribute_leaves_memberships_and_flags_groups_attribute_absent(
         bridge.last_audit()
     );
     assert!(bridge.server.log().contains("group memberships held"));
+    // The administrator's view of the user shows the flag.
+    let shown = bridge.instance.fedbridge_ok(&["users", "show", ALICE]);
+    assert!(shown.contains("flags=groups_attribute_absent"), "{shown}");
     assert!(bridge.active(&landed.token));
 }
 
@@ -1235,9 +1238,11 @@ fn a_preprovisioned_account_is_signed_in_by_a_name_id_of_any_format_equal_to_its
     // Provisioned beforehand (Qualys: by hand or over its API), with its External ID.
     bridge.instance.sqlite3(
         "INSERT INTO users (login_name, full_name, created_at, updated_at) \
-         VALUES ('asmith', 'Ann Smith', 0, 0); \
-         UPDATE users SET external_id = 'a.smith@corp.test' WHERE login_name = 'asmith';",
+         VALUES ('asmith', 'Ann Smith', 0, 0);",
     );
+    bridge
+        .instance
+        .fedbridge_ok(&["users", "set-external-id", "asmith", "a.smith@corp.test"]);
     for format in [
         crate::idp_signer::EMAIL_ADDRESS,
         crate::idp_signer::UNSPECIFIED,
