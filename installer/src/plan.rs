@@ -8,7 +8,7 @@ use crate::questions::{self, Questions};
 use fedbridge::config::keys::{
     FEDBRIDGE_SP_CERTIFICATE, FEDBRIDGE_SP_PRIVATE_KEY, SAML_CONSUMER_URL, SAML_METADATA_URL,
 };
-use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Kind, Required, Schema, SettingDef};
+use fedbridge::config::schema::{CONSUMER_URL, Empty, Kind, Required, Schema, SettingDef};
 use fedbridge::config::{self, AbsoluteUrl, Config, Problem, value};
 use fedbridge::store::{ConfigRows, RowChange};
 
@@ -188,7 +188,7 @@ pub fn current_value(def: &SettingDef, current: &ConfigRows) -> Option<String> {
     match current.get(&def.name) {
         Some(Some(v)) if !v.trim().is_empty() => Some(v.clone()),
         Some(_) => None,
-        None => def.default.clone().filter(|d| !d.contains(CONSUMER_ORIGIN)),
+        None => def.default.clone().filter(|d| !d.contains(CONSUMER_URL)),
     }
 }
 
@@ -385,7 +385,7 @@ mod tests {
         assert!(!plan.changes.contains_key("SAML_AUTOMATIC_LOGIN"));
         assert_eq!(
             plan.config.sp_entity_id,
-            "https://sso.example.com/saml/metadata"
+            "https://sso.example.com/EnticeServices/rest/authenticate/saml"
         );
     }
 

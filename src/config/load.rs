@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::Duration;
 
 use crate::config::keys::*;
-use crate::config::schema::{CONSUMER_ORIGIN, Empty, Required, Schema, SettingDef};
+use crate::config::schema::{CONSUMER_URL, Empty, Required, Schema, SettingDef};
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
     AttributeMapping, Config, IdpSource, Loaded, LoginNameMatch, ManagedGroups, Problem,
@@ -150,8 +150,8 @@ fn not_set_meaning(def: &SettingDef) -> String {
 
 /// Fills every unset setting that has a default; reports unset mandatory settings.
 fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
-    let origin = match slots.value(SAML_CONSUMER_URL) {
-        Some(Value::Url(u)) => Some(u.origin()),
+    let consumer = match slots.value(SAML_CONSUMER_URL) {
+        Some(Value::Url(u)) => Some(u.as_str().to_owned()),
         _ => None,
     };
     for slot in &mut slots.slots {
@@ -160,10 +160,10 @@ fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
         }
         match (&slot.def.default, &slot.def.required) {
             (Some(default), _) => {
-                let text = match &origin {
-                    Some(origin) => default.replace(CONSUMER_ORIGIN, origin),
+                let text = match &consumer {
+                    Some(consumer) => default.replace(CONSUMER_URL, consumer),
                     // Without a consumer URL (itself reported) this default cannot be computed.
-                    None if default.contains(CONSUMER_ORIGIN) => continue,
+                    None if default.contains(CONSUMER_URL) => continue,
                     None => default.clone(),
                 };
                 slot.state = match value::parse(slot.def, &text) {

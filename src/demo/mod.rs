@@ -491,7 +491,7 @@ mod tests {
         );
         assert_eq!(
             loaded.config.sp_entity_id,
-            "http://127.0.0.1:8080/saml/metadata"
+            "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml"
         );
         assert!(
             loaded

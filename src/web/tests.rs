@@ -92,7 +92,7 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
     assert_eq!(response.status(), StatusCode::OK);
     let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
     assert!(
-        body.contains("entityID=\"https://sp.example.com/saml/metadata\""),
+        body.contains("entityID=\"https://sp.example.com/EnticeServices/rest/authenticate/saml\""),
         "{body}"
     );
     assert!(body.contains(CONSUMER), "{body}");

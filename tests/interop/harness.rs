@@ -40,9 +40,9 @@ pub fn sp_origin() -> String {
     format!("http://127.0.0.1:{}", sp_port())
 }
 
-/// fedbridge's entityID (the default: its origin + `/saml/metadata`).
+/// fedbridge's entityID (the default: the consumer URL), passed to every IdP as SP_ENTITY_ID.
 pub fn sp_entity_id() -> String {
-    format!("{}/saml/metadata", sp_origin())
+    acs_url()
 }
 
 /// fedbridge's ACS, `SAML_CONSUMER_URL` (proposed by the installer from the base URL).

@@ -34,7 +34,8 @@ use crate::support::{self, Reply, browser, reply, spawn_fedbridge};
 
 const IDP: &str = "http://127.0.0.1:8081";
 const ACS: &str = "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml";
-const SP_ENTITY_ID: &str = "http://127.0.0.1:8080/saml/metadata";
+/// The demo's SP entityID: the default, the consumer URL.
+const SP_ENTITY_ID: &str = ACS;
 /// Generous bound for starting the demo (three servers, an RSA key, the metadata fetch).
 const START_DEADLINE: Duration = Duration::from_secs(60);
 

@@ -237,8 +237,10 @@ impl Assertion {
                 )
             })
             .collect();
-        let (idp, sp, acs) = (escape(&self.issuer), xmlsec::SP, escape(&self.acs));
+        let (idp, acs) = (escape(&self.issuer), escape(&self.acs));
+        // The NameID is issued for the SP the assertion is for.
         let audience = escape(&self.audience);
+        let sp = &audience;
         let name_id = self
             .name_id
             .as_deref()

@@ -115,7 +115,7 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
     answer(&mut s, &prompt("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS"), "");
     answer(&mut s, &question("confirm_write"), "y");
     s.expect("Identifier (Entity ID)").unwrap();
-    s.expect("https://sso.example.test/saml/metadata").unwrap();
+    s.expect(ACS).unwrap();
     s.expect("Reply URL (Assertion Consumer Service URL)")
         .unwrap();
     assert_eq!(finish(s), 0);
@@ -137,7 +137,7 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
     assert_eq!(instance.sqlite3("SELECT COUNT(*) FROM signing_keys"), "1\n");
     let metadata =
         std::fs::read_to_string(instance.dir.path().join("fedbridge-sp-metadata.xml")).unwrap();
-    assert!(metadata.contains("entityID=\"https://sso.example.test/saml/metadata\""));
+    assert!(metadata.contains(&format!("entityID=\"{ACS}\"")));
     assert_eq!(code(&instance.fedbridge(&["config", "check"])), 0);
 
     // 2. A re-run that changes one answer: the current values are the defaults.
@@ -255,10 +255,7 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     let server = instance.serve("serve.log");
     let (status, body) = server.get("/saml/metadata");
     assert_eq!(status, 200, "{}", server.log());
-    assert!(
-        body.contains("entityID=\"https://sso.example.test/saml/metadata\""),
-        "{body}"
-    );
+    assert!(body.contains(&format!("entityID=\"{ACS}\"")), "{body}");
 
     // A wrong answer in a file is refused with the loader's message; nothing written.
     std::fs::write(

@@ -23,6 +23,8 @@ use url::Url;
 use crate::idp_signer::{Assertion, C14n, Idp};
 use crate::support::*;
 
+mod seeds;
+
 /// The IdP's SSO URL (`SAML_REDIRECT_URL`).
 const SSO: &str = "https://idp.example.test/sso";
 /// The path of `SAML_CONSUMER_URL` (= `xmlsec::ACS`), where the ACS is mounted.
@@ -44,6 +46,10 @@ struct Bridge {
     instance: Instance,
     server: Server,
     browser: ureq::Agent,
+    /// The SP entityID the AuthnRequests must name.
+    sp_entity_id: String,
+    /// The IdP SSO URL they must go to.
+    sso: String,
 }
 
 impl Bridge {
@@ -59,6 +65,8 @@ impl Bridge {
             ("SAML_SIGNING_CERTIFICATE", cert.as_str()),
             ("SAML_SERVER_ENTITY_IDENTIFIER", xmlsec::IDP),
             ("SAML_CONSUMER_URL", xmlsec::ACS),
+            // The audience and SPNameQualifier of the xmlsec fixtures (not the default).
+            ("FEDBRIDGE_SP_ENTITY_ID", xmlsec::SP),
             ("SAML_USER_FULLNAME_ATTRIBUTE", "displayName"),
             ("SAML_USER_EMAIL_ATTRIBUTE", "mail"),
             ("SAML_USER_GROUPS_ATTRIBUTE", "groups"),
@@ -67,16 +75,46 @@ impl Bridge {
         // `extra` wins over the defaults above.
         settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
         settings.extend_from_slice(extra);
-        instance.config_set(&settings);
-        let mut add = vec!["groups", "add"];
-        add.extend(LOCAL_GROUPS);
-        instance.fedbridge_ok(&add);
+        let sp_entity_id = settings
+            .iter()
+            .find(|(k, _)| *k == "FEDBRIDGE_SP_ENTITY_ID")
+            .map_or(xmlsec::ACS, |(_, v)| *v)
+            .to_owned();
+        Bridge::launch(instance, &settings, &LOCAL_GROUPS, &sp_entity_id, SSO)
+    }
+
+    /// Exactly `settings` (nothing pinned: the defaults apply) and the local `groups`; the
+    /// AuthnRequests must name `sp_entity_id` and go to `sso`.
+    fn start_exactly(
+        settings: &[(&str, &str)],
+        groups: &[&str],
+        sp_entity_id: &str,
+        sso: &str,
+    ) -> Bridge {
+        Bridge::launch(Instance::new(), settings, groups, sp_entity_id, sso)
+    }
+
+    fn launch(
+        instance: Instance,
+        settings: &[(&str, &str)],
+        groups: &[&str],
+        sp_entity_id: &str,
+        sso: &str,
+    ) -> Bridge {
+        instance.config_set(settings);
+        if !groups.is_empty() {
+            let mut add = vec!["groups", "add", "--"];
+            add.extend(groups);
+            instance.fedbridge_ok(&add);
+        }
         let server = instance.serve("serve.log");
         let browser = browser();
         Bridge {
             instance,
             server,
             browser,
+            sp_entity_id: sp_entity_id.to_owned(),
+            sso: sso.to_owned(),
         }
     }
 
@@ -191,15 +229,22 @@ impl Bridge {
 
     /// `GET /saml/login[?target=]`: must be a 303 to the IdP with an AuthnRequest for us.
     fn begin(&self, target: Option<&str>) -> Begun {
+        self.begin_at("/saml/login", target)
+    }
+
+    /// `GET start[?target=]`: must be a 303 to the IdP with an AuthnRequest for us.
+    fn begin_at(&self, start: &str, target: Option<&str>) -> Begun {
         let path = match target {
-            Some(target) => format!("/saml/login?target={}", encode(target)),
-            None => "/saml/login".to_owned(),
+            Some(target) => format!("{start}?target={}", encode(target)),
+            None => start.to_owned(),
         };
         let step = format!("GET {path}");
         let reply = self.get(&path, &[]);
         assert_eq!(reply.status, 303, "{}", self.why(&step, &reply));
         assert!(
-            reply.location.starts_with(&format!("{SSO}?SAMLRequest=")),
+            reply
+                .location
+                .starts_with(&format!("{}?SAMLRequest=", self.sso)),
             "{}",
             self.why(&format!("{step}: redirect to the IdP's SSO URL"), &reply)
         );
@@ -212,14 +257,19 @@ impl Bridge {
         let issuer = request
             .first_child(ns::SAML, "Issuer")
             .map(|e| e.text().into_owned());
-        assert_eq!(attr("Destination"), SSO, "{}", decoded.xml);
+        assert_eq!(attr("Destination"), self.sso, "{}", decoded.xml);
         assert_eq!(
             attr("AssertionConsumerServiceURL"),
             xmlsec::ACS,
             "{}",
             decoded.xml
         );
-        assert_eq!(issuer.as_deref(), Some(xmlsec::SP), "{}", decoded.xml);
+        assert_eq!(
+            issuer.as_deref(),
+            Some(self.sp_entity_id.as_str()),
+            "{}",
+            decoded.xml
+        );
         let request_id = attr("ID");
         assert!(!request_id.is_empty(), "{}", decoded.xml);
         let relay_state = decoded

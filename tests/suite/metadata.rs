@@ -527,8 +527,8 @@ fn sp_metadata_of_the_public_key_scenario_validates() {
     let document = instance.metadata();
     assert_schema_valid(&document);
     let (entity_id, acs, signed, uses) = read_back(&document);
-    // The default entityID: the consumer URL's origin + /saml/metadata.
-    assert_eq!(entity_id, "https://sp.example.com/saml/metadata");
+    // The default entityID: the consumer URL itself (seed 004's recipes).
+    assert_eq!(entity_id, ACS);
     assert_eq!(acs, ACS);
     assert_eq!(signed, "false");
     // A Response signature covering the assertion is accepted by default: the metadata says so.
