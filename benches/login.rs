@@ -34,7 +34,7 @@ use base64::Engine as _;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection as _, SqliteConnection};
 use fedbridge::clock::{Clock, SystemClock};
-use fedbridge::demo::sign::sign_enveloped;
+use fedbridge::saml::xmldsig::sign::sign_enveloped;
 use fedbridge::store::Store;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;

@@ -5,7 +5,8 @@ use std::fmt;
 
 use base64::Engine as _;
 
-use fedbridge::saml::metadata::parse_idp_metadata;
+use fedbridge::config::AuthnRequestBinding;
+use fedbridge::saml::metadata::{SsoBinding, SsoEndpoint, parse_idp_metadata};
 use fedbridge::web::idp::{FETCH_TIMEOUT, MAX_METADATA_BYTES, fetch};
 
 /// What the administrator checks before trusting an IdP.
@@ -15,8 +16,8 @@ pub struct IdpSummary {
     pub url: String,
     /// The IdP's entityID.
     pub entity_id: String,
-    /// The HTTP-Redirect SSO URL, where logins are sent.
-    pub sso_url: Option<String>,
+    /// Where logins are sent (HTTP-Redirect preferred, else HTTP-POST).
+    pub sso: Option<SsoEndpoint>,
     /// Each signing certificate: (subject, notAfter).
     pub certificates: Vec<(String, String)>,
 }
@@ -25,11 +26,19 @@ impl fmt::Display for IdpSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "IdP metadata at {}:", self.url)?;
         writeln!(f, "  entity ID    {}", self.entity_id)?;
-        let sso = self
-            .sso_url
-            .as_deref()
-            .unwrap_or("(none with the HTTP-Redirect binding)");
-        writeln!(f, "  SSO URL      {sso}")?;
+        match &self.sso {
+            Some(sso) => {
+                let binding = match sso.binding {
+                    SsoBinding::Redirect => "HTTP-Redirect",
+                    SsoBinding::Post => "HTTP-POST",
+                };
+                writeln!(f, "  SSO URL      {} ({binding})", sso.url)?;
+            }
+            None => writeln!(
+                f,
+                "  SSO URL      (none with the HTTP-Redirect or HTTP-POST binding)"
+            )?,
+        }
         for (subject, not_after) in &self.certificates {
             writeln!(f, "  certificate  {subject} (valid until {not_after})")?;
         }
@@ -57,7 +66,7 @@ pub fn summarise(url: &str, entity_id: Option<&str>) -> Result<IdpSummary, Strin
         .collect();
     Ok(IdpSummary {
         url: url.to_owned(),
-        sso_url: metadata.redirect_sso_url().map(str::to_owned),
+        sso: metadata.sso_endpoint(AuthnRequestBinding::Auto.preference()),
         entity_id: metadata.entity_id,
         certificates,
     })

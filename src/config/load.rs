@@ -9,8 +9,8 @@ use crate::config::keys::*;
 use crate::config::schema::{CONSUMER_URL, Empty, Required, Schema, SettingDef};
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
-    AttributeMapping, Config, IdpSource, Loaded, LoginNameMatch, ManagedGroups, Problem,
-    SecretString, SpKeyPair, XsessionSettings, rules,
+    AttributeMapping, AuthnRequestBinding, Config, IdpSource, Loaded, LoginNameMatch,
+    ManagedGroups, Problem, SecretString, SpKeyPair, XsessionSettings, rules,
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
@@ -288,6 +288,10 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         FEDBRIDGE_MAX_GROUP_REMOVALS,
         get.integer(FEDBRIDGE_MAX_GROUP_REMOVALS)?,
     )?;
+    let authn_request_binding = get.need(
+        FEDBRIDGE_AUTHN_REQUEST_BINDING,
+        get.text(FEDBRIDGE_AUTHN_REQUEST_BINDING)?,
+    )?;
     let login_name_match = get.need(
         FEDBRIDGE_LOGIN_NAME_MATCH,
         get.text(FEDBRIDGE_LOGIN_NAME_MATCH)?,
@@ -344,6 +348,10 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         )?,
         existing_users_only: get.flag(FEDBRIDGE_EXISTING_USERS_ONLY)?,
         require_signed_assertions: get.flag(FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS)?,
+        authn_request_binding: get.need(
+            FEDBRIDGE_AUTHN_REQUEST_BINDING,
+            AuthnRequestBinding::from_name(&authn_request_binding),
+        )?,
     })
 }
 

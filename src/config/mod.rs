@@ -29,6 +29,7 @@ use url::Url;
 
 pub use self::reference::reference_table;
 pub use self::value::AbsoluteUrl;
+use crate::saml::metadata::{SsoBinding, SsoEndpoint};
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
 use crate::token::Algorithm;
 
@@ -137,6 +138,8 @@ pub struct Config {
     pub existing_users_only: bool,
     /// `FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS`: the Assertion's own signature is required.
     pub require_signed_assertions: bool,
+    /// `FEDBRIDGE_AUTHN_REQUEST_BINDING`.
+    pub authn_request_binding: AuthnRequestBinding,
 }
 
 impl Config {
@@ -190,6 +193,23 @@ impl Config {
             name_id_required: self.user_id_attribute.is_none(),
             require_signed_assertion: self.require_signed_assertions,
             ..SpSettings::new(&self.sp_entity_id, self.consumer_url.as_str())
+        }
+    }
+
+    /// Where AuthnRequests go in the public-key scenario (`SAML_REDIRECT_URL`, with the binding
+    /// `FEDBRIDGE_AUTHN_REQUEST_BINDING` picks); `None` in the metadata scenario.
+    pub fn pinned_sso(&self) -> Option<SsoEndpoint> {
+        match &self.idp {
+            IdpSource::Metadata { .. } => None,
+            IdpSource::PublicKey { sso_url, .. } => Some(SsoEndpoint {
+                binding: match self.authn_request_binding {
+                    AuthnRequestBinding::Post => SsoBinding::Post,
+                    AuthnRequestBinding::Auto | AuthnRequestBinding::Redirect => {
+                        SsoBinding::Redirect
+                    }
+                },
+                url: sso_url.as_str().to_owned(),
+            }),
         }
     }
 
@@ -294,6 +314,38 @@ impl ManagedGroups {
         match self {
             ManagedGroups::All => true,
             ManagedGroups::List(groups) => groups.iter().any(|g| g == group),
+        }
+    }
+}
+
+/// `FEDBRIDGE_AUTHN_REQUEST_BINDING`: how AuthnRequests go to the IdP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthnRequestBinding {
+    /// HTTP-Redirect when the IdP offers it, else HTTP-POST (the default).
+    Auto,
+    /// HTTP-Redirect only.
+    Redirect,
+    /// HTTP-POST only.
+    Post,
+}
+
+impl AuthnRequestBinding {
+    /// The setting's value for `text` (`auto`, `redirect` or `post`).
+    pub fn from_name(text: &str) -> Option<AuthnRequestBinding> {
+        match text {
+            "auto" => Some(AuthnRequestBinding::Auto),
+            "redirect" => Some(AuthnRequestBinding::Redirect),
+            "post" => Some(AuthnRequestBinding::Post),
+            _ => None,
+        }
+    }
+
+    /// The bindings acceptable in IdP metadata, preferred first.
+    pub fn preference(self) -> &'static [SsoBinding] {
+        match self {
+            AuthnRequestBinding::Auto => &[SsoBinding::Redirect, SsoBinding::Post],
+            AuthnRequestBinding::Redirect => &[SsoBinding::Redirect],
+            AuthnRequestBinding::Post => &[SsoBinding::Post],
         }
     }
 }

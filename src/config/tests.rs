@@ -610,6 +610,11 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
             "true",
             "'true' is not 0 or 1; e.g. 1",
         ),
+        (
+            "FEDBRIDGE_AUTHN_REQUEST_BINDING",
+            "artifact",
+            "'artifact' is not one of auto, redirect, post; e.g. post",
+        ),
     ];
     let mut covered: Vec<&str> = vec![
         "SAML_METADATA_URL",

@@ -31,13 +31,13 @@ use serde::Deserialize;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::sign::{SignError, sign_enveloped};
 use crate::clock::{Clock, SystemClock};
 use crate::saml::authn_request::decode_redirect;
 use crate::saml::metadata::{HTTP_POST, HTTP_REDIRECT};
 use crate::saml::ns::{MD, SAML, SAMLP};
 use crate::saml::xml::{self, escape};
 use crate::saml::xmldsig::DSIG_NS;
+use crate::saml::xmldsig::sign::{SignError, sign_enveloped};
 use crate::web::pages;
 
 /// The banner of every page.

@@ -15,7 +15,6 @@
 
 pub mod downstream;
 pub mod idp;
-pub mod sign;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

@@ -74,8 +74,10 @@ pub enum LoginError {
     /// No IdP can be trusted yet (its metadata was never fetched).
     #[error("the IdP metadata has not been fetched yet (see /healthz)")]
     IdpUnavailable,
-    /// The IdP's metadata names no SSO service with the HTTP-Redirect binding.
-    #[error("the IdP metadata names no SingleSignOnService with the HTTP-Redirect binding")]
+    /// The IdP's metadata names no SSO service with a binding the settings allow.
+    #[error(
+        "the IdP metadata names no SingleSignOnService with a binding FEDBRIDGE_AUTHN_REQUEST_BINDING allows (HTTP-Redirect, HTTP-POST)"
+    )]
     NoSsoUrl,
     /// The database failed.
     #[error("{0}")]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, PostedResponse};
+use crate::login::{self, LoginContext, Outbound, PostedResponse};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::error::WebError;
 use crate::web::pages;
@@ -84,7 +84,15 @@ pub async fn start_login(
     })
     .await?;
     match outcome {
-        Ok(location) => Ok(see_other(&location).finish()),
+        Ok(Outbound::Redirect(location)) => Ok(see_other(&location).finish()),
+        Ok(Outbound::Post {
+            action,
+            saml_request,
+            relay_state,
+        }) => Ok(pages::auto_post(
+            &action,
+            &[("SAMLRequest", &saml_request), ("RelayState", &relay_state)],
+        )),
         Err(error) => Err(WebError::Login {
             error,
             correlation_id,

@@ -17,9 +17,9 @@ use actix_web::{App, test as actix_test, web};
 use base64::Engine as _;
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::demo::idp::{self, DevIdp, SAMPLE_USERS};
-use fedbridge::demo::sign::sign_enveloped;
 use fedbridge::saml::authn_request::{AuthnRequest, new_request_id};
 use fedbridge::saml::metadata::parse_idp_metadata;
+use fedbridge::saml::xmldsig::sign::sign_enveloped;
 use fedbridge::saml::{
     MemoryLedger, Rejection, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion,
     validate_response,

@@ -6,6 +6,7 @@
 //! element, which is what defeats XML Signature Wrapping.
 
 pub mod algorithms;
+pub mod sign;
 
 use base64::Engine as _;
 use openssl::bn::BigNum;

@@ -134,6 +134,19 @@ const UNKNOWN_ID: &str = "6f1c2d3e-0000-4000-8000-00000000beef";
 /// RoleDescriptor first, then the IDPSSODescriptor with the signing certificate and the SAML
 /// endpoints.
 fn azure_metadata(entity_id: &str, sso: &str) -> Vec<u8> {
+    let bindings = [
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+    ];
+    metadata_with(entity_id, sso, &bindings)
+}
+
+/// [`azure_metadata`] whose SingleSignOnServices have `bindings`.
+fn metadata_with(entity_id: &str, sso: &str, bindings: &[&str]) -> Vec<u8> {
+    let services: String = bindings
+        .iter()
+        .map(|b| format!("<SingleSignOnService Binding=\"{b}\" Location=\"{sso}\"/>"))
+        .collect();
     let cert: String = idp_cert()
         .lines()
         .filter(|l| !l.starts_with("-----"))
@@ -158,11 +171,7 @@ fn azure_metadata(entity_id: &str, sso: &str) -> Vec<u8> {
          <X509Data><X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>\
          <SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
          Location=\"https://login.microsoftonline.com/{TENANT}/saml2\"/>\
-         <SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
-         Location=\"{sso}\"/>\
-         <SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" \
-         Location=\"{sso}\"/>\
-         </IDPSSODescriptor></EntityDescriptor>"
+         {services}</IDPSSODescriptor></EntityDescriptor>"
     )
     .into_bytes()
 }
@@ -335,4 +344,137 @@ fn automatic_login_does_not_send_a_signed_in_user_back_to_the_idp() {
         "{}",
         bridge.why("GET / anonymous", &anonymous)
     );
+}
+
+#[test]
+fn an_idp_offering_only_http_post_gets_an_auto_posted_signed_authn_request() {
+    let Some(idp) =
+        Idp::new("an_idp_offering_only_http_post_gets_an_auto_posted_signed_authn_request")
+    else {
+        return;
+    };
+    let entity = "https://idp.post-only.test/metadata";
+    let sso = "https://idp.post-only.test/sso";
+    let metadata = MetadataServer::start(metadata_with(
+        entity,
+        sso,
+        &["urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"],
+    ));
+    let url = metadata.url();
+    let keys = xmlsec_dir().join("keys");
+    let sp_key = String::from_utf8(read(keys.join("sp-enc.key"))).unwrap();
+    let sp_cert = String::from_utf8(read(keys.join("sp-enc.crt"))).unwrap();
+    let settings = [
+        ("SAML_METADATA_URL", url.as_str()),
+        ("SAML_CONSUMER_URL", CONSUMER),
+        ("FEDBRIDGE_SP_PRIVATE_KEY", sp_key.as_str()),
+        ("FEDBRIDGE_SP_CERTIFICATE", sp_cert.as_str()),
+    ];
+    let bridge = Bridge::start_exactly(&settings, &[], CONSUMER, sso);
+    wait_for_metadata(&bridge);
+
+    let reply = bridge.get("/saml/login", &[]);
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        bridge.why("GET /saml/login", &reply)
+    );
+    let form = &reply.body;
+    assert!(
+        form.contains(&format!("<form method=\"post\" action=\"{sso}\">")),
+        "{form}"
+    );
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = form
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{name}: {form}"))
+            + marker.len();
+        form[start..start + form[start..].find('"').unwrap()].to_owned()
+    };
+    let (saml_request, relay_state) = (field("SAMLRequest"), field("RelayState"));
+    // The page runs exactly its one script, allowed by its hash.
+    let script = form
+        .split("<script>")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap();
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(openssl::sha::sha256(script.as_bytes()));
+    assert!(
+        reply_header_csp(&bridge).contains(&format!("script-src 'sha256-{hash}'")),
+        "{}",
+        reply_header_csp(&bridge)
+    );
+
+    // The request: for this IdP, from us, remembered, and signed (xmlsec1 verifies it).
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&saml_request)
+            .unwrap(),
+    )
+    .unwrap();
+    let doc = xml::parse(xml.as_bytes(), 1 << 16).unwrap();
+    let request = doc.root().unwrap();
+    assert_eq!(request.attr("Destination").as_deref(), Some(sso));
+    assert_eq!(
+        request.attr("AssertionConsumerServiceURL").as_deref(),
+        Some(CONSUMER)
+    );
+    let request_id = request.attr("ID").unwrap().into_owned();
+    assert_eq!(
+        bridge.instance.sqlite3(&format!(
+            "SELECT count(*) FROM outstanding_requests WHERE request_id = '{request_id}'"
+        )),
+        "1\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (file, cert) = (dir.path().join("request.xml"), dir.path().join("sp.crt"));
+    std::fs::write(&file, &xml).unwrap();
+    std::fs::write(&cert, &sp_cert).unwrap();
+    let verified = std::process::Command::new("xmlsec1")
+        .args(["--verify", "--pubkey-cert-pem"])
+        .arg(&cert)
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "xmlsec1 refuses the AuthnRequest signature: {}\n{xml}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // The IdP answers it: the login completes.
+    let response = idp.post_value(
+        &Assertion::about("alice@post-only.test")
+            .issuer(entity)
+            .audience(CONSUMER)
+            .answering(&request_id),
+    );
+    let reply = bridge.post_response(&response, Some(&relay_state));
+    bridge.landed(
+        &reply,
+        OWN_LANDING,
+        "POST the response to the posted request",
+    );
+}
+
+/// The Content-Security-Policy of `GET /saml/login`.
+fn reply_header_csp(bridge: &Bridge) -> String {
+    let response = bridge
+        .browser
+        .get(bridge.server.url("/saml/login"))
+        .call()
+        .unwrap();
+    response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
