@@ -223,6 +223,9 @@ pub struct Installer {
     pub help: String,
     /// Position in the wizard and in listings (ascending).
     pub order: u32,
+    /// Values the wizard offers as completions (the usual claim names of the common IdPs).
+    #[serde(default)]
+    pub suggestions: Vec<String>,
 }
 
 /// A `[rules.NAME]` table: a cross-key rule that `required` can name.
@@ -396,11 +399,15 @@ mod tests {
             [
                 "SAML_CONSUMER_URL",
                 "SAML_METADATA_URL",
+                "SAML_SERVER_ENTITY_IDENTIFIER",
                 "SAML_REDIRECT_URL",
                 "SAML_SIGNING_CERTIFICATE",
                 "SAML_USER_ID_ATTRIBUTE",
                 "SAML_AUTOMATIC_LOGIN",
                 "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+                "SAML_USER_FULLNAME_ATTRIBUTE",
+                "SAML_USER_EMAIL_ATTRIBUTE",
+                "SAML_USER_GROUPS_ATTRIBUTE",
             ]
         );
     }

@@ -104,6 +104,8 @@ pub enum MetadataError {
         count: usize,
         /// A few of their entityIDs.
         examples: String,
+        /// Every IdP's entityID, in document order (to choose from).
+        entity_ids: Vec<String>,
     },
     /// The IdP has no usable signing certificate.
     #[error("the IdP {0} has no signing certificate in its metadata")]
@@ -162,6 +164,10 @@ pub fn parse_idp_metadata(
                     return Err(MetadataError::Ambiguous {
                         count: many.len(),
                         examples: format!("{}{more}", examples.join(", ")),
+                        entity_ids: many
+                            .iter()
+                            .map(|(e, _)| e.attr("entityID").unwrap_or_default().into_owned())
+                            .collect(),
                     });
                 }
             }

@@ -258,15 +258,16 @@ impl Default for Setup {
         Setup {
             scenario: Scenario::Metadata,
             switches: Switches::default(),
+            // The attribute mappings are installer answers (issue 12): every case goes through
+            // the installer's path; `settings` is for what the installer does not ask.
             answers: vec![
                 ("SAML_USER_ID_ATTRIBUTE", "\"\"".into()),
                 ("SAML_AUTOMATIC_LOGIN", "0".into()),
+                ("SAML_USER_FULLNAME_ATTRIBUTE", "\"displayName\"".into()),
+                ("SAML_USER_EMAIL_ATTRIBUTE", "\"mail\"".into()),
+                ("SAML_USER_GROUPS_ATTRIBUTE", "\"groups\"".into()),
             ],
-            settings: vec![
-                ("SAML_USER_FULLNAME_ATTRIBUTE", "displayName".into()),
-                ("SAML_USER_EMAIL_ATTRIBUTE", "mail".into()),
-                ("SAML_USER_GROUPS_ATTRIBUTE", "groups".into()),
-            ],
+            settings: Vec::new(),
             groups: vec!["users", "admins", "staff"],
         }
     }
