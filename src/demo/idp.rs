@@ -603,13 +603,7 @@ fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Ht
         banner = escape(BANNER),
     );
     // fedbridge's HTML headers (no cache, no sniffing, no script), then this page's own CSP.
-    let mut response = pages::html(HttpResponse::build(status), html);
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
+    pages::html_with_csp(HttpResponse::build(status), html, &csp)
 }
 
 /// A request ID (or similar token) fit to echo: 1 to [`MAX_FIELD`] printable characters.

@@ -129,12 +129,17 @@ pub fn auto_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
             escape(action)
         ),
     );
-    let mut response = html(HttpResponse::Ok(), body);
     let csp = format!(
         "default-src 'none'; script-src '{}'; frame-ancestors 'none'",
         script_hash(AUTO_POST_SCRIPT)
     );
-    if let Ok(value) = HeaderValue::from_str(&csp) {
+    html_with_csp(HttpResponse::Ok(), body, &csp)
+}
+
+/// [`html`] with the page's own Content-Security-Policy `csp` instead of the no-script one.
+pub fn html_with_csp(response: HttpResponseBuilder, body: String, csp: &str) -> HttpResponse {
+    let mut response = html(response, body);
+    if let Ok(value) = HeaderValue::from_str(csp) {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, value);
