@@ -471,3 +471,50 @@ fn login_names_and_group_ids_on_postgres() {
         login_names_and_group_ids(&url);
     }
 }
+
+/// Eight first logins at once, each with another letter case of one login name, each on its
+/// own connection: the write lock serialises them, so one user is created and the others find
+/// it (SQLite; on PostgreSQL the login transaction's lock is issue 14's).
+#[test]
+fn concurrent_first_logins_in_several_letter_cases_make_one_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir, 8));
+    let spellings = [
+        "ada@x.test",
+        "ADA@x.test",
+        "Ada@X.test",
+        "aDa@x.TEST",
+        "ada@X.TEST",
+        "ADA@X.TEST",
+        "Ada@x.test",
+        "adA@x.test",
+    ];
+    let barrier = Arc::new(std::sync::Barrier::new(spellings.len()));
+    let handles: Vec<_> = spellings
+        .iter()
+        .map(|name| {
+            let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+            let id = identity(name, Some(&[]));
+            thread::spawn(move || {
+                barrier.wait();
+                let mut attempts = 0;
+                loop {
+                    match store.sync_login(&id, &SyncPolicy::default(), 1) {
+                        Err(StoreError::Locked { .. }) if attempts < 20 => attempts += 1,
+                        other => return other.unwrap().unwrap(),
+                    }
+                }
+            })
+        })
+        .collect();
+    let outcomes: Vec<SyncOutcome> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(count_users(&store), 1);
+    let first = &outcomes[0];
+    assert!(outcomes.iter().all(|o| o.user_id == first.user_id));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.user.login_name == first.user.login_name)
+    );
+    assert_eq!(outcomes.iter().filter(|o| o.plan.create_user).count(), 1);
+}
