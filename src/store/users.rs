@@ -74,39 +74,37 @@ pub(crate) fn sync_in(
     policy: &SyncPolicy,
     now: i64,
 ) -> QueryResult<Result<SyncOutcome, AccountRefusal>> {
-    let columns = (users::id, users::login_name, users::external_id);
-    let by_external_id = users::table
+    let by_external_id: Vec<UserRecord> = users::table
         .filter(users::external_id.eq_any(identity.external_id_candidates()))
-        .select(columns)
+        .select(UserRecord::as_select())
         .load(conn)?;
-    let by_login_name = match login_lookup(identity, policy) {
+    let by_login_name: Vec<UserRecord> = match login_lookup(identity, policy) {
         LoginLookup::Key(key) => users::table
             .filter(users::login_key.eq(key))
-            .select(columns)
+            .select(UserRecord::as_select())
             .load(conn)?,
         LoginLookup::Exact(name) => users::table
             .filter(users::login_name.eq(name))
-            .select(columns)
+            .select(UserRecord::as_select())
             .load(conn)?,
     };
-    let (found, matched_by) = match choose_account(
+    let chosen = choose_account(
         identity,
-        accounts(by_external_id),
-        accounts(by_login_name),
+        accounts(&by_external_id),
+        accounts(&by_login_name),
         policy,
-    ) {
+    );
+    // The chosen row as read (no second read).
+    let (found, matched_by) = match chosen {
         Err(refusal) => return Ok(Err(refusal)),
         Ok(AccountMatch::New) => (None, None),
-        Ok(AccountMatch::Existing(account, by)) => (Some(account.id), Some(by)),
-    };
-    let found = match found {
-        Some(id) => Some(
-            users::table
-                .find(id)
-                .select(UserRecord::as_select())
-                .first(conn)?,
+        Ok(AccountMatch::Existing(account, by)) => (
+            by_external_id
+                .into_iter()
+                .chain(by_login_name)
+                .find(|user| user.id == account.id),
+            Some(by),
         ),
-        None => None,
     };
     let disabled = found.as_ref().is_some_and(|user| user.disabled);
     // Group name -> id, for the groups the reads below saw (saves a lookup per change).
@@ -174,13 +172,13 @@ pub(crate) fn sync_in(
     }))
 }
 
-/// Rows of (id, login name, external ID) as accounts.
-fn accounts(rows: Vec<(i64, String, Option<String>)>) -> Vec<StoredAccount> {
-    rows.into_iter()
-        .map(|(id, login_name, external_id)| StoredAccount {
-            id,
-            login_name,
-            external_id,
+/// The rows as the account match sees them.
+fn accounts(rows: &[UserRecord]) -> Vec<StoredAccount> {
+    rows.iter()
+        .map(|user| StoredAccount {
+            id: user.id,
+            login_name: user.login_name.clone(),
+            external_id: user.external_id.clone(),
         })
         .collect()
 }
