@@ -34,7 +34,7 @@ use base64::Engine as _;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection as _, SqliteConnection};
 use fedbridge::clock::{Clock, SystemClock};
-use fedbridge::demo::sign::sign_enveloped;
+use fedbridge::saml::xmldsig::sign::sign_enveloped;
 use fedbridge::store::Store;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -43,7 +43,8 @@ use time::format_description::well_known::Rfc3339;
 const ACS_PATH: &str = "/EnticeServices/rest/authenticate/saml";
 const CONSUMER_URL: &str = "https://sp.bench.test/EnticeServices/rest/authenticate/saml";
 const IDP_ENTITY: &str = "https://idp.bench.test/metadata";
-const SP_ENTITY: &str = "https://sp.bench.test/saml/metadata";
+/// fedbridge's default entityID: the consumer URL.
+const SP_ENTITY: &str = CONSUMER_URL;
 const GROUPS: usize = 20;
 
 fn main() {

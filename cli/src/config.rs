@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 
 use fedbridge::config::display::{MASK, shown};
 use fedbridge::config::keys::SAML_CONSUMER_URL;
-use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
+use fedbridge::config::schema::{CONSUMER_URL, Empty, Schema, SettingDef};
 use fedbridge::config::{self, AbsoluteUrl, Problem};
 use fedbridge::store::{ConfigRows, RowChange, Store};
 
@@ -551,20 +551,20 @@ fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) 
 // helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The default of `def`, with the consumer URL's origin filled in when it is known.
+/// The default of `def`, with the consumer URL filled in when it is known.
 fn default_value(def: &SettingDef, rows: &ConfigRows) -> Option<String> {
     let default = def.default.as_ref()?;
-    if !default.contains(CONSUMER_ORIGIN) {
+    if !default.contains(CONSUMER_URL) {
         return Some(default.clone());
     }
-    let origin = rows
+    let consumer = rows
         .get(SAML_CONSUMER_URL)
         .and_then(|v| v.as_deref())
         .and_then(|v| AbsoluteUrl::parse(v).ok())
-        .map(|url| url.origin());
-    Some(match origin {
-        Some(origin) => default.replace(CONSUMER_ORIGIN, &origin),
-        None => default.replace(CONSUMER_ORIGIN, "(origin of SAML_CONSUMER_URL)"),
+        .map(|url| url.as_str().to_owned());
+    Some(match consumer {
+        Some(consumer) => default.replace(CONSUMER_URL, &consumer),
+        None => default.replace(CONSUMER_URL, "(SAML_CONSUMER_URL)"),
     })
 }
 

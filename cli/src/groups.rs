@@ -1,8 +1,11 @@
-//! `fedbridge groups list|add|remove`: the local groups that the IdP's group names are matched
-//! against at login. Names are exact and case-sensitive (`Sales` and `sales` are two groups).
+//! `fedbridge groups list|add|remove`: the local groups that the IdP's group values are matched
+//! against at login. Names are exact and case-sensitive (`Sales` and `sales` are two groups); a
+//! group may also carry IdP identifiers (`--idp-id`: Azure AD object IDs, SIDs), which match
+//! without regard to case.
 //!
-//! Exit status: 0 done, 1 refused (a group that exists already, or that does not exist: nothing
-//! written), 2 usage error (an invalid name) or a database that cannot be opened or used.
+//! Exit status: 0 done, 1 refused (a group that exists already, or that does not exist, or an
+//! IdP identifier another group carries: nothing written), 2 usage error (an invalid name or
+//! identifier, `--idp-id` with several names) or a database that cannot be opened or used.
 
 use std::process::ExitCode;
 
@@ -16,10 +19,23 @@ use fedbridge::store::{GroupChangeRefused, Store};
 pub enum GroupsCommand {
     /// Every local group with its number of members (federated and local).
     List,
-    /// Create groups (all or none, in one transaction).
-    Add(NamesArgs),
+    /// Create groups (all or none, in one transaction), optionally with the IdP's identifiers.
+    Add(AddArgs),
     /// Remove groups and their memberships (all or none, in one transaction).
     Remove(NamesArgs),
+}
+
+/// The groups of `add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Group names: exact and case-sensitive (a name that begins with `-` goes after `--`, so
+    /// that `--idp-id` may follow the names).
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    /// An identifier the IdP sends for this group (Azure AD: the group's object ID), matched
+    /// without regard to case; repeatable; only with one NAME.
+    #[arg(long = "idp-id", value_name = "ID", allow_hyphen_values = true)]
+    idp_ids: Vec<String>,
 }
 
 /// The group names of `add` and `remove`.
@@ -48,9 +64,10 @@ pub(crate) fn invalid_name(name: &str) -> Option<&'static str> {
 pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     let names = match command {
         GroupsCommand::List => Vec::new(),
-        GroupsCommand::Add(args) | GroupsCommand::Remove(args) => {
+        GroupsCommand::Add(AddArgs { names: given, .. })
+        | GroupsCommand::Remove(NamesArgs { names: given }) => {
             let mut names = Vec::new();
-            for name in &args.names {
+            for name in given {
                 if let Some(why) = invalid_name(name) {
                     eprintln!("fedbridge groups: invalid group name {name:?}: {why}");
                     return ExitCode::from(2);
@@ -62,6 +79,24 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             names
         }
     };
+    let mut idp_ids: Vec<String> = Vec::new();
+    if let GroupsCommand::Add(args) = command {
+        if !args.idp_ids.is_empty() && names.len() != 1 {
+            eprintln!(
+                "fedbridge groups: --idp-id names the identifiers of one group; give one NAME"
+            );
+            return ExitCode::from(2);
+        }
+        for id in &args.idp_ids {
+            if let Some(why) = invalid_name(id) {
+                eprintln!("fedbridge groups: invalid IdP id {id:?}: {why}");
+                return ExitCode::from(2);
+            }
+            if !idp_ids.iter().any(|seen| seen.eq_ignore_ascii_case(id)) {
+                idp_ids.push(id.clone());
+            }
+        }
+    }
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
@@ -75,12 +110,17 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
                 println!("(no groups)");
             } else {
                 println!(
-                    "{:<32} {:>7} {:>9} {:>5}",
+                    "{:<32} {:>7} {:>9} {:>5}  IDP IDS",
                     "NAME", "MEMBERS", "FEDERATED", "LOCAL"
                 );
                 for group in groups {
+                    let ids = if group.idp_ids.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        group.idp_ids.join(", ")
+                    };
                     println!(
-                        "{:<32} {:>7} {:>9} {:>5}",
+                        "{:<32} {:>7} {:>9} {:>5}  {ids}",
                         group.name,
                         group.members(),
                         group.federated_members,
@@ -90,15 +130,20 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }),
-        GroupsCommand::Add(_) => store.add_groups(&names).map(|outcome| match outcome {
-            Ok(()) => {
-                for name in &names {
-                    println!("added group {name:?}");
+        GroupsCommand::Add(_) => store
+            .add_groups(&names, &idp_ids)
+            .map(|outcome| match outcome {
+                Ok(()) => {
+                    for name in &names {
+                        println!("added group {name:?}");
+                    }
+                    for id in &idp_ids {
+                        println!("  with IdP id {id:?}");
+                    }
+                    ExitCode::SUCCESS
                 }
-                ExitCode::SUCCESS
-            }
-            Err(refused) => refuse(&refused),
-        }),
+                Err(refused) => refuse(&refused),
+            }),
         GroupsCommand::Remove(_) => store
             .remove_groups(&names, SystemClock.now())
             .map(|outcome| match outcome {
@@ -127,6 +172,10 @@ fn refuse(refused: &GroupChangeRefused) -> ExitCode {
             for name in names {
                 eprintln!("fedbridge groups: group {name:?} exists already");
             }
+            eprintln!("fedbridge groups: nothing added");
+        }
+        GroupChangeRefused::IdpIdTaken { idp_id, group } => {
+            eprintln!("fedbridge groups: IdP id {idp_id:?} is already on group {group:?}");
             eprintln!("fedbridge groups: nothing added");
         }
         GroupChangeRefused::Unknown(names) => {

@@ -42,10 +42,10 @@ enum Command {
     /// Settings: the rows of CONFIGURATIONENTITY, checked against the schema.
     #[command(subcommand)]
     Config(config::ConfigCommand),
-    /// Local groups, matched by exact (case-sensitive) name with the IdP's group names.
+    /// Local groups, matched by exact (case-sensitive) name or by IdP id with the IdP's groups.
     #[command(subcommand)]
     Groups(groups::GroupsCommand),
-    /// Local users: attributes, federated and local groups, recent logins.
+    /// Local users: attributes, federated and local groups, recent logins, external IDs.
     #[command(subcommand)]
     Users(users::UsersCommand),
     /// Print the SP metadata of the configured instance (to import into the IdP).

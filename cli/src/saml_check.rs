@@ -20,6 +20,7 @@ use fedbridge::saml::{
     RejectionReason, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion, decode_post_binding,
     validate_response,
 };
+use fedbridge::sync::find_attribute;
 
 /// Options of `saml check`; the interface is relied on by outside tools: extend, never change.
 #[derive(Debug, Args)]
@@ -67,6 +68,10 @@ pub struct CheckArgs {
     /// Largest response accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RESPONSE_BYTES)]
     max_bytes: usize,
+    /// The attribute holding the login name (SAML_USER_ID_ATTRIBUTE): then the Subject needs
+    /// no NameID (AD FS sends none without a NameID rule), and the line shows the login name.
+    #[arg(long, value_name = "NAME")]
+    user_id_attribute: Option<String>,
 }
 
 fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
@@ -87,8 +92,10 @@ struct Accepted {
     file: String,
     accepted: bool,
     issuer: String,
-    name_id: String,
+    name_id: Option<String>,
     name_id_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_name: Option<String>,
     session_index: Option<String>,
     not_on_or_after: String,
     attributes: BTreeMap<String, Vec<String>>,
@@ -138,7 +145,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             validate_response(&xml, &sp, &idp, &mut ledger, clock.now()).map_err(Rejection::from)
         });
         let verdict = match outcome {
-            Ok(assertion) => Verdict::Accepted(accepted(name, &assertion, unchecked.clone())),
+            Ok(assertion) => Verdict::Accepted(accepted(
+                name,
+                &assertion,
+                args.user_id_attribute.as_deref(),
+                unchecked.clone(),
+            )),
             Err(rejection) => {
                 rejected = true;
                 Verdict::Rejected(Rejected {
@@ -204,6 +216,8 @@ fn settings(args: &CheckArgs) -> Result<(SpSettings, TrustedIdp), String> {
             insecure_allow_weak_rsa_keys: args.insecure_allow_weak_keys,
         },
         decryption_keys,
+        name_id_required: args.user_id_attribute.is_none(),
+        require_signed_assertion: false,
     };
     Ok((
         sp,
@@ -298,12 +312,25 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn accepted(file: String, assertion: &VerifiedAssertion, unchecked: Vec<&'static str>) -> Accepted {
+fn accepted(
+    file: String,
+    assertion: &VerifiedAssertion,
+    user_id_attribute: Option<&str>,
+    unchecked: Vec<&'static str>,
+) -> Accepted {
+    // The values of the login-name attribute, joined as the login would see them (one value
+    // is required there).
+    let login_name = user_id_attribute.map(|name| {
+        find_attribute(assertion.attributes(), name)
+            .map(|a| a.values.join(", "))
+            .unwrap_or_default()
+    });
     Accepted {
         file,
         accepted: true,
         issuer: assertion.issuer().to_string(),
-        name_id: assertion.name_id().to_string(),
+        name_id: assertion.name_id().map(str::to_string),
+        login_name,
         name_id_format: assertion.name_id_format().map(str::to_string),
         session_index: assertion.session_index().map(str::to_string),
         not_on_or_after: assertion

@@ -1,9 +1,12 @@
-//! `fedbridge users list|show`: the local users that the login sync creates and updates, their
-//! groups (federated: put there by the login sync; local: put there by an administrator) and
-//! their recent logins (from `login_audit`, by login name).
+//! `fedbridge users list|show|set-external-id`: the local users that the login sync creates and
+//! updates, their groups (federated: put there by the login sync; local: put there by an
+//! administrator), their recent logins (from `login_audit`, by login name, with what the sync
+//! held or reported) and their external ID (the Qualys "External ID": a login whose NameID or
+//! login name equals it signs in to that user). A LOGIN is the exact login name, or the one
+//! stored under another letter case.
 //!
-//! Exit status: 0 done, 1 unknown user, 2 usage error or a database that cannot be opened or
-//! used.
+//! Exit status: 0 done, 1 unknown user or an external ID another user holds, 2 usage error or a
+//! database that cannot be opened or used.
 
 use std::process::ExitCode;
 
@@ -11,7 +14,7 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use fedbridge::store::{Store, UserDetail, UserSummary};
+use fedbridge::store::{ExternalIdRefused, Store, UserDetail, UserSummary};
 
 /// How many login audit rows `users show` prints.
 const RECENT_LOGINS: i64 = 10;
@@ -23,18 +26,45 @@ pub enum UsersCommand {
     List,
     /// Everything stored about one user, its groups and its 10 most recent logins.
     Show(ShowArgs),
+    /// Record the stable IdP identifier of a user (Qualys "External ID"): a login whose NameID
+    /// (any format) or login name equals it signs in to this user, which keeps its login name.
+    SetExternalId(SetExternalIdArgs),
+}
+
+/// Options of `users set-external-id`.
+#[derive(Debug, Args)]
+pub struct SetExternalIdArgs {
+    /// The user's login name.
+    #[arg(value_name = "LOGIN", allow_hyphen_values = true)]
+    login: String,
+    /// The identifier (exact: compared as sent by the IdP); omit it with --clear.
+    #[arg(
+        value_name = "ID",
+        allow_hyphen_values = true,
+        required_unless_present = "clear"
+    )]
+    id: Option<String>,
+    /// Remove the user's external ID.
+    #[arg(long, conflicts_with = "id")]
+    clear: bool,
 }
 
 /// Options of `users show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The login name (exact).
+    /// The login name (exact, or in another letter case).
     #[arg(value_name = "LOGIN", allow_hyphen_values = true)]
     login: String,
 }
 
 /// Runs a `users` command against the database `database`.
 pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
+    if let UsersCommand::SetExternalId(SetExternalIdArgs { id: Some(id), .. }) = command
+        && let Some(why) = crate::groups::invalid_name(id)
+    {
+        eprintln!("fedbridge users: invalid external ID {id:?}: {why}");
+        return ExitCode::from(2);
+    }
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
@@ -61,6 +91,29 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
                     }
                 })
         }
+        UsersCommand::SetExternalId(args) => store
+            .set_external_id(&args.login, args.id.as_deref())
+            .map(|outcome| match (outcome, &args.id) {
+                (Ok(login), Some(id)) => {
+                    println!("external ID of {login:?} set to {id:?}");
+                    ExitCode::SUCCESS
+                }
+                (Ok(login), None) => {
+                    println!("external ID of {login:?} removed");
+                    ExitCode::SUCCESS
+                }
+                (Err(ExternalIdRefused::UnknownUser), _) => {
+                    eprintln!("fedbridge users: no user {:?}", args.login);
+                    ExitCode::from(1)
+                }
+                (Err(ExternalIdRefused::Taken(holder)), _) => {
+                    eprintln!(
+                        "fedbridge users: the external ID is the user {holder:?}'s already; \
+                         nothing changed"
+                    );
+                    ExitCode::from(1)
+                }
+            }),
     };
     match result {
         Ok(code) => code,
@@ -143,6 +196,9 @@ fn show(detail: &UserDetail) -> String {
         }
         if let Some(id) = &entry.correlation_id {
             text.push_str(&format!(" correlation={id}"));
+        }
+        if let Some(flags) = &entry.flags {
+            text.push_str(&format!(" flags={flags}"));
         }
         text.push('\n');
         out.push_str(&text);

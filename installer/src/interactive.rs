@@ -4,24 +4,27 @@
 
 use std::io::IsTerminal as _;
 
+use inquire::autocompletion::{Autocomplete, Replacement};
 use inquire::validator::Validation;
-use inquire::{Confirm, InquireError, Text};
+use inquire::{Confirm, CustomUserError, InquireError, Select, Text};
 
-use crate::plan::{self, Answers, Plan, Step};
+use crate::idp::{IdpSummary, SummaryError};
+use crate::plan::{self, Answers, Step};
 use crate::questions::{self, Questions};
-use crate::{Options, Stop, current_rows, describe, idp, make_plan};
+use crate::{Options, Outcome, Stop, current_rows, describe, entity_id, idp, make_plan};
 use fedbridge::config::keys::{
     SAML_CONSUMER_URL, SAML_METADATA_URL, SAML_SERVER_ENTITY_IDENTIFIER,
 };
 use fedbridge::config::schema::{Schema, SettingDef};
 use fedbridge::store::ConfigRows;
 
-/// Asks every step and the final confirmation; returns the database and the confirmed plan.
+/// Asks every step and the final confirmation; returns the database, the confirmed plan and
+/// the IdP metadata fetched.
 pub fn run(
     schema: &'static Schema,
     questions: &Questions,
     options: &Options,
-) -> Result<(String, Plan), Stop> {
+) -> Result<Outcome, Stop> {
     if !std::io::stdin().is_terminal() {
         return Err(Stop::Failed(
             "the wizard needs a terminal; for automation: fedbridge install --answers FILE"
@@ -31,6 +34,7 @@ pub fn run(
     let mut answers = Answers::default();
     let mut database = options.database.clone();
     let mut current = ConfigRows::new();
+    let mut metadata = None;
     for step in plan::steps(schema) {
         match step {
             Step::Question(questions::DATABASE) => {
@@ -80,7 +84,9 @@ pub fn run(
                 if plan::is_skipped(def, &answers.settings) {
                     continue;
                 }
-                if let Some(answer) = ask_setting(def, questions, &answers, &current)? {
+                if let Some(answer) =
+                    ask_setting(def, questions, &mut answers, &current, &mut metadata)?
+                {
                     answers.settings.insert(name, answer);
                 }
             }
@@ -98,18 +104,25 @@ pub fn run(
     if !confirmed {
         return Err(Stop::Refused("declined: nothing written".to_owned()));
     }
-    Ok((database, plan))
+    Ok((database, plan, metadata))
 }
 
 /// Asks one setting until the answer is acceptable; `None`: keep the current (multi-line)
-/// value. A metadata URL is fetched, summarised and confirmed before it is accepted.
+/// value. A metadata URL is fetched, summarised and confirmed before it is accepted (see
+/// [`check_metadata_url`]), and the document kept in `metadata` for the cache.
 fn ask_setting(
     def: &'static SettingDef,
     questions: &Questions,
-    answers: &Answers,
+    answers: &mut Answers,
     current: &ConfigRows,
+    metadata: &mut Option<IdpSummary>,
 ) -> Result<Option<String>, Stop> {
-    let now = plan::current_value(def, current);
+    // An answer given on the way (the IdP picked in an aggregate) is the proposal.
+    let now = answers
+        .settings
+        .get(&def.name)
+        .cloned()
+        .or_else(|| plan::current_value(def, current));
     let mut initial = if def.name == SAML_CONSUMER_URL {
         let base = answers.base_url.clone().unwrap_or_default();
         match &now {
@@ -143,6 +156,9 @@ fn ask_setting(
         if keep_multiline {
             prompt = prompt.with_placeholder(&placeholder);
         }
+        if !def.installer.suggestions.is_empty() {
+            prompt = prompt.with_autocomplete(Suggestions(def.installer.suggestions.clone()));
+        }
         let answer = ask(prompt)?;
         if keep_multiline && answer.trim().is_empty() {
             return Ok(None);
@@ -151,25 +167,99 @@ fn ask_setting(
         if def.name != SAML_METADATA_URL || resolved.is_empty() {
             return Ok(Some(resolved));
         }
-        let entity_id = current
-            .get(SAML_SERVER_ENTITY_IDENTIFIER)
-            .and_then(Option::as_deref);
-        match idp::summarise(&resolved, entity_id) {
+        if check_metadata_url(&resolved, questions, answers, current, metadata)? {
+            return Ok(Some(resolved));
+        }
+        initial = resolved;
+    }
+}
+
+/// Fetches the metadata URL `url` and asks what its outcome calls for: the summary to confirm
+/// (the document kept in `metadata`), the IdP to pick in an aggregate (the answer to
+/// `SAML_SERVER_ENTITY_IDENTIFIER`), whether to save a URL that cannot be fetched now. `false`:
+/// ask for another URL.
+fn check_metadata_url(
+    url: &str,
+    questions: &Questions,
+    answers: &mut Answers,
+    current: &ConfigRows,
+    metadata: &mut Option<IdpSummary>,
+) -> Result<bool, Stop> {
+    let mut chosen = entity_id(answers, current).map(str::to_owned);
+    loop {
+        match idp::summarise(url, chosen.as_deref()) {
             Ok(summary) => {
                 print!("{summary}");
                 let q = questions
                     .get(questions::CONFIRM_IDP)
                     .map_err(Stop::Failed)?;
-                if ask(Confirm::new(&q.prompt)
+                if !ask(Confirm::new(&q.prompt)
                     .with_help_message(&q.help)
                     .with_default(true))?
                 {
-                    return Ok(Some(resolved));
+                    return Ok(false);
                 }
+                if let Some(entity) = chosen {
+                    answers
+                        .settings
+                        .insert(SAML_SERVER_ENTITY_IDENTIFIER.to_owned(), entity);
+                }
+                *metadata = Some(summary);
+                return Ok(true);
             }
-            Err(error) => eprintln!("{error}"),
+            Err(SummaryError::Ambiguous(message, entity_ids)) => {
+                eprintln!("{message}");
+                let q = questions.get(questions::CHOOSE_IDP).map_err(Stop::Failed)?;
+                chosen = Some(ask(
+                    Select::new(&q.prompt, entity_ids).with_help_message(&q.help)
+                )?);
+            }
+            Err(SummaryError::Unreachable(message)) => {
+                eprintln!("{message}");
+                let q = questions
+                    .get(questions::CONFIRM_UNREACHABLE_METADATA)
+                    .map_err(Stop::Failed)?;
+                let save = ask(Confirm::new(&q.prompt)
+                    .with_help_message(&q.help)
+                    .with_default(false))?;
+                *metadata = None;
+                return Ok(save);
+            }
+            Err(SummaryError::Refused(message)) => {
+                eprintln!("{message}");
+                return Ok(false);
+            }
         }
-        initial = resolved;
+    }
+}
+
+/// Completion of a setting's answer from the schema's suggestions.
+#[derive(Debug, Clone)]
+struct Suggestions(Vec<String>);
+
+impl Autocomplete for Suggestions {
+    fn get_suggestions(&mut self, input: &str) -> Result<Vec<String>, CustomUserError> {
+        let input = input.to_ascii_lowercase();
+        Ok(self
+            .0
+            .iter()
+            .filter(|s| s.to_ascii_lowercase().contains(&input))
+            .cloned()
+            .collect())
+    }
+
+    fn get_completion(
+        &mut self,
+        input: &str,
+        highlighted: Option<String>,
+    ) -> Result<Replacement, CustomUserError> {
+        Ok(highlighted.or_else(|| {
+            let mut matching = self.get_suggestions(input).ok()?.into_iter();
+            match (matching.next(), matching.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
+        }))
     }
 }
 
@@ -184,7 +274,7 @@ fn ask<T>(prompt: impl Prompt<T>) -> Result<T, Stop> {
     }
 }
 
-/// The two inquire prompts the wizard uses.
+/// The inquire prompts the wizard uses.
 trait Prompt<T> {
     fn ask(self) -> Result<T, InquireError>;
 }
@@ -197,6 +287,12 @@ impl Prompt<String> for Text<'_, '_> {
 
 impl Prompt<bool> for Confirm<'_> {
     fn ask(self) -> Result<bool, InquireError> {
+        self.prompt()
+    }
+}
+
+impl Prompt<String> for Select<'_, String> {
+    fn ask(self) -> Result<String, InquireError> {
         self.prompt()
     }
 }

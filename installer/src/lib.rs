@@ -8,9 +8,10 @@
 //! - [`questions`]: `config-schema/installer.toml`, the questions that are not settings.
 //! - [`keys`]: the SP key pair; [`idp`]: the summary of a metadata URL.
 //!
-//! Nothing is written before the final confirmation: the settings, the SP key pair and the
-//! xsession signing key are then written in one transaction
-//! (`Store::update_config_with_signing_key`), and the SP metadata file after it.
+//! Nothing is written before the final confirmation: the settings, the SP key pair, the
+//! xsession signing key and the IdP metadata fetched (so `serve` has it from the start) are then
+//! written in one transaction (`Store::update_config_with_signing_key`), and the SP metadata
+//! file after it.
 
 pub mod idp;
 pub mod interactive;
@@ -21,11 +22,12 @@ pub mod questions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::idp::{IdpSummary, SummaryError};
 use crate::plan::{Answers, Invalid, Plan};
 use crate::questions::Questions;
 use fedbridge::config::schema::Schema;
 use fedbridge::config::{Config, keys as setting};
-use fedbridge::store::{ConfigRows, Location, RowChange, Store};
+use fedbridge::store::{CachedMetadata, ConfigRows, Location, RowChange, Store};
 
 /// The name of the SP metadata file written beside an SQLite database (or in the working
 /// directory for PostgreSQL) unless `--sp-metadata` says otherwise.
@@ -72,7 +74,7 @@ pub fn run(options: &Options) -> ExitCode {
 fn run_inner(options: &Options) -> Result<(), Stop> {
     let schema = fedbridge::config::schema::schema().map_err(|e| Stop::Failed(e.to_string()))?;
     let questions = questions::questions().map_err(Stop::Failed)?;
-    let (database, plan) = match &options.answers {
+    let (database, plan, metadata) = match &options.answers {
         Some(path) => from_answers_file(schema, questions, options, path)?,
         None => interactive::run(schema, questions, options)?,
     };
@@ -81,10 +83,14 @@ fn run_inner(options: &Options) -> Result<(), Stop> {
         print!("{}", describe(schema, &plan));
         return Ok(());
     }
-    let metadata_path = commit(&database, &plan, options)?;
+    let metadata_path = commit(&database, &plan, metadata.as_ref(), options)?;
     print!("{}", handoff(&plan.config, &metadata_path));
     Ok(())
 }
+
+/// What the wizard ends with: the database, the plan, and the IdP metadata fetched (when the
+/// metadata URL answered).
+pub type Outcome = (String, Plan, Option<IdpSummary>);
 
 /// `--answers FILE`: the same plan, the same validation, no questions.
 fn from_answers_file(
@@ -92,7 +98,7 @@ fn from_answers_file(
     questions: &Questions,
     options: &Options,
     path: &Path,
-) -> Result<(String, Plan), Stop> {
+) -> Result<Outcome, Stop> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Stop::Failed(format!("cannot read {}: {e}", path.display())))?;
     let answers = Answers::from_toml(schema, &text)
@@ -102,19 +108,50 @@ fn from_answers_file(
         .clone()
         .unwrap_or_else(|| options.database.clone());
     let current = current_rows(&database).map_err(Stop::Failed)?;
+    let mut metadata = None;
     if let Some(url) = answers
         .settings
         .get(setting::SAML_METADATA_URL)
         .filter(|u| !u.trim().is_empty())
     {
-        let entity_id = current
-            .get(setting::SAML_SERVER_ENTITY_IDENTIFIER)
-            .and_then(Option::as_deref);
-        let summary = idp::summarise(url.trim(), entity_id).map_err(Stop::Refused)?;
-        print!("{summary}");
+        match idp::summarise(url.trim(), entity_id(&answers, &current)) {
+            Ok(summary) => {
+                print!("{summary}");
+                metadata = Some(summary);
+            }
+            Err(SummaryError::Unreachable(message)) if answers.confirm_unreachable_metadata => {
+                eprintln!(
+                    "warning: {message}; saved anyway ({})",
+                    questions::CONFIRM_UNREACHABLE_METADATA
+                );
+            }
+            Err(SummaryError::Unreachable(message)) => {
+                return Err(Stop::Refused(format!(
+                    "{message}; nothing written (to save it anyway: {} = true)",
+                    questions::CONFIRM_UNREACHABLE_METADATA
+                )));
+            }
+            Err(SummaryError::Ambiguous(message, _)) => {
+                return Err(Stop::Refused(format!(
+                    "{message} ({})",
+                    setting::SAML_SERVER_ENTITY_IDENTIFIER
+                )));
+            }
+            Err(SummaryError::Refused(message)) => return Err(Stop::Refused(message)),
+        }
     }
     let plan = make_plan(schema, questions, &current, &answers)?;
-    Ok((database, plan))
+    Ok((database, plan, metadata))
+}
+
+/// The IdP entityID to pick in the metadata: the answer (empty: none), else the current row.
+pub fn entity_id<'a>(answers: &'a Answers, current: &'a ConfigRows) -> Option<&'a str> {
+    match answers.settings.get(setting::SAML_SERVER_ENTITY_IDENTIFIER) {
+        Some(answer) => Some(answer.trim()).filter(|a| !a.is_empty()),
+        None => current
+            .get(setting::SAML_SERVER_ENTITY_IDENTIFIER)
+            .and_then(Option::as_deref),
+    }
 }
 
 /// The plan for `answers`, with a fresh SP key pair when the rows hold none.
@@ -195,15 +232,30 @@ pub fn describe(schema: &Schema, plan: &Plan) -> String {
     text
 }
 
-/// Writes the plan in one transaction (settings, SP key pair, xsession signing key), then the
-/// SP metadata file; returns the file's path.
-fn commit(database: &str, plan: &Plan, options: &Options) -> Result<PathBuf, Stop> {
+/// Writes the plan in one transaction (settings, SP key pair, xsession signing key, the IdP
+/// metadata fetched), then the SP metadata file; returns the file's path.
+fn commit(
+    database: &str,
+    plan: &Plan,
+    metadata: Option<&IdpSummary>,
+    options: &Options,
+) -> Result<PathBuf, Stop> {
     let key = fedbridge::token::SigningKeyPair::generate(plan.config.xsession.algorithm)
         .map_err(|e| Stop::Failed(format!("cannot generate the xsession signing key: {e}")))?;
     let store = Store::open(database).map_err(|e| Stop::Failed(e.to_string()))?;
     let now = fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock);
+    let cached = metadata.map(|summary| {
+        (
+            summary.url.as_str(),
+            CachedMetadata {
+                body: summary.body.clone(),
+                fetched_at: now.unix_timestamp(),
+            },
+        )
+    });
+    let cached = cached.as_ref().map(|(url, document)| (*url, document));
     let written = store
-        .update_config_with_signing_key(&key, now, |rows| {
+        .update_config_with_signing_key(&key, now, cached, |rows| {
             (*rows == plan.before).then(|| plan.changes.clone())
         })
         .map_err(|e| Stop::Failed(e.to_string()))?;
@@ -236,7 +288,6 @@ fn commit(database: &str, plan: &Plan, options: &Options) -> Result<PathBuf, Sto
 
 /// The end screen: what the administrator hands to the IdP team, in the IdP consoles' words.
 pub fn handoff(config: &Config, metadata_path: &Path) -> String {
-    let origin = config.issuer();
     let shown_path = std::path::absolute(metadata_path).unwrap_or_else(|_| metadata_path.into());
     let mut text = String::from("\nfedbridge is set up. Hand this to the IdP team:\n");
     let mut line = |label: &str, value: &str| {
@@ -247,7 +298,7 @@ pub fn handoff(config: &Config, metadata_path: &Path) -> String {
         "Reply URL (Assertion Consumer Service URL)",
         config.consumer_url.as_str(),
     );
-    line("Sign-on URL", &format!("{origin}/saml/login"));
+    line("Sign-on URL", config.consumer_url.as_str());
     line("SP metadata file", &shown_path.display().to_string());
     let user_id = config
         .user_id_attribute

@@ -8,7 +8,7 @@ use crate::questions::{self, Questions};
 use fedbridge::config::keys::{
     FEDBRIDGE_SP_CERTIFICATE, FEDBRIDGE_SP_PRIVATE_KEY, SAML_CONSUMER_URL, SAML_METADATA_URL,
 };
-use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Kind, Required, Schema, SettingDef};
+use fedbridge::config::schema::{CONSUMER_URL, Empty, Kind, Required, Schema, SettingDef};
 use fedbridge::config::{self, AbsoluteUrl, Config, Problem, value};
 use fedbridge::store::{ConfigRows, RowChange};
 
@@ -58,12 +58,15 @@ pub struct Answers {
     pub base_url: Option<String>,
     /// Installer settings by name; `""` means "not set"; a missing name keeps its current row.
     pub settings: BTreeMap<String, String>,
+    /// Save a metadata URL that cannot be fetched now (`confirm_unreachable_metadata = true`).
+    pub confirm_unreachable_metadata: bool,
 }
 
 impl Answers {
-    /// Reads an answers file: `database`, `base_url` and any setting the installer asks for
-    /// (strings; numbers and booleans for the 0/1 settings; arrays of strings for the JSON
-    /// arrays). Anything else is refused, with what is allowed.
+    /// Reads an answers file: `database`, `base_url`, `confirm_unreachable_metadata` (a
+    /// boolean) and any setting the installer asks for (strings; numbers and booleans for the
+    /// 0/1 settings; arrays of strings for the JSON arrays). Anything else is refused, with what
+    /// is allowed.
     pub fn from_toml(schema: &Schema, text: &str) -> Result<Answers, String> {
         let table: toml::Table = toml::from_str(text).map_err(|e| format!("not TOML: {e}"))?;
         let mut answers = Answers::default();
@@ -81,6 +84,12 @@ impl Answers {
                 _ => return Err(format!("{key}: expected a string")),
             };
             match key.as_str() {
+                questions::CONFIRM_UNREACHABLE_METADATA => {
+                    answers.confirm_unreachable_metadata = match item {
+                        toml::Value::Boolean(b) => b,
+                        _ => return Err(format!("{key}: expected true or false")),
+                    };
+                }
                 questions::DATABASE => answers.database = Some(text),
                 questions::BASE_URL => answers.base_url = Some(text),
                 name => match schema.setting(name) {
@@ -94,11 +103,15 @@ impl Answers {
                         ));
                     }
                     None => {
-                        let asked: Vec<String> = [questions::DATABASE, questions::BASE_URL]
-                            .into_iter()
-                            .map(str::to_owned)
-                            .chain(schema.installer_prompts().iter().map(|d| d.name.clone()))
-                            .collect();
+                        let asked: Vec<String> = [
+                            questions::DATABASE,
+                            questions::BASE_URL,
+                            questions::CONFIRM_UNREACHABLE_METADATA,
+                        ]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .chain(schema.installer_prompts().iter().map(|d| d.name.clone()))
+                        .collect();
                         return Err(format!(
                             "{name} is not an answer of the installer; the answers are: {}",
                             asked.join(", ")
@@ -188,7 +201,7 @@ pub fn current_value(def: &SettingDef, current: &ConfigRows) -> Option<String> {
     match current.get(&def.name) {
         Some(Some(v)) if !v.trim().is_empty() => Some(v.clone()),
         Some(_) => None,
-        None => def.default.clone().filter(|d| !d.contains(CONSUMER_ORIGIN)),
+        None => def.default.clone().filter(|d| !d.contains(CONSUMER_URL)),
     }
 }
 
@@ -358,6 +371,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            confirm_unreachable_metadata: false,
         }
     }
 
@@ -385,7 +399,7 @@ mod tests {
         assert!(!plan.changes.contains_key("SAML_AUTOMATIC_LOGIN"));
         assert_eq!(
             plan.config.sp_entity_id,
-            "https://sso.example.com/saml/metadata"
+            "https://sso.example.com/EnticeServices/rest/authenticate/saml"
         );
     }
 
@@ -483,6 +497,13 @@ mod tests {
         let schema = schema().unwrap();
         let a = Answers::from_toml(schema, include_str!("../answers.example.toml")).unwrap();
         assert_eq!(a.base_url.as_deref(), Some("https://sso.example.com"));
+        assert_eq!(
+            a.settings["SAML_USER_GROUPS_ATTRIBUTE"],
+            "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+        );
+        let a = Answers::from_toml(schema, "confirm_unreachable_metadata = true").unwrap();
+        assert!(a.confirm_unreachable_metadata);
+        assert!(Answers::from_toml(schema, "confirm_unreachable_metadata = \"yes\"").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `config-schema/installer.toml`, compiled in: the wizard's questions that are not settings
-//! (the database, the public base URL, the two confirmations) and the consumer path it proposes.
+//! (the database, the public base URL, the choice of the IdP in an aggregate, the
+//! confirmations) and the consumer path it proposes.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -53,11 +54,23 @@ pub const DATABASE: &str = "database";
 pub const BASE_URL: &str = "base_url";
 /// The id of the confirmation of a fetched IdP metadata summary.
 pub const CONFIRM_IDP: &str = "confirm_idp";
+/// The id of the choice of the IdP in an aggregate metadata document.
+pub const CHOOSE_IDP: &str = "choose_idp";
+/// The id of the confirmation to save a metadata URL that cannot be fetched now (also the key
+/// of an answers file that says yes).
+pub const CONFIRM_UNREACHABLE_METADATA: &str = "confirm_unreachable_metadata";
 /// The id of the final confirmation before writing.
 pub const CONFIRM_WRITE: &str = "confirm_write";
 
 /// Every question id the code uses.
-pub const IDS: [&str; 4] = [DATABASE, BASE_URL, CONFIRM_IDP, CONFIRM_WRITE];
+pub const IDS: [&str; 6] = [
+    DATABASE,
+    BASE_URL,
+    CONFIRM_IDP,
+    CHOOSE_IDP,
+    CONFIRM_UNREACHABLE_METADATA,
+    CONFIRM_WRITE,
+];
 
 impl Questions {
     /// The question `id` (one of [`IDS`]).

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use time::Duration;
 
 use crate::config::keys::*;
-use crate::config::schema::{CONSUMER_ORIGIN, Empty, Required, Schema, SettingDef};
+use crate::config::schema::{CONSUMER_URL, Empty, Required, Schema, SettingDef};
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
-    AttributeMapping, Config, IdpSource, Loaded, ManagedGroups, Problem, SecretString, SpKeyPair,
-    XsessionSettings, rules,
+    AttributeMapping, AuthnRequestBinding, Config, IdpSource, Loaded, LoginNameMatch,
+    ManagedGroups, Problem, SecretString, SpKeyPair, XsessionSettings, rules,
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
@@ -150,8 +150,8 @@ fn not_set_meaning(def: &SettingDef) -> String {
 
 /// Fills every unset setting that has a default; reports unset mandatory settings.
 fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
-    let origin = match slots.value(SAML_CONSUMER_URL) {
-        Some(Value::Url(u)) => Some(u.origin()),
+    let consumer = match slots.value(SAML_CONSUMER_URL) {
+        Some(Value::Url(u)) => Some(u.as_str().to_owned()),
         _ => None,
     };
     for slot in &mut slots.slots {
@@ -160,10 +160,10 @@ fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
         }
         match (&slot.def.default, &slot.def.required) {
             (Some(default), _) => {
-                let text = match &origin {
-                    Some(origin) => default.replace(CONSUMER_ORIGIN, origin),
+                let text = match &consumer {
+                    Some(consumer) => default.replace(CONSUMER_URL, consumer),
                     // Without a consumer URL (itself reported) this default cannot be computed.
-                    None if default.contains(CONSUMER_ORIGIN) => continue,
+                    None if default.contains(CONSUMER_URL) => continue,
                     None => default.clone(),
                 };
                 slot.state = match value::parse(slot.def, &text) {
@@ -284,6 +284,18 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         FEDBRIDGE_MAX_RESPONSE_BYTES,
         get.integer(FEDBRIDGE_MAX_RESPONSE_BYTES)?,
     )?;
+    let max_group_removals = get.need(
+        FEDBRIDGE_MAX_GROUP_REMOVALS,
+        get.integer(FEDBRIDGE_MAX_GROUP_REMOVALS)?,
+    )?;
+    let authn_request_binding = get.need(
+        FEDBRIDGE_AUTHN_REQUEST_BINDING,
+        get.text(FEDBRIDGE_AUTHN_REQUEST_BINDING)?,
+    )?;
+    let login_name_match = get.need(
+        FEDBRIDGE_LOGIN_NAME_MATCH,
+        get.text(FEDBRIDGE_LOGIN_NAME_MATCH)?,
+    )?;
     Ok(Config {
         idp,
         consumer_url: get.need(SAML_CONSUMER_URL, get.url(SAML_CONSUMER_URL)?)?,
@@ -326,6 +338,20 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         insecure_allow_sha1: get.flag(FEDBRIDGE_INSECURE_ALLOW_SHA1)?,
         create_missing_groups: get.flag(FEDBRIDGE_CREATE_MISSING_GROUPS)?,
         introspection_secret: get.secret(FEDBRIDGE_INTROSPECTION_SECRET)?,
+        max_group_removals: get.need(
+            FEDBRIDGE_MAX_GROUP_REMOVALS,
+            usize::try_from(max_group_removals).ok(),
+        )?,
+        login_name_match: get.need(
+            FEDBRIDGE_LOGIN_NAME_MATCH,
+            LoginNameMatch::from_name(&login_name_match),
+        )?,
+        existing_users_only: get.flag(FEDBRIDGE_EXISTING_USERS_ONLY)?,
+        require_signed_assertions: get.flag(FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS)?,
+        authn_request_binding: get.need(
+            FEDBRIDGE_AUTHN_REQUEST_BINDING,
+            AuthnRequestBinding::from_name(&authn_request_binding),
+        )?,
     })
 }
 

@@ -29,6 +29,7 @@ use url::Url;
 
 pub use self::reference::reference_table;
 pub use self::value::AbsoluteUrl;
+use crate::saml::metadata::{SsoBinding, SsoEndpoint};
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
 use crate::token::Algorithm;
 
@@ -129,12 +130,23 @@ pub struct Config {
     pub create_missing_groups: bool,
     /// `FEDBRIDGE_INTROSPECTION_SECRET`: the introspection clients' shared secret.
     pub introspection_secret: Option<SecretString>,
+    /// `FEDBRIDGE_MAX_GROUP_REMOVALS`: more removals in one login are held and flagged.
+    pub max_group_removals: usize,
+    /// `FEDBRIDGE_LOGIN_NAME_MATCH`.
+    pub login_name_match: LoginNameMatch,
+    /// `FEDBRIDGE_EXISTING_USERS_ONLY`: no user is created at login.
+    pub existing_users_only: bool,
+    /// `FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS`: the Assertion's own signature is required.
+    pub require_signed_assertions: bool,
+    /// `FEDBRIDGE_AUTHN_REQUEST_BINDING`.
+    pub authn_request_binding: AuthnRequestBinding,
 }
 
 impl Config {
     /// Our SP metadata, the document the IdP imports (`fedbridge metadata`, `GET
     /// /saml/metadata`): our entityID, the consumer URL as ACS, our certificate when a key pair
-    /// is configured; assertions are wanted signed.
+    /// is configured; `WantAssertionsSigned` as `FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS` says
+    /// (without it, a Response signature covering the assertion is accepted).
     pub fn sp_metadata(&self) -> String {
         crate::saml::sp_metadata::render(
             &self.sp_entity_id,
@@ -142,7 +154,7 @@ impl Config {
             self.sp_key_pair
                 .as_ref()
                 .map(|pair| pair.certificate_pem.as_str()),
-            true,
+            self.require_signed_assertions,
         )
     }
     /// fedbridge's own URL, the xsession `iss`: the origin of `SAML_CONSUMER_URL` (for example
@@ -176,7 +188,28 @@ impl Config {
                 .iter()
                 .map(|pair| pair.private_key.clone())
                 .collect(),
+            // With the login name in an attribute, a Subject without NameID is enough (AD FS
+            // sends none unless a claim rule makes one).
+            name_id_required: self.user_id_attribute.is_none(),
+            require_signed_assertion: self.require_signed_assertions,
             ..SpSettings::new(&self.sp_entity_id, self.consumer_url.as_str())
+        }
+    }
+
+    /// Where AuthnRequests go in the public-key scenario (`SAML_REDIRECT_URL`, with the binding
+    /// `FEDBRIDGE_AUTHN_REQUEST_BINDING` picks); `None` in the metadata scenario.
+    pub fn pinned_sso(&self) -> Option<SsoEndpoint> {
+        match &self.idp {
+            IdpSource::Metadata { .. } => None,
+            IdpSource::PublicKey { sso_url, .. } => Some(SsoEndpoint {
+                binding: match self.authn_request_binding {
+                    AuthnRequestBinding::Post => SsoBinding::Post,
+                    AuthnRequestBinding::Auto | AuthnRequestBinding::Redirect => {
+                        SsoBinding::Redirect
+                    }
+                },
+                url: sso_url.as_str().to_owned(),
+            }),
         }
     }
 
@@ -281,6 +314,58 @@ impl ManagedGroups {
         match self {
             ManagedGroups::All => true,
             ManagedGroups::List(groups) => groups.iter().any(|g| g == group),
+        }
+    }
+}
+
+/// `FEDBRIDGE_AUTHN_REQUEST_BINDING`: how AuthnRequests go to the IdP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthnRequestBinding {
+    /// HTTP-Redirect when the IdP offers it, else HTTP-POST (the default).
+    Auto,
+    /// HTTP-Redirect only.
+    Redirect,
+    /// HTTP-POST only.
+    Post,
+}
+
+impl AuthnRequestBinding {
+    /// The setting's value for `text` (`auto`, `redirect` or `post`).
+    pub fn from_name(text: &str) -> Option<AuthnRequestBinding> {
+        match text {
+            "auto" => Some(AuthnRequestBinding::Auto),
+            "redirect" => Some(AuthnRequestBinding::Redirect),
+            "post" => Some(AuthnRequestBinding::Post),
+            _ => None,
+        }
+    }
+
+    /// The bindings acceptable in IdP metadata, preferred first.
+    pub fn preference(self) -> &'static [SsoBinding] {
+        match self {
+            AuthnRequestBinding::Auto => &[SsoBinding::Redirect, SsoBinding::Post],
+            AuthnRequestBinding::Redirect => &[SsoBinding::Redirect],
+            AuthnRequestBinding::Post => &[SsoBinding::Post],
+        }
+    }
+}
+
+/// `FEDBRIDGE_LOGIN_NAME_MATCH`: how a login name finds its stored user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginNameMatch {
+    /// Without regard to ASCII letter case (the default).
+    CaseInsensitive,
+    /// Letter for letter.
+    Exact,
+}
+
+impl LoginNameMatch {
+    /// The setting's value for `text` (`case_insensitive` or `exact`).
+    pub fn from_name(text: &str) -> Option<LoginNameMatch> {
+        match text {
+            "case_insensitive" => Some(LoginNameMatch::CaseInsensitive),
+            "exact" => Some(LoginNameMatch::Exact),
+            _ => None,
         }
     }
 }

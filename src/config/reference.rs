@@ -123,9 +123,7 @@ mod tests {
         assert!(table.contains(
             "| `FEDBRIDGE_INTROSPECTION_SECRET` | text, at least 16 characters, secret |"
         ));
-        assert!(table.contains(
-            "| `FEDBRIDGE_SP_ENTITY_ID` | entityID | no | `{consumer_origin}/saml/metadata` |"
-        ));
+        assert!(table.contains("| `FEDBRIDGE_SP_ENTITY_ID` | entityID | no | `{consumer_url}` |"));
         for row in rows {
             assert_eq!(row.matches(" | ").count(), 4, "{row}");
         }

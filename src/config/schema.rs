@@ -10,8 +10,8 @@ use serde::Deserialize;
 /// The schema file, as shipped.
 pub const SOURCE: &str = include_str!("../../config-schema/settings.toml");
 
-/// Placeholder in a default that stands for the origin of `SAML_CONSUMER_URL`.
-pub const CONSUMER_ORIGIN: &str = "{consumer_origin}";
+/// Placeholder in a default that stands for `SAML_CONSUMER_URL` as configured.
+pub const CONSUMER_URL: &str = "{consumer_url}";
 
 static SCHEMA: LazyLock<Result<Schema, SchemaError>> =
     LazyLock::new(|| toml::from_str::<Schema>(SOURCE).map_err(|e| SchemaError(e.to_string())));
@@ -75,7 +75,7 @@ pub struct SettingDef {
     pub kind: Kind,
     /// When the setting must be given.
     pub required: Required,
-    /// Value used when the setting is not set; may contain [`CONSUMER_ORIGIN`].
+    /// Value used when the setting is not set; may contain [`CONSUMER_URL`].
     pub default: Option<String>,
     /// What "not set" means when there is no default (for the docs).
     pub unset: Option<String>,
@@ -223,6 +223,9 @@ pub struct Installer {
     pub help: String,
     /// Position in the wizard and in listings (ascending).
     pub order: u32,
+    /// Values the wizard offers as completions (the usual claim names of the common IdPs).
+    #[serde(default)]
+    pub suggestions: Vec<String>,
 }
 
 /// A `[rules.NAME]` table: a cross-key rule that `required` can name.
@@ -307,10 +310,10 @@ mod tests {
 
     #[test]
     fn every_default_parses_under_its_own_type() {
-        let origin = "https://fedbridge.example.com";
+        let consumer = "https://fedbridge.example.com/EnticeServices/rest/authenticate/saml";
         for s in &the_schema().settings {
             if let Some(default) = &s.default {
-                let text = default.replace(CONSUMER_ORIGIN, origin);
+                let text = default.replace(CONSUMER_URL, consumer);
                 if let Err(e) = value::parse(s, &text) {
                     panic!("default of {} does not parse: {e}", s.name);
                 }
@@ -396,11 +399,15 @@ mod tests {
             [
                 "SAML_CONSUMER_URL",
                 "SAML_METADATA_URL",
+                "SAML_SERVER_ENTITY_IDENTIFIER",
                 "SAML_REDIRECT_URL",
                 "SAML_SIGNING_CERTIFICATE",
                 "SAML_USER_ID_ATTRIBUTE",
                 "SAML_AUTOMATIC_LOGIN",
                 "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+                "SAML_USER_FULLNAME_ATTRIBUTE",
+                "SAML_USER_EMAIL_ATTRIBUTE",
+                "SAML_USER_GROUPS_ATTRIBUTE",
             ]
         );
     }

@@ -79,10 +79,7 @@ fn consumer_url_and_metadata_url_alone_are_a_complete_configuration() {
     }
     assert_eq!(c.consumer_url.as_str(), CONSUMER);
     assert_eq!(c.acs_path(), "/EnticeServices/rest/authenticate/saml");
-    assert_eq!(
-        c.sp_entity_id,
-        "https://fedbridge.example.com/saml/metadata"
-    );
+    assert_eq!(c.sp_entity_id, CONSUMER);
     assert_eq!(c.user_id_attribute, None);
     assert!(!c.automatic_login);
     assert_eq!(c.managed_groups, ManagedGroups::All);
@@ -134,7 +131,7 @@ fn consumer_url_and_public_key_settings_alone_are_a_complete_configuration() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(c.sp_entity_id, "http://localhost:8080/saml/metadata");
+    assert_eq!(c.sp_entity_id, "http://localhost:8080/acs");
     let pinned = c.pinned_idp().unwrap();
     assert_eq!(pinned.signing_keys.len(), 2);
     assert_eq!(pinned.entity_id, None);
@@ -427,10 +424,7 @@ fn null_or_blank_fedbridge_settings_take_their_default() {
         ]))
         .config;
         assert_eq!(c.clock_skew, Duration::seconds(180));
-        assert_eq!(
-            c.sp_entity_id,
-            "https://fedbridge.example.com/saml/metadata"
-        );
+        assert_eq!(c.sp_entity_id, CONSUMER);
         assert!(!c.automatic_login);
     }
 }
@@ -481,22 +475,19 @@ fn given_values_override_the_defaults() {
 }
 
 #[test]
-fn the_default_sp_entity_id_is_the_consumer_origin_plus_saml_metadata() {
-    for (consumer, expected) in [
-        (CONSUMER, "https://fedbridge.example.com/saml/metadata"),
-        (
-            "https://FedBridge.example.com:443/acs",
-            "https://fedbridge.example.com/saml/metadata",
-        ),
-        (
-            "http://10.0.0.5:8080/a/b/c?q=1",
-            "http://10.0.0.5:8080/saml/metadata",
-        ),
+fn the_default_sp_entity_id_is_the_consumer_url_as_configured() {
+    // Seed 004: the AD FS relying party identifier and the Azure AD Sign-on URL are the
+    // consumer URL.
+    for consumer in [
+        CONSUMER,
+        "https://FedBridge.example.com:443/acs",
+        "http://10.0.0.5:8080/a/b/c?q=1",
     ] {
         let c = loaded(&metadata_rows(&[("SAML_CONSUMER_URL", Some(consumer))])).config;
-        assert_eq!(c.sp_entity_id, expected);
+        assert_eq!(c.sp_entity_id, consumer);
         // The consumer URL itself is kept as written: it is compared as a string.
         assert_eq!(c.sp_settings().acs_url.value(), Some(consumer));
+        assert_eq!(c.sp_settings().entity_id.value(), Some(consumer));
     }
 }
 
@@ -598,6 +589,31 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
             "FEDBRIDGE_INTROSPECTION_SECRET",
             "hunter2",
             "the value is shorter than 16 characters; e.g. 3f9c2e7a1b8d4c6e0a5f",
+        ),
+        (
+            "FEDBRIDGE_MAX_GROUP_REMOVALS",
+            "-1",
+            "'-1' is below the minimum of 0; e.g. 20",
+        ),
+        (
+            "FEDBRIDGE_LOGIN_NAME_MATCH",
+            "CASE_INSENSITIVE",
+            "'CASE_INSENSITIVE' is not one of case_insensitive, exact; e.g. exact",
+        ),
+        (
+            "FEDBRIDGE_EXISTING_USERS_ONLY",
+            "yes",
+            "'yes' is not 0 or 1; e.g. 1",
+        ),
+        (
+            "FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS",
+            "true",
+            "'true' is not 0 or 1; e.g. 1",
+        ),
+        (
+            "FEDBRIDGE_AUTHN_REQUEST_BINDING",
+            "artifact",
+            "'artifact' is not one of auto, redirect, post; e.g. post",
         ),
     ];
     let mut covered: Vec<&str> = vec![
@@ -712,10 +728,7 @@ fn sp_settings_map_the_configuration_to_the_validator() {
     ]))
     .config;
     let sp = c.sp_settings();
-    assert_eq!(
-        sp.entity_id.value(),
-        Some("https://fedbridge.example.com/saml/metadata")
-    );
+    assert_eq!(sp.entity_id.value(), Some(CONSUMER));
     assert_eq!(sp.acs_url.value(), Some(CONSUMER));
     assert_eq!(sp.clock_skew, Duration::minutes(1));
     assert_eq!(sp.max_response_bytes, 4096);

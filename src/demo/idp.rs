@@ -31,13 +31,13 @@ use serde::Deserialize;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::sign::{SignError, sign_enveloped};
 use crate::clock::{Clock, SystemClock};
 use crate::saml::authn_request::decode_redirect;
 use crate::saml::metadata::{HTTP_POST, HTTP_REDIRECT};
 use crate::saml::ns::{MD, SAML, SAMLP};
 use crate::saml::xml::{self, escape};
 use crate::saml::xmldsig::DSIG_NS;
+use crate::saml::xmldsig::sign::{SignError, sign_enveloped};
 use crate::web::pages;
 
 /// The banner of every page.
@@ -603,13 +603,7 @@ fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Ht
         banner = escape(BANNER),
     );
     // fedbridge's HTML headers (no cache, no sniffing, no script), then this page's own CSP.
-    let mut response = pages::html(HttpResponse::build(status), html);
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
+    pages::html_with_csp(HttpResponse::build(status), html, &csp)
 }
 
 /// A request ID (or similar token) fit to echo: 1 to [`MAX_FIELD`] printable characters.

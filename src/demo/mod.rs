@@ -15,7 +15,6 @@
 
 pub mod downstream;
 pub mod idp;
-pub mod sign;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -292,7 +291,7 @@ fn run_demo(options: &DemoOptions) -> Result<(), DemoError> {
             list.join("\n  ")
         ))
     })?;
-    match store.add_groups(&idp::sample_groups()) {
+    match store.add_groups(&idp::sample_groups(), &[]) {
         Ok(Ok(())) => {}
         Ok(Err(refused)) => {
             return Err(DemoError::Failed(format!(
@@ -491,7 +490,7 @@ mod tests {
         );
         assert_eq!(
             loaded.config.sp_entity_id,
-            "http://127.0.0.1:8080/saml/metadata"
+            "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml"
         );
         assert!(
             loaded

@@ -5,7 +5,7 @@
 use crate::saml::error::reason_codes;
 use crate::saml::{Rejection, RejectionReason, ValidationError};
 use crate::store::{ClaimLost, StoreError};
-use crate::sync::IdentityError;
+use crate::sync::{AccountRefusal, IdentityError};
 
 reason_codes! {
     /// Why a login failed, besides the validator's [`RejectionReason`]s (a code is never in
@@ -25,6 +25,12 @@ reason_codes! {
         LoginNameEmpty => "login_name_empty",
         /// The user is disabled.
         UserDisabled => "user_disabled",
+        /// No account matches and `FEDBRIDGE_EXISTING_USERS_ONLY` creates none.
+        UserNotProvisioned => "user_not_provisioned",
+        /// The NameID and the login name are the external IDs of two accounts.
+        ExternalIdAmbiguous => "external_id_ambiguous",
+        /// Several stored spellings of the login name, none of them the one sent.
+        LoginNameAmbiguousCase => "login_name_ambiguous_case",
         /// The IdP metadata was never fetched.
         IdpMetadataUnavailable => "idp_metadata_unavailable",
         /// The IdP names no usable SSO service.
@@ -62,11 +68,16 @@ pub enum LoginError {
     /// The user exists and is disabled.
     #[error("the user is disabled")]
     UserDisabled,
+    /// No account for this login (SPEC section 5).
+    #[error("{0}")]
+    Account(#[from] AccountRefusal),
     /// No IdP can be trusted yet (its metadata was never fetched).
     #[error("the IdP metadata has not been fetched yet (see /healthz)")]
     IdpUnavailable,
-    /// The IdP's metadata names no SSO service with the HTTP-Redirect binding.
-    #[error("the IdP metadata names no SingleSignOnService with the HTTP-Redirect binding")]
+    /// The IdP's metadata names no SSO service with a binding the settings allow.
+    #[error(
+        "the IdP metadata names no SingleSignOnService with a binding FEDBRIDGE_AUTHN_REQUEST_BINDING allows (HTTP-Redirect, HTTP-POST)"
+    )]
     NoSsoUrl,
     /// The database failed.
     #[error("{0}")]
@@ -101,7 +112,7 @@ impl LoginError {
             LoginError::NoSamlResponse => LoginReason::SamlResponseMissing.code(),
             LoginError::RelayStateMismatch => LoginReason::RelayStateMismatch.code(),
             LoginError::TargetNotAllowed => LoginReason::TargetNotAllowed.code(),
-            LoginError::Identity(IdentityError::MissingUserId { .. }) => {
+            LoginError::Identity(IdentityError::MissingUserId { .. } | IdentityError::NoNameId) => {
                 LoginReason::LoginNameMissing.code()
             }
             LoginError::Identity(IdentityError::AmbiguousUserId { .. }) => {
@@ -111,6 +122,15 @@ impl LoginError {
                 LoginReason::LoginNameEmpty.code()
             }
             LoginError::UserDisabled => LoginReason::UserDisabled.code(),
+            LoginError::Account(AccountRefusal::NotProvisioned(_)) => {
+                LoginReason::UserNotProvisioned.code()
+            }
+            LoginError::Account(AccountRefusal::ExternalIdAmbiguous(_)) => {
+                LoginReason::ExternalIdAmbiguous.code()
+            }
+            LoginError::Account(AccountRefusal::LoginNameAmbiguousCase(_)) => {
+                LoginReason::LoginNameAmbiguousCase.code()
+            }
             LoginError::IdpUnavailable => LoginReason::IdpMetadataUnavailable.code(),
             LoginError::NoSsoUrl => LoginReason::IdpSsoUrlMissing.code(),
             LoginError::Database(_) => LoginReason::DatabaseError.code(),
@@ -127,7 +147,7 @@ impl LoginError {
             | LoginError::RelayStateMismatch
             | LoginError::TargetNotAllowed
             | LoginError::Identity(_) => ErrorKind::Refused,
-            LoginError::UserDisabled => ErrorKind::Forbidden,
+            LoginError::UserDisabled | LoginError::Account(_) => ErrorKind::Forbidden,
             LoginError::IdpUnavailable | LoginError::NoSsoUrl | LoginError::Database(_) => {
                 ErrorKind::Unavailable
             }

@@ -18,12 +18,14 @@ use self::ledger::DatabaseLedger;
 use crate::config::Config;
 use crate::saml::VerifiedAssertion;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
+use crate::saml::keys::certificates;
+use crate::saml::metadata::{SsoBinding, SsoEndpoint};
 use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
 use crate::store::{
     CompleteLoginError, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
-    UsedMessages,
+    SyncOutcome, UsedMessages,
 };
-use crate::sync::Identity;
+use crate::sync::{Identity, SyncFlag, SyncPolicy};
 use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
@@ -35,8 +37,25 @@ pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
 pub struct IdpTrust {
     /// The expected Issuer and the signing keys.
     pub idp: TrustedIdp,
-    /// Where AuthnRequests go (HTTP-Redirect binding); `None` when the metadata names none.
-    pub sso_url: Option<String>,
+    /// Where AuthnRequests go, and with which binding; `None` when the metadata offers no
+    /// binding `FEDBRIDGE_AUTHN_REQUEST_BINDING` allows.
+    pub sso: Option<SsoEndpoint>,
+}
+
+/// How the browser is sent to the IdP with the AuthnRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// HTTP-Redirect: a 303 to this URL (the request in its query string).
+    Redirect(String),
+    /// HTTP-POST: a form the browser submits at once to `action`.
+    Post {
+        /// The IdP's SSO URL.
+        action: String,
+        /// The `SAMLRequest` field: the base64 of the (signed) request.
+        saml_request: String,
+        /// The `RelayState` field: the opaque handle.
+        relay_state: String,
+    },
 }
 
 /// What one login works with: the configuration in service, the IdP it trusts, the database
@@ -55,13 +74,14 @@ pub struct LoginContext<'a> {
 
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
 /// `None`: the default landing page): remembers a fresh request and an opaque RelayState
-/// handle, and returns the IdP URL to redirect the browser to (HTTP-Redirect binding, signed
-/// when fedbridge has a key pair). A refusal is logged and audited under `correlation_id`.
+/// handle, and returns how to send the browser to the IdP (HTTP-Redirect, or HTTP-POST when the
+/// IdP offers only that or the settings say so; signed when fedbridge has a key pair). A
+/// refusal is logged and audited under `correlation_id`.
 pub fn begin(
     ctx: &LoginContext<'_>,
     target: Option<&str>,
     correlation_id: &str,
-) -> Result<String, LoginError> {
+) -> Result<Outbound, LoginError> {
     run_begin(ctx, target).map_err(|error| {
         let failed = Failed {
             error,
@@ -73,10 +93,10 @@ pub fn begin(
     })
 }
 
-fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, LoginError> {
+fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<Outbound, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
-    let sso_url = idp.sso_url.as_deref().ok_or(LoginError::NoSsoUrl)?;
+    let sso = idp.sso.as_ref().ok_or(LoginError::NoSsoUrl)?;
     let target = match target.filter(|t| !t.is_empty()) {
         Some(target) => Some(
             config
@@ -97,17 +117,43 @@ fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, Log
     let request = AuthnRequest::new(
         &config.sp_entity_id,
         config.consumer_url.as_str(),
-        sso_url,
+        &sso.url,
         ctx.now,
         request_id,
     );
-    let signing = config.sp_key_pair.as_ref().and_then(|pair| {
-        let key = pair.private_key.private_key();
-        RedirectSigAlg::for_key(key).map(|alg| (key, alg))
-    });
-    request
-        .redirect_url(&relay_handle, signing)
-        .map_err(|e| LoginError::Internal(e.to_string()))
+    let internal = |e: &dyn std::fmt::Display| LoginError::Internal(e.to_string());
+    match sso.binding {
+        SsoBinding::Redirect => {
+            let signing = config.sp_key_pair.as_ref().and_then(|pair| {
+                let key = pair.private_key.private_key();
+                RedirectSigAlg::for_key(key).map(|alg| (key, alg))
+            });
+            let url = request
+                .redirect_url(&relay_handle, signing)
+                .map_err(|e| internal(&e))?;
+            Ok(Outbound::Redirect(url))
+        }
+        SsoBinding::Post => {
+            let certificate = match &config.sp_key_pair {
+                Some(pair) => certificates(&pair.certificate_pem)
+                    .map_err(|e| internal(&e))?
+                    .into_iter()
+                    .next(),
+                None => None,
+            };
+            let signing = config
+                .sp_key_pair
+                .as_ref()
+                .zip(certificate.as_ref())
+                .map(|(pair, certificate)| (pair.private_key.private_key(), certificate));
+            let saml_request = request.post_value(signing).map_err(|e| internal(&e))?;
+            Ok(Outbound::Post {
+                action: sso.url.clone(),
+                saml_request,
+                relay_state: relay_handle,
+            })
+        }
+    }
 }
 
 /// What the IdP posted to the ACS.
@@ -243,6 +289,7 @@ fn finish(
         config.user_id_attribute.as_deref(),
     )?;
     progress.login_name = Some(identity.login_name.clone());
+    let policy = SyncPolicy::of(config);
     let internal = |e: &dyn std::fmt::Display| LoginError::Internal(e.to_string());
     let session_id = crate::ids::random_id().map_err(|e| internal(&e))?;
     let issuance = Issuance::new(ctx.now, config.xsession.lifetime).map_err(|e| internal(&e))?;
@@ -251,8 +298,7 @@ fn finish(
         .complete_login(&LoginRecord {
             used,
             identity: &identity,
-            managed: &config.managed_groups,
-            create_missing_groups: config.create_missing_groups,
+            policy: &policy,
             session: SessionRecord {
                 jti: &issuance.jti,
                 sid: &session_id,
@@ -266,21 +312,27 @@ fn finish(
                 idp: Some(assertion.issuer()),
                 login_name: Some(&identity.login_name),
                 correlation_id,
+                flags: None,
             },
         })
         .map_err(|e| match e {
             CompleteLoginError::ClaimLost(lost) => LoginError::ClaimLost(lost),
             CompleteLoginError::UserDisabled => LoginError::UserDisabled,
+            CompleteLoginError::Refused(refusal) => LoginError::Account(refusal),
             CompleteLoginError::Store(e) => e.into(),
         })?;
+    report_sync(&outcome, correlation_id);
     // The claims are made after the transaction, from the groups it left, and signed outside
     // it, so the database's write lock is not held for the signature.
+    // The token describes the user as stored: its login name is the spelling stored first, and
+    // its name and e-mail stay known when this assertion left them out.
+    let user = outcome.user;
     let claims = issuance.claims(&ClaimsInput {
         issuer: config.issuer(),
         audience: config.xsession.audience.clone(),
-        subject: identity.login_name,
-        name: identity.full_name,
-        email: identity.email,
+        subject: user.login_name,
+        name: user.full_name,
+        email: user.email,
         groups: outcome.groups.into_iter().collect(),
         session_id,
     });
@@ -291,6 +343,23 @@ fn finish(
         claims,
         landing,
     })
+}
+
+/// Logs what the sync held or reported: a hold (memberships left as they were) at warn, once
+/// per login, unknown groups at info. The audit row has the same flags and detail.
+fn report_sync(outcome: &SyncOutcome, correlation_id: &str) {
+    let flags = outcome.plan.flags();
+    if flags.is_empty() {
+        return;
+    }
+    let codes: Vec<&str> = flags.iter().map(|f| f.code()).collect();
+    let detail = outcome.plan.report().unwrap_or_default();
+    let login_name = outcome.user.login_name.as_str();
+    if flags.iter().any(|f| f.is_hold()) {
+        tracing::warn!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "group memberships held");
+    } else if flags.contains(&SyncFlag::UnknownGroups) {
+        tracing::info!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "unknown groups ignored");
+    }
 }
 
 /// Where a login ends. Solicited: the target stored with the request (checked when the login
@@ -378,6 +447,7 @@ fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) 
         idp: failed.idp.as_deref(),
         login_name: failed.login_name.as_deref(),
         correlation_id,
+        flags: None,
     };
     tracing::warn!(
         correlation_id,

@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use base64::Engine as _;
+
 use super::*;
 use crate::config::{self, Config};
 use crate::saml::{SigningKey, TrustedIdp};
@@ -47,12 +49,27 @@ fn config(extra: &[(&str, &str)]) -> Config {
 }
 
 fn trust(sso_url: Option<&str>) -> IdpTrust {
+    trust_with(sso_url, SsoBinding::Redirect)
+}
+
+fn trust_with(sso_url: Option<&str>, binding: SsoBinding) -> IdpTrust {
     IdpTrust {
         idp: TrustedIdp {
             entity_id: None,
             signing_keys: SigningKey::from_certificates(&idp_cert()).unwrap(),
         },
-        sso_url: sso_url.map(str::to_owned),
+        sso: sso_url.map(|url| SsoEndpoint {
+            binding,
+            url: url.to_owned(),
+        }),
+    }
+}
+
+/// The URL of a redirect.
+fn redirected(outbound: Outbound) -> String {
+    match outbound {
+        Outbound::Redirect(url) => url,
+        other => panic!("not a redirect: {other:?}"),
     }
 }
 
@@ -179,7 +196,7 @@ fn begin_remembers_the_request_and_redirects_to_the_idp() {
     let config = config(&[]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = begin(&ctx, Some("/own/page"), "cid-1").unwrap();
+    let location = redirected(begin(&ctx, Some("/own/page"), "cid-1").unwrap());
     assert!(
         location.starts_with(&format!("{SSO}?SAMLRequest=")),
         "{location}"
@@ -302,7 +319,7 @@ fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
     ]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = begin(&ctx, None, "cid").unwrap();
+    let location = redirected(begin(&ctx, None, "cid").unwrap());
     let query = location.split_once('?').unwrap().1;
     let decoded = crate::saml::authn_request::decode_redirect(query).unwrap();
     let public = SigningKey::from_certificates(&cert).unwrap();
@@ -313,4 +330,57 @@ fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
             .xml
             .contains(&format!("AssertionConsumerServiceURL=\"{CONSUMER}\""))
     );
+}
+
+#[test]
+fn an_idp_with_only_the_post_binding_gets_a_posted_request_signed_with_the_sp_key() {
+    let (_dir, store) = store();
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/xmlsec/keys");
+    let key = std::fs::read_to_string(format!("{keys}/sp-enc.key")).unwrap();
+    let cert = std::fs::read_to_string(format!("{keys}/sp-enc.crt")).unwrap();
+    let idp = trust_with(Some(SSO), SsoBinding::Post);
+    for (pair, signed) in [
+        (vec![], false),
+        (
+            vec![
+                ("FEDBRIDGE_SP_PRIVATE_KEY", key.as_str()),
+                ("FEDBRIDGE_SP_CERTIFICATE", cert.as_str()),
+            ],
+            true,
+        ),
+    ] {
+        let config = config(&pair);
+        let ctx = context(&config, Some(&idp), &store);
+        let Outbound::Post {
+            action,
+            saml_request,
+            relay_state,
+        } = begin(&ctx, None, "cid").unwrap()
+        else {
+            panic!("not a POST");
+        };
+        assert_eq!(action, SSO);
+        assert!(!relay_state.is_empty());
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(saml_request)
+            .unwrap();
+        let doc = crate::saml::xml::parse(&xml, 1 << 16).unwrap();
+        let request = doc.root().unwrap();
+        assert_eq!(request.attr("Destination").as_deref(), Some(SSO));
+        let signature = request
+            .children()
+            .find(|c| c.is(crate::saml::xmldsig::DSIG_NS, "Signature"));
+        assert_eq!(signature.is_some(), signed);
+        if let Some(signature) = signature {
+            crate::saml::xmldsig::verify_enveloped(
+                &doc,
+                request,
+                signature,
+                &SigningKey::from_certificates(&cert).unwrap(),
+                crate::saml::AlgorithmPolicy::default(),
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(outstanding(&store), 2);
 }

@@ -1,6 +1,8 @@
-//! SP-initiated login (SPEC section 2, flow 1): the `AuthnRequest` we send to the IdP and its
+//! SP-initiated login (SPEC section 2, flow 1): the `AuthnRequest` we send to the IdP, with the
 //! HTTP-Redirect binding (SAML bindings 3.4): raw DEFLATE (RFC 1951, no zlib header), base64,
-//! URL-encoding, and optionally a detached signature over the query string (3.4.4.1).
+//! URL-encoding, and optionally a detached signature over the query string (3.4.4.1); or with
+//! the HTTP-POST binding (3.5) for IdPs that offer only that: base64 of the XML, optionally with
+//! an enveloped signature (3.5.4).
 //!
 //! Pure: the time and the request ID come in as arguments. [`decode_redirect`] and
 //! [`verify_redirect_signature`] are the receiving side (tests, the demo IdP).
@@ -16,6 +18,7 @@ use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use openssl::sign::{Signer, Verifier};
+use openssl::x509::X509;
 use time::OffsetDateTime;
 use time::macros::format_description;
 use url::form_urlencoded;
@@ -45,6 +48,9 @@ pub enum AuthnRequestError {
     /// The signature does not verify.
     #[error("the redirect binding signature does not verify")]
     BadSignature,
+    /// The enveloped signature of the HTTP-POST binding could not be made.
+    #[error("cannot sign the AuthnRequest: {0}")]
+    Sign(#[from] super::xmldsig::sign::SignError),
 }
 
 /// Signature algorithms of the redirect binding (`SigAlg`).
@@ -182,6 +188,23 @@ impl AuthnRequest {
             binding = BINDING_HTTP_POST,
             issuer = escape(&self.sp_entity_id),
         )
+    }
+
+    /// The `SAMLRequest` form value of the HTTP-POST binding: the XML, signed with an enveloped
+    /// signature (after the Issuer, `KeyInfo` with the certificate) when `signing` is given,
+    /// base64-encoded (no DEFLATE).
+    pub fn post_value(
+        &self,
+        signing: Option<(&PKey<Private>, &X509)>,
+    ) -> Result<String, AuthnRequestError> {
+        let xml = self.to_xml();
+        let xml = match signing {
+            Some((key, certificate)) => {
+                super::xmldsig::sign::sign_enveloped(&xml, &self.id, key, certificate)?
+            }
+            None => xml,
+        };
+        Ok(base64::engine::general_purpose::STANDARD.encode(xml))
     }
 
     /// The URL to redirect the browser to: the `Destination` with `SAMLRequest`, `RelayState`

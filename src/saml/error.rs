@@ -92,7 +92,7 @@ reason_codes! {
         SignatureMalformed => "signature_malformed",
         /// Not exactly one Reference, or its URI is not `#ID` of the signed element.
         ReferenceInvalid => "reference_invalid",
-        /// A transform other than enveloped-signature and exclusive C14N.
+        /// A transform other than enveloped-signature and one C14N (exclusive, 1.0 or 1.1).
         TransformNotAllowed => "transform_not_allowed",
         /// An algorithm outside the allow-list (HMAC, DSA, MD5, 3DES, unknown).
         AlgorithmNotAllowed => "algorithm_not_allowed",
@@ -146,8 +146,12 @@ reason_codes! {
         AuthnStatementMissing => "authn_statement_missing",
         /// An EncryptedAttribute, which fedbridge does not decrypt.
         EncryptedAttributeUnsupported => "encrypted_attribute_unsupported",
-        /// Two Attributes with the same Name.
+        /// Two Attributes with the same Name that cannot be one (another NameFormat or
+        /// FriendlyName); repeats of one attribute are merged.
         DuplicateAttribute => "duplicate_attribute",
+        /// The Assertion carries no signature of its own while `SpSettings::
+        /// require_signed_assertion` asks for one (a Response signature is not enough).
+        AssertionSignatureMissing => "assertion_signature_missing",
         /// A required element or attribute of the SAML schema is missing or misplaced.
         SchemaViolation => "schema_violation",
     }

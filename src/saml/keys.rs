@@ -49,17 +49,10 @@ impl SigningKey {
     /// (as in metadata and the QPR setting). Several certificates allow a rollover without
     /// downtime.
     pub fn from_certificates(text: &str) -> Result<Vec<SigningKey>, CredentialError> {
-        let ders = certificate_bodies(text)?;
-        ders.iter()
+        certificates(text)?
+            .iter()
             .enumerate()
-            .map(|(i, der)| {
-                let index = i + 1;
-                let cert = X509::from_der(der).map_err(|e| CredentialError::BadCertificate {
-                    index,
-                    reason: first_error(&e),
-                })?;
-                SigningKey::from_x509(&cert, index)
-            })
+            .map(|(i, cert)| SigningKey::from_x509(cert, i + 1))
             .collect()
     }
 
@@ -91,6 +84,20 @@ impl SigningKey {
     pub fn subject(&self) -> &str {
         &self.subject
     }
+}
+
+/// Every certificate in `text`: concatenated PEM blocks, or one bare base64 DER body.
+pub fn certificates(text: &str) -> Result<Vec<X509>, CredentialError> {
+    certificate_bodies(text)?
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            X509::from_der(der).map_err(|e| CredentialError::BadCertificate {
+                index: i + 1,
+                reason: first_error(&e),
+            })
+        })
+        .collect()
 }
 
 impl fmt::Debug for SigningKey {

@@ -33,13 +33,54 @@ pub struct IdpMetadata {
 }
 
 impl IdpMetadata {
-    /// The SSO URL for the HTTP-Redirect binding, where AuthnRequests go.
+    /// The SSO URL for the HTTP-Redirect binding.
     pub fn redirect_sso_url(&self) -> Option<&str> {
         self.sso_endpoints
             .iter()
             .find(|(b, _)| b.eq_ignore_ascii_case(HTTP_REDIRECT))
             .map(|(_, l)| l.as_str())
     }
+
+    /// Where AuthnRequests go: the first binding of `preference` the IdP offers.
+    pub fn sso_endpoint(&self, preference: &[SsoBinding]) -> Option<SsoEndpoint> {
+        preference.iter().find_map(|binding| {
+            self.sso_endpoints
+                .iter()
+                .find(|(b, _)| b.eq_ignore_ascii_case(binding.uri()))
+                .map(|(_, url)| SsoEndpoint {
+                    binding: *binding,
+                    url: url.clone(),
+                })
+        })
+    }
+}
+
+/// A binding fedbridge sends AuthnRequests with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoBinding {
+    /// HTTP-Redirect: the deflated request in the query string (a signature over it).
+    Redirect,
+    /// HTTP-POST: the request in an auto-submitted form (an enveloped signature).
+    Post,
+}
+
+impl SsoBinding {
+    /// The binding's URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            SsoBinding::Redirect => HTTP_REDIRECT,
+            SsoBinding::Post => HTTP_POST,
+        }
+    }
+}
+
+/// An IdP SingleSignOnService: its binding and location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoEndpoint {
+    /// How the request is sent.
+    pub binding: SsoBinding,
+    /// Where.
+    pub url: String,
 }
 
 /// Why metadata could not be used.
@@ -63,6 +104,8 @@ pub enum MetadataError {
         count: usize,
         /// A few of their entityIDs.
         examples: String,
+        /// Every IdP's entityID, in document order (to choose from).
+        entity_ids: Vec<String>,
     },
     /// The IdP has no usable signing certificate.
     #[error("the IdP {0} has no signing certificate in its metadata")]
@@ -121,6 +164,10 @@ pub fn parse_idp_metadata(
                     return Err(MetadataError::Ambiguous {
                         count: many.len(),
                         examples: format!("{}{more}", examples.join(", ")),
+                        entity_ids: many
+                            .iter()
+                            .map(|(e, _)| e.attr("entityID").unwrap_or_default().into_owned())
+                            .collect(),
                     });
                 }
             }

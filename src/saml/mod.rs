@@ -72,12 +72,20 @@ pub struct SpSettings {
     pub algorithms: AlgorithmPolicy,
     /// Our private keys for `EncryptedAssertion`.
     pub decryption_keys: Vec<DecryptionKey>,
+    /// The Subject must carry a NameID (or EncryptedID). `false` only when the login name
+    /// comes from an attribute: SAML makes NameID optional, and every other Subject rule
+    /// (bearer confirmation, Recipient, times) still applies.
+    pub name_id_required: bool,
+    /// The Assertion must carry its own valid signature; a Response signature covering it is
+    /// not enough (`assertion_signature_missing`). Our SP metadata says `WantAssertionsSigned`
+    /// accordingly.
+    pub require_signed_assertion: bool,
 }
 
 impl SpSettings {
     /// The settings of the SP `entity_id` whose ACS is `acs_url`, with the defaults for the
     /// rest: 180 s clock skew, 1 MiB responses, no IdP-initiated login, no legacy algorithms,
-    /// no decryption key.
+    /// no decryption key, a NameID required, a signature of the Response or the Assertion.
     pub fn new(entity_id: impl Into<String>, acs_url: impl Into<String>) -> SpSettings {
         SpSettings {
             entity_id: Expected::Exactly(entity_id.into()),
@@ -87,6 +95,8 @@ impl SpSettings {
             allow_unsolicited: false,
             algorithms: AlgorithmPolicy::default(),
             decryption_keys: Vec::new(),
+            name_id_required: true,
+            require_signed_assertion: false,
         }
     }
 }

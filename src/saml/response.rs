@@ -22,7 +22,7 @@ const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAssertion {
     issuer: String,
-    name_id: String,
+    name_id: Option<String>,
     name_id_format: Option<String>,
     session_index: Option<String>,
     not_on_or_after: OffsetDateTime,
@@ -47,9 +47,10 @@ impl VerifiedAssertion {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
-    /// The `Subject/NameID` text.
-    pub fn name_id(&self) -> &str {
-        &self.name_id
+    /// The `Subject/NameID` text; `None` when the Subject has none (allowed only when
+    /// [`SpSettings::name_id_required`] is off).
+    pub fn name_id(&self) -> Option<&str> {
+        self.name_id.as_deref()
     }
     /// The NameID `Format`, when given.
     pub fn name_id_format(&self) -> Option<&str> {
@@ -155,9 +156,7 @@ fn check(
         let uniform = !response_signed && !decrypted.authenticated;
         let checked = decrypted_assertion(&decrypted.doc, &mut ids).and_then(|assertion| {
             let signed = verify_own_signature(&decrypted.doc, assertion, idp, sp)?;
-            if !signed && !response_signed {
-                return Err(unsigned());
-            }
+            require_signature(signed, response_signed, sp)?;
             Ok(assertion)
         });
         checked.map_err(|r| {
@@ -170,9 +169,7 @@ fn check(
     } else {
         check_version_and_id(holder, "Assertion")?;
         let signed = verify_own_signature(&doc, holder, idp, sp)?;
-        if !signed && !response_signed {
-            return Err(unsigned());
-        }
+        require_signature(signed, response_signed, sp)?;
         holder
     };
 
@@ -248,11 +245,26 @@ fn check_version_and_id(element: Element<'_>, what: &str) -> Result<(), Rejectio
     Ok(())
 }
 
-fn unsigned() -> Rejection {
-    Rejection::new(
-        R::SignatureMissing,
-        "neither the Response nor the Assertion is signed; the IdP must sign at least one of them",
-    )
+/// At least one of the Assertion's and the Response's signatures; the Assertion's own when
+/// the settings require it.
+fn require_signature(
+    assertion_signed: bool,
+    response_signed: bool,
+    sp: &SpSettings,
+) -> Result<(), Rejection> {
+    if !assertion_signed && !response_signed {
+        return Err(Rejection::new(
+            R::SignatureMissing,
+            "neither the Response nor the Assertion is signed; the IdP must sign at least one of them",
+        ));
+    }
+    if !assertion_signed && sp.require_signed_assertion {
+        return Err(Rejection::new(
+            R::AssertionSignatureMissing,
+            "only the Response is signed, and FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS asks for a signature of the Assertion itself",
+        ));
+    }
+    Ok(())
 }
 
 /// The saml:Assertion of a decrypted EncryptedAssertion, its IDs added to `ids`.
@@ -444,7 +456,7 @@ fn check_destination(response: Element<'_>, sp: &SpSettings) -> Result<(), Rejec
 
 struct Subject<'a> {
     element: Element<'a>,
-    name_id: String,
+    name_id: Option<String>,
     name_id_format: Option<String>,
 }
 
@@ -455,12 +467,24 @@ fn read_subject<'a>(assertion: Element<'a>, sp: &SpSettings) -> Result<Subject<'
     if subject.first_child(SAML, "EncryptedID").is_some() {
         return read_encrypted_name_id(subject, sp);
     }
-    let name_id = subject.only_child(SAML, "NameID").map_err(|n| {
-        Rejection::new(
-            R::NameIdMissing,
-            format!("the Subject must hold one NameID, it holds {n}"),
-        )
-    })?;
+    let name_id = match subject.only_child(SAML, "NameID") {
+        Ok(name_id) => name_id,
+        // SAML makes the identifier optional; without one, the login name comes from the
+        // attribute the settings name (and every other Subject rule still applies).
+        Err(0) if !sp.name_id_required => {
+            return Ok(Subject {
+                element: subject,
+                name_id: None,
+                name_id_format: None,
+            });
+        }
+        Err(n) => {
+            return Err(Rejection::new(
+                R::NameIdMissing,
+                format!("the Subject must hold one NameID, it holds {n}"),
+            ));
+        }
+    };
     let value = name_id.text().trim().to_string();
     if value.is_empty() {
         return Err(Rejection::new(R::NameIdMissing, "the NameID is empty"));
@@ -468,7 +492,7 @@ fn read_subject<'a>(assertion: Element<'a>, sp: &SpSettings) -> Result<Subject<'
     check_sp_name_qualifier(name_id, sp)?;
     Ok(Subject {
         element: subject,
-        name_id: value,
+        name_id: Some(value),
         name_id_format: name_id.attr("Format").map(Cow::into_owned),
     })
 }
@@ -502,7 +526,7 @@ fn read_encrypted_name_id<'a>(
     check_sp_name_qualifier(name_id, sp)?;
     Ok(Subject {
         element: subject,
-        name_id: value,
+        name_id: Some(value),
         name_id_format: name_id.attr("Format").map(Cow::into_owned),
     })
 }
@@ -681,8 +705,17 @@ fn check_authn_statement(
     Ok(statement.attr("SessionIndex").map(Cow::into_owned))
 }
 
+/// The NameFormat an Attribute without one has (SAML core 2.7.3.1).
+const UNSPECIFIED_NAME_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
+
+/// The attributes of every AttributeStatement, in document order. An Attribute repeated with
+/// the same Name and NameFormat (Keycloak's role list mapper sends one element per role) is one
+/// attribute: its values are merged in document order, a value repeated by a later element
+/// dropped. The same Name with another NameFormat, or another FriendlyName, is two attributes
+/// that a lookup by Name could not tell apart: refused.
 fn read_attributes(assertion: Element<'_>) -> Result<Vec<SamlAttribute>, Rejection> {
     let mut attributes: Vec<SamlAttribute> = Vec::new();
+    let mut formats: Vec<String> = Vec::new();
     for statement in assertion.children_named(SAML, "AttributeStatement") {
         for child in statement.children() {
             if child.is(SAML, "EncryptedAttribute") {
@@ -699,21 +732,45 @@ fn read_attributes(assertion: Element<'_>) -> Result<Vec<SamlAttribute>, Rejecti
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| Rejection::new(R::SchemaViolation, "an Attribute has no Name"))?
                 .into_owned();
-            if attributes.iter().any(|a| a.name == name) {
-                return Err(Rejection::new(
-                    R::DuplicateAttribute,
-                    format!("the attribute {} appears twice", quote(&name)),
-                ));
-            }
-            let values = child
+            let format = child
+                .attr("NameFormat")
+                .map_or_else(|| UNSPECIFIED_NAME_FORMAT.to_owned(), Cow::into_owned);
+            let friendly_name = child.attr("FriendlyName").map(Cow::into_owned);
+            let values: Vec<String> = child
                 .children_named(SAML, "AttributeValue")
                 .map(|v| v.text().into_owned())
                 .collect();
-            attributes.push(SamlAttribute {
-                name,
-                friendly_name: child.attr("FriendlyName").map(Cow::into_owned),
-                values,
-            });
+            let Some(index) = attributes.iter().position(|a| a.name == name) else {
+                attributes.push(SamlAttribute {
+                    name,
+                    friendly_name,
+                    values,
+                });
+                formats.push(format);
+                continue;
+            };
+            let first = &mut attributes[index];
+            let other_friendly_name = matches!(
+                (&first.friendly_name, &friendly_name),
+                (Some(a), Some(b)) if a != b
+            );
+            if formats[index] != format || other_friendly_name {
+                return Err(Rejection::new(
+                    R::DuplicateAttribute,
+                    format!(
+                        "the attribute {} appears twice with another NameFormat or FriendlyName",
+                        quote(&name)
+                    ),
+                ));
+            }
+            if first.friendly_name.is_none() {
+                first.friendly_name = friendly_name;
+            }
+            for value in values {
+                if !first.values.contains(&value) {
+                    first.values.push(value);
+                }
+            }
         }
     }
     Ok(attributes)

@@ -9,7 +9,8 @@ use crate::store::connection::{DbConnection, lock_for_write};
 use crate::store::schema::configuration_entity::dsl::{configuration_entity, name, value};
 use time::OffsetDateTime;
 
-use crate::store::{SigningKeyError, Store, StoreError, signing_keys};
+use crate::store::idp_metadata::save_idp_metadata_in;
+use crate::store::{CachedMetadata, SigningKeyError, Store, StoreError, signing_keys};
 use crate::token::SigningKeyPair;
 
 /// Every row: `NAME` -> `VALUE` (`None`: SQL NULL).
@@ -97,11 +98,13 @@ impl Store {
     /// [`Store::update_config`] and the xsession signing key in one transaction (the installer's
     /// write): `decide` sees the current rows and returns the changes, or `None` to write
     /// nothing at all; then `key` is stored as the active key of its algorithm unless one is
-    /// active already. Returns whether anything was written (`decide` did not refuse).
+    /// active already, and `metadata` (URL, document), when given, as the last good copy of
+    /// that IdP metadata. Returns whether anything was written (`decide` did not refuse).
     pub fn update_config_with_signing_key(
         &self,
         key: &SigningKeyPair,
         now: OffsetDateTime,
+        metadata: Option<(&str, &CachedMetadata)>,
         decide: impl FnOnce(&ConfigRows) -> Option<BTreeMap<String, RowChange>>,
     ) -> Result<bool, SigningKeyError> {
         let jwk = key.public_key().jwk_json()?;
@@ -119,6 +122,9 @@ impl Store {
                     }
                 }
                 signing_keys::insert_unless_active(conn, key, &jwk, now)?;
+                if let Some((url, document)) = metadata {
+                    save_idp_metadata_in(conn, url, document)?;
+                }
                 Ok(true)
             })
             .map_err(|e| SigningKeyError::Store(self.query_error(&e)))

@@ -2,7 +2,9 @@
 //! listings, the details of one user, and group changes, each change in one transaction.
 //!
 //! Group names are exact and case-sensitive, as the login sync matches them: `Sales` and
-//! `sales` are two groups.
+//! `sales` are two groups. A group may carry IdP identifiers (`group_idp_ids`: Azure AD object
+//! IDs, SIDs), unique without regard to ASCII case. Users are named as the login matches them:
+//! the exact login name, else the one stored under another letter case.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +13,11 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use crate::store::connection::DbConnection;
-use crate::store::schema::{groups, login_audit, memberships, users};
+use crate::store::schema::{group_idp_ids, groups, login_audit, memberships, users};
 use crate::store::sessions::revoke_users;
 use crate::store::users::UserRecord;
 use crate::store::{Store, StoreError};
+use crate::sync::login_key;
 
 /// A local group and how many members it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct GroupSummary {
     pub federated_members: i64,
     /// Members added locally.
     pub local_members: i64,
+    /// The IdP identifiers the group carries, sorted.
+    pub idp_ids: Vec<String>,
 }
 
 impl GroupSummary {
@@ -65,6 +70,8 @@ pub struct AuditEntry {
     pub idp: Option<String>,
     /// The correlation ID shown to the person.
     pub correlation_id: Option<String>,
+    /// What an accepted login's sync held or reported (comma-separated codes).
+    pub flags: Option<String>,
 }
 
 /// Everything stored about one user.
@@ -85,6 +92,13 @@ pub struct UserDetail {
 pub enum GroupChangeRefused {
     /// `add`: these groups exist already.
     Exist(Vec<String>),
+    /// `add`: this IdP identifier is carried by that group already (without regard to case).
+    IdpIdTaken {
+        /// The identifier given.
+        idp_id: String,
+        /// The group that carries it.
+        group: String,
+    },
     /// `remove`: these groups do not exist.
     Unknown(Vec<String>),
 }
@@ -110,6 +124,14 @@ impl Store {
                     entry.1 += 1;
                 }
             }
+            let ids: Vec<(i64, String)> = group_idp_ids::table
+                .select((group_idp_ids::group_id, group_idp_ids::idp_id))
+                .order(group_idp_ids::idp_id.asc())
+                .load(conn)?;
+            let mut idp_ids: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+            for (group_id, idp_id) in ids {
+                idp_ids.entry(group_id).or_default().push(idp_id);
+            }
             Ok(names
                 .into_iter()
                 .map(|(id, name)| {
@@ -119,6 +141,7 @@ impl Store {
                         name,
                         federated_members,
                         local_members,
+                        idp_ids: idp_ids.remove(&id).unwrap_or_default(),
                     }
                 })
                 .collect())
@@ -126,11 +149,13 @@ impl Store {
         run(&mut conn).map_err(|e| self.query_error(&e))
     }
 
-    /// Creates the groups `names` in one transaction; when any of them exists already, creates
-    /// none and says which.
+    /// Creates the groups `names` in one transaction, the IdP identifiers `idp_ids` recorded on
+    /// each; when any group exists already, or an identifier is another group's (without regard
+    /// to ASCII case), creates nothing and says why.
     pub fn add_groups(
         &self,
         names: &[String],
+        idp_ids: &[String],
     ) -> Result<Result<(), GroupChangeRefused>, StoreError> {
         self.write(|conn| {
             conn.transaction(|conn| {
@@ -142,10 +167,32 @@ impl Store {
                 if !existing.is_empty() {
                     return Ok(Err(GroupChangeRefused::Exist(existing)));
                 }
+                let keys: Vec<String> = idp_ids.iter().map(|id| login_key(id)).collect();
+                let taken: Option<(String, String)> = group_idp_ids::table
+                    .inner_join(groups::table)
+                    .filter(group_idp_ids::idp_id_key.eq_any(&keys))
+                    .select((group_idp_ids::idp_id, groups::name))
+                    .first(conn)
+                    .optional()?;
+                if let Some((idp_id, group)) = taken {
+                    return Ok(Err(GroupChangeRefused::IdpIdTaken { idp_id, group }));
+                }
                 for name in names {
                     diesel::insert_into(groups::table)
                         .values(groups::name.eq(name))
                         .execute(conn)?;
+                    let group_id: i64 = groups::table
+                        .filter(groups::name.eq(name))
+                        .select(groups::id)
+                        .first(conn)?;
+                    for idp_id in idp_ids {
+                        diesel::insert_into(group_idp_ids::table)
+                            .values((
+                                group_idp_ids::group_id.eq(group_id),
+                                group_idp_ids::idp_id.eq(idp_id),
+                            ))
+                            .execute(conn)?;
+                    }
                 }
                 Ok(Ok(()))
             })
@@ -188,6 +235,9 @@ impl Store {
                 let removed =
                     diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids)))
                         .execute(conn)?;
+                // Explicitly: the sqlite3 shell does not enforce foreign keys (ON DELETE).
+                diesel::delete(group_idp_ids::table.filter(group_idp_ids::group_id.eq_any(&ids)))
+                    .execute(conn)?;
                 diesel::delete(groups::table.filter(groups::id.eq_any(&ids))).execute(conn)?;
                 Ok(Ok(removed))
             })
@@ -243,12 +293,7 @@ impl Store {
     ) -> Result<Option<UserDetail>, StoreError> {
         let mut conn = self.conn()?;
         let run = |conn: &mut DbConnection| -> QueryResult<Option<UserDetail>> {
-            let Some(user) = users::table
-                .filter(users::login_name.eq(login_name))
-                .select(UserRecord::as_select())
-                .first(conn)
-                .optional()?
-            else {
+            let Some(user) = find_login(conn, login_name)? else {
                 return Ok(None);
             };
             let groups: Vec<(String, bool)> = memberships::table
@@ -273,4 +318,70 @@ impl Store {
         };
         run(&mut conn).map_err(|e| self.query_error(&e))
     }
+}
+
+/// Why `users set-external-id` changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalIdRefused {
+    /// No user has that login name (in any letter case).
+    UnknownUser,
+    /// Another user holds that external ID.
+    Taken(String),
+}
+
+impl Store {
+    /// Records `external_id` (`None`: removes it) on the user `login_name` (exact, else the one
+    /// stored under another letter case) in one transaction; returns its stored login name.
+    pub fn set_external_id(
+        &self,
+        login_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Result<String, ExternalIdRefused>, StoreError> {
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                let Some(user) = find_login(conn, login_name)? else {
+                    return Ok(Err(ExternalIdRefused::UnknownUser));
+                };
+                if let Some(external_id) = external_id {
+                    let holder: Option<String> = users::table
+                        .filter(users::external_id.eq(external_id))
+                        .filter(users::id.ne(user.id))
+                        .select(users::login_name)
+                        .first(conn)
+                        .optional()?;
+                    if let Some(holder) = holder {
+                        return Ok(Err(ExternalIdRefused::Taken(holder)));
+                    }
+                }
+                diesel::update(users::table.find(user.id))
+                    .set(users::external_id.eq(external_id))
+                    .execute(conn)?;
+                Ok(Ok(user.login_name))
+            })
+            .map_err(|e: diesel::result::Error| self.query_error(&e))
+        })
+    }
+}
+
+/// The user `login_name` as an administrator names it: the exact login name, else the only one
+/// stored under another ASCII letter case (several such: none, the name must be exact).
+fn find_login(conn: &mut DbConnection, login_name: &str) -> QueryResult<Option<UserRecord>> {
+    let exact = users::table
+        .filter(users::login_name.eq(login_name))
+        .select(UserRecord::as_select())
+        .first(conn)
+        .optional()?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let mut folded: Vec<UserRecord> = users::table
+        .filter(users::login_key.eq(login_key(login_name)))
+        .select(UserRecord::as_select())
+        .limit(2)
+        .load(conn)?;
+    Ok(if folded.len() == 1 {
+        folded.pop()
+    } else {
+        None
+    })
 }

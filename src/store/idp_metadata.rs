@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use crate::store::connection::DbConnection;
 use crate::store::schema::idp_metadata_cache::dsl::{body, fetched_at, idp_metadata_cache, url};
 use crate::store::{Store, StoreError};
 
@@ -44,18 +45,25 @@ impl Store {
         document: &CachedMetadata,
     ) -> Result<(), StoreError> {
         self.write(|conn| {
-            conn.transaction(|conn| {
-                diesel::delete(idp_metadata_cache.filter(url.eq(metadata_url))).execute(conn)?;
-                diesel::insert_into(idp_metadata_cache)
-                    .values((
-                        url.eq(metadata_url),
-                        body.eq(&document.body),
-                        fetched_at.eq(document.fetched_at),
-                    ))
-                    .execute(conn)
-                    .map(drop)
-            })
-            .map_err(|e| self.query_error(&e))
+            conn.transaction(|conn| save_idp_metadata_in(conn, metadata_url, document))
+                .map_err(|e| self.query_error(&e))
         })
     }
+}
+
+/// [`Store::save_idp_metadata`] inside the caller's transaction.
+pub(crate) fn save_idp_metadata_in(
+    conn: &mut DbConnection,
+    metadata_url: &str,
+    document: &CachedMetadata,
+) -> QueryResult<()> {
+    diesel::delete(idp_metadata_cache.filter(url.eq(metadata_url))).execute(conn)?;
+    diesel::insert_into(idp_metadata_cache)
+        .values((
+            url.eq(metadata_url),
+            body.eq(&document.body),
+            fetched_at.eq(document.fetched_at),
+        ))
+        .execute(conn)
+        .map(drop)
 }

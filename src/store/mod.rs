@@ -31,7 +31,9 @@ use diesel::r2d2::{Pool, PooledConnection};
 pub use self::configuration::{ConfigRows, RowChange};
 pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
-pub use self::directory::{AuditEntry, GroupChangeRefused, GroupSummary, UserDetail, UserSummary};
+pub use self::directory::{
+    AuditEntry, ExternalIdRefused, GroupChangeRefused, GroupSummary, UserDetail, UserSummary,
+};
 use self::durability::GroupCommit;
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;

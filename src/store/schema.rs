@@ -34,6 +34,8 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        /// Generated: `login_name` folded to ASCII lower case (never written).
+        login_key -> Nullable<Text>,
     }
 }
 
@@ -42,6 +44,16 @@ diesel::table! {
     groups (id) {
         id -> BigInt,
         name -> Text,
+    }
+}
+
+diesel::table! {
+    /// The IdP's identifiers of local groups (Azure AD object IDs, SIDs).
+    group_idp_ids (group_id, idp_id) {
+        group_id -> BigInt,
+        idp_id -> Text,
+        /// Generated: `idp_id` folded to ASCII lower case (never written), unique.
+        idp_id_key -> Nullable<Text>,
     }
 }
 
@@ -116,6 +128,7 @@ diesel::table! {
         idp -> Nullable<Text>,
         login_name -> Nullable<Text>,
         correlation_id -> Nullable<Text>,
+        flags -> Nullable<Text>,
     }
 }
 
@@ -128,6 +141,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(group_idp_ids -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(xsessions -> users (user_id));
@@ -136,6 +150,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     configuration_entity,
     users,
     groups,
+    group_idp_ids,
     memberships,
     signing_keys,
     outstanding_requests,

@@ -2,21 +2,21 @@
 //!
 //! [`Store::complete_login`] is the one write transaction of a successful login: the used-up
 //! messages, the sync of [`crate::store::users`], the xsession row, the revocation of the
-//! user's earlier tokens when the login removed memberships, and the audit row. A token is only
-//! handed out if all of that committed; if anything fails, nothing of it stays.
+//! user's earlier tokens when the login removed memberships, and the audit row (with the sync's
+//! flags: memberships held, unknown groups). A token is only handed out if all of that
+//! committed; if anything fails, nothing of it stays.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use time::OffsetDateTime;
 
-use crate::config::ManagedGroups;
 use crate::store::connection::DbConnection;
 use crate::store::connection::lock_for_write;
 use crate::store::login_state::{ClaimLost, UsedMessages, use_up_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
 use crate::store::users::{SyncOutcome, sync_in};
 use crate::store::{Store, StoreError};
-use crate::sync::Identity;
+use crate::sync::{AccountRefusal, Identity, SyncPolicy};
 use crate::token::LEEWAY_SECONDS;
 
 /// The xsession a login hands out, recorded with its user in the login's transaction (the
@@ -38,13 +38,12 @@ pub struct LoginRecord<'a> {
     pub used: &'a UsedMessages,
     /// Who logged in, as the IdP says.
     pub identity: &'a Identity,
-    /// Which groups the sync manages.
-    pub managed: &'a ManagedGroups,
-    /// Whether missing managed groups are created.
-    pub create_missing_groups: bool,
+    /// How the sync is configured.
+    pub policy: &'a SyncPolicy,
     /// The xsession to record.
     pub session: SessionRecord<'a>,
-    /// The audit row (its `outcome` is ignored: it is `accepted`).
+    /// The audit row (its `outcome` is ignored: it is `accepted`; its login name becomes the
+    /// stored one and its flags and detail are the sync's).
     pub audit: LoginAudit<'a>,
 }
 
@@ -65,6 +64,8 @@ pub struct LoginAudit<'a> {
     pub login_name: Option<&'a str>,
     /// The correlation ID shown to the person.
     pub correlation_id: &'a str,
+    /// The stable codes of what an accepted login's sync held or reported, comma-separated.
+    pub flags: Option<&'a str>,
 }
 
 /// Why [`Store::complete_login`] wrote nothing.
@@ -73,6 +74,9 @@ pub enum CompleteLoginError {
     /// The user exists and is disabled.
     #[error("the user is disabled")]
     UserDisabled,
+    /// No account for this login.
+    #[error(transparent)]
+    Refused(#[from] AccountRefusal),
     /// A message of the validation was used up first by a concurrent login.
     #[error(transparent)]
     ClaimLost(#[from] ClaimLost),
@@ -85,6 +89,7 @@ pub enum CompleteLoginError {
 enum TxError {
     Lost(ClaimLost),
     Disabled,
+    Refused(AccountRefusal),
     Db(DieselError),
 }
 
@@ -114,13 +119,8 @@ impl Store {
                     lock_for_write(conn, "users")?;
                 }
                 use_up_in(conn, login.used, now)?.map_err(TxError::Lost)?;
-                let outcome = sync_in(
-                    conn,
-                    login.identity,
-                    login.managed,
-                    login.create_missing_groups,
-                    now,
-                )?;
+                let outcome =
+                    sync_in(conn, login.identity, login.policy, now)?.map_err(TxError::Refused)?;
                 if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
@@ -136,10 +136,17 @@ impl Store {
                         xsessions::expires_at.eq(login.session.expires_at),
                     ))
                     .execute(conn)?;
+                let flags = outcome.plan.flags();
+                let flags = (!flags.is_empty())
+                    .then(|| flags.iter().map(|f| f.code()).collect::<Vec<_>>().join(","));
+                let detail = outcome.plan.report();
                 insert_audit(
                     conn,
                     &LoginAudit {
                         outcome: "accepted",
+                        login_name: Some(&outcome.user.login_name),
+                        flags: flags.as_deref(),
+                        detail: detail.as_deref().or(login.audit.detail),
                         ..login.audit
                     },
                 )?;
@@ -148,6 +155,7 @@ impl Store {
             result.map_err(|e| match e {
                 TxError::Lost(lost) => CompleteLoginError::ClaimLost(lost),
                 TxError::Disabled => CompleteLoginError::UserDisabled,
+                TxError::Refused(refusal) => CompleteLoginError::Refused(refusal),
                 TxError::Db(e) => CompleteLoginError::Store(self.query_error(&e)),
             })
         })
@@ -226,6 +234,7 @@ fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<
             login_audit::idp.eq(audit.idp),
             login_audit::login_name.eq(audit.login_name),
             login_audit::correlation_id.eq(audit.correlation_id),
+            login_audit::flags.eq(audit.flags),
         ))
         .execute(conn)
         .map(drop)

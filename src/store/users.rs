@@ -14,17 +14,25 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 
-use crate::config::ManagedGroups;
 use crate::store::connection::{DbConnection, lock_for_write};
-use crate::store::schema::{groups, memberships, users};
+use crate::store::schema::{group_idp_ids, groups, memberships, users};
 use crate::store::{Store, StoreError};
-use crate::sync::{CurrentUser, FieldChanges, Identity, StoredUser, SyncPlan, plan};
+use crate::sync::{
+    AccountMatch, AccountRefusal, CurrentUser, FieldChanges, GroupClaim, Identity, LocalGroups,
+    LoginLookup, MatchedBy, StoredAccount, StoredUser, SyncPlan, SyncPolicy, choose_account,
+    login_lookup, plan,
+};
 
 /// What a login sync did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOutcome {
     /// The user's row id.
     pub user_id: i64,
+    /// The user as stored after the sync (its login name is the stored spelling; full name
+    /// and e-mail are the stored ones when the assertion left them out).
+    pub user: StoredUser,
+    /// How an existing user was found (`None`: created).
+    pub matched_by: Option<MatchedBy>,
     /// The plan applied (computed inside the transaction).
     pub plan: SyncPlan,
     /// Every group the user is in after the sync, federated or local (the xsession `groups`).
@@ -35,39 +43,69 @@ pub struct SyncOutcome {
 }
 
 impl Store {
-    /// Creates or updates the user that `identity` describes and reconciles its memberships of
-    /// `managed` groups (creating missing managed groups when `create_missing`), all in one
-    /// transaction; `now` is the time in epoch seconds (`created_at`, `updated_at`).
-    ///
-    /// Fails, changing nothing, when the database does (for example a user found by external ID
-    /// renamed to a login name that another user holds: the login name is unique).
+    /// Creates or updates the user that `identity` describes and reconciles its memberships as
+    /// `policy` says, all in one transaction; `now` is the time in epoch seconds (`created_at`,
+    /// `updated_at`). `Ok(Err(_))`: no account for this login (nothing written).
     pub fn sync_login(
         &self,
         identity: &Identity,
-        managed: &ManagedGroups,
-        create_missing: bool,
+        policy: &SyncPolicy,
         now: i64,
-    ) -> Result<SyncOutcome, StoreError> {
+    ) -> Result<Result<SyncOutcome, AccountRefusal>, StoreError> {
         self.write(|conn| {
             conn.transaction(|conn| {
                 lock_for_write(conn, "users")?;
-                sync_in(conn, identity, managed, create_missing, now)
+                match sync_in(conn, identity, policy, now)? {
+                    Ok(outcome) => Ok(Ok(outcome)),
+                    // Nothing was written; the transaction ends without changes either way.
+                    Err(refusal) => Ok(Err(refusal)),
+                }
             })
-            .map_err(|e| self.query_error(&e))
+            .map_err(|e: diesel::result::Error| self.query_error(&e))
         })
     }
 }
 
 /// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_write`]): read, plan and write.
+/// [`lock_for_write`]): read, decide, write. A refusal is decided before anything is written.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
     identity: &Identity,
-    managed: &ManagedGroups,
-    create_missing: bool,
+    policy: &SyncPolicy,
     now: i64,
-) -> QueryResult<SyncOutcome> {
-    let found = find_user(conn, identity)?;
+) -> QueryResult<Result<SyncOutcome, AccountRefusal>> {
+    let by_external_id: Vec<UserRecord> = users::table
+        .filter(users::external_id.eq_any(identity.external_id_candidates()))
+        .select(UserRecord::as_select())
+        .load(conn)?;
+    let by_login_name: Vec<UserRecord> = match login_lookup(identity, policy) {
+        LoginLookup::Key(key) => users::table
+            .filter(users::login_key.eq(key))
+            .select(UserRecord::as_select())
+            .load(conn)?,
+        LoginLookup::Exact(name) => users::table
+            .filter(users::login_name.eq(name))
+            .select(UserRecord::as_select())
+            .load(conn)?,
+    };
+    let chosen = choose_account(
+        identity,
+        accounts(&by_external_id),
+        accounts(&by_login_name),
+        policy,
+    );
+    // The chosen row as read (no second read).
+    let (found, matched_by) = match chosen {
+        Err(refusal) => return Ok(Err(refusal)),
+        Ok(AccountMatch::New) => (None, None),
+        Ok(AccountMatch::Existing(account, by)) => (
+            by_external_id
+                .into_iter()
+                .chain(by_login_name)
+                .find(|user| user.id == account.id),
+            Some(by),
+        ),
+    };
     let disabled = found.as_ref().is_some_and(|user| user.disabled);
     // Group name -> id, for the groups the reads below saw (saves a lookup per change).
     let mut group_ids = BTreeMap::new();
@@ -75,25 +113,22 @@ pub(crate) fn sync_in(
         Some(user) => Some((user.id, read_current(conn, user, &mut group_ids)?)),
         None => None,
     };
-    let local = existing_groups(conn, identity.groups.as_ref(), &mut group_ids)?;
-    let plan = plan(
-        identity,
-        current.as_ref().map(|(_, c)| c),
-        &local,
-        managed,
-        create_missing,
-    );
+    let local = match &identity.groups {
+        GroupClaim::Present(values) => local_groups(conn, values, &mut group_ids)?,
+        _ => LocalGroups::default(),
+    };
+    let plan = plan(identity, current.as_ref().map(|(_, c)| c), &local, policy);
     // The memberships after the sync, as the plan leaves them.
     let mut groups: BTreeSet<String> = current
         .as_ref()
         .map(|(_, c)| c.memberships.keys().cloned().collect())
         .unwrap_or_default();
-    let user_id = match current {
-        Some((id, _)) => {
+    let (user_id, user) = match current {
+        Some((id, current)) => {
             update_fields(conn, id, &plan.fields, now)?;
-            id
+            (id, updated(current.user, &plan.fields))
         }
-        None => create_user(conn, identity, now)?,
+        None => (create_user(conn, identity, now)?, new_user(identity)),
     };
     for name in &plan.create_groups {
         diesel::insert_into(groups::table)
@@ -127,12 +162,49 @@ pub(crate) fn sync_in(
         .execute(conn)?;
         groups.remove(name);
     }
-    Ok(SyncOutcome {
+    Ok(Ok(SyncOutcome {
         user_id,
+        user,
+        matched_by,
         plan,
         groups,
         disabled,
-    })
+    }))
+}
+
+/// The rows as the account match sees them.
+fn accounts(rows: &[UserRecord]) -> Vec<StoredAccount> {
+    rows.iter()
+        .map(|user| StoredAccount {
+            id: user.id,
+            login_name: user.login_name.clone(),
+            external_id: user.external_id.clone(),
+        })
+        .collect()
+}
+
+/// The stored fields after `fields` were written.
+fn updated(mut user: StoredUser, fields: &FieldChanges) -> StoredUser {
+    let set = |slot: &mut Option<String>, new: &Option<String>| {
+        if new.is_some() {
+            slot.clone_from(new);
+        }
+    };
+    set(&mut user.full_name, &fields.full_name);
+    set(&mut user.email, &fields.email);
+    set(&mut user.description, &fields.description);
+    user
+}
+
+/// The fields of a user created from `identity`.
+fn new_user(identity: &Identity) -> StoredUser {
+    StoredUser {
+        login_name: identity.login_name.clone(),
+        external_id: None,
+        full_name: identity.full_name.clone(),
+        email: identity.email.clone(),
+        description: identity.description.clone(),
+    }
 }
 
 /// One `users` row.
@@ -163,25 +235,6 @@ pub struct UserRecord {
     pub updated_at: i64,
 }
 
-/// The user with the identity's external ID, else the one with its login name.
-fn find_user(conn: &mut DbConnection, identity: &Identity) -> QueryResult<Option<UserRecord>> {
-    if let Some(external_id) = &identity.external_id {
-        let found = users::table
-            .filter(users::external_id.eq(external_id))
-            .select(UserRecord::as_select())
-            .first(conn)
-            .optional()?;
-        if found.is_some() {
-            return Ok(found);
-        }
-    }
-    users::table
-        .filter(users::login_name.eq(&identity.login_name))
-        .select(UserRecord::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// The stored user and its memberships; records the ids of its groups in `group_ids`.
 fn read_current(
     conn: &mut DbConnection,
@@ -210,26 +263,38 @@ fn read_current(
     })
 }
 
-/// Which of the groups the IdP named exist locally (the plan asks about no other group);
-/// records their ids in `group_ids`.
-fn existing_groups(
+/// The local groups the IdP's group `values` may name ([`LocalGroups::lookups`]: by name and by
+/// IdP identifier); records their ids in `group_ids`.
+fn local_groups(
     conn: &mut DbConnection,
-    named: Option<&BTreeSet<String>>,
+    values: &BTreeSet<String>,
     group_ids: &mut BTreeMap<String, i64>,
-) -> QueryResult<BTreeSet<String>> {
-    let Some(named) = named.filter(|n| !n.is_empty()) else {
-        return Ok(BTreeSet::new());
-    };
+) -> QueryResult<LocalGroups> {
+    let mut local = LocalGroups::default();
+    if values.is_empty() {
+        return Ok(local);
+    }
+    let (names, keys) = LocalGroups::lookups(values);
     let rows: Vec<(String, i64)> = groups::table
-        .filter(groups::name.eq_any(named))
+        .filter(groups::name.eq_any(&names))
         .select((groups::name, groups::id))
         .load(conn)?;
-    let mut existing = BTreeSet::new();
     for (name, id) in rows {
         group_ids.insert(name.clone(), id);
-        existing.insert(name);
+        local.names.insert(name);
     }
-    Ok(existing)
+    let rows: Vec<(Option<String>, String, i64)> = group_idp_ids::table
+        .inner_join(groups::table)
+        .filter(group_idp_ids::idp_id_key.eq_any(&keys))
+        .select((group_idp_ids::idp_id_key, groups::name, groups::id))
+        .load(conn)?;
+    for (key, name, id) in rows {
+        group_ids.insert(name.clone(), id);
+        if let Some(key) = key {
+            local.by_idp_id.insert(key, name);
+        }
+    }
+    Ok(local)
 }
 
 fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
@@ -239,12 +304,12 @@ fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
         .first(conn)
 }
 
-/// Inserts the user (inheriting licences and permissions from its groups) and returns its id.
+/// Inserts the user under the login name as sent (inheriting licences and permissions from its
+/// groups, no external ID: those are the administrator's) and returns its id.
 fn create_user(conn: &mut DbConnection, identity: &Identity, now: i64) -> QueryResult<i64> {
     diesel::insert_into(users::table)
         .values((
             users::login_name.eq(&identity.login_name),
-            users::external_id.eq(identity.external_id.as_deref()),
             users::full_name.eq(identity.full_name.as_deref()),
             users::email.eq(identity.email.as_deref()),
             users::description.eq(identity.description.as_deref()),
@@ -265,8 +330,6 @@ fn create_user(conn: &mut DbConnection, identity: &Identity, now: i64) -> QueryR
 #[derive(AsChangeset)]
 #[diesel(table_name = users)]
 struct UserChanges<'a> {
-    login_name: Option<&'a str>,
-    external_id: Option<&'a str>,
     full_name: Option<&'a str>,
     email: Option<&'a str>,
     description: Option<&'a str>,
@@ -283,8 +346,6 @@ fn update_fields(
         return Ok(());
     }
     let changes = UserChanges {
-        login_name: fields.login_name.as_deref(),
-        external_id: fields.external_id.as_deref(),
         full_name: fields.full_name.as_deref(),
         email: fields.email.as_deref(),
         description: fields.description.as_deref(),

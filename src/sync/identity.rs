@@ -1,4 +1,5 @@
-//! The user an assertion describes: login name, external ID, the mapped fields and groups.
+//! The user an assertion describes: login name, NameID, the mapped fields and what it says
+//! about groups.
 //!
 //! # Attribute lookup ([`find_attribute`])
 //! A configured attribute name `n` finds, in this order, the first attribute:
@@ -6,8 +7,13 @@
 //! 2. whose `FriendlyName` is exactly `n`;
 //! 3. when `n` is one of the well-known short claim names (ASCII case-insensitive:
 //!    `emailaddress`, `name`, `upn`, `givenname`, `surname`, `groups`, `role`, `displayname`,
-//!    `objectidentifier`), whose `Name` is that claim's Azure AD / ADFS URI;
+//!    `objectidentifier`, and AD FS's `commonname` and `group`), whose `Name` is one of that
+//!    claim's Azure AD / AD FS URIs (AD FS 1.x URIs included: `http://schemas.xmlsoap.org/
+//!    claims/EmailAddress`, `.../UPN`);
 //! 4. when `n` is one of those URIs, whose `Name` or `FriendlyName` is its short name.
+//!
+//! `group` (AD FS, `http://schemas.xmlsoap.org/claims/Group`, values `DOMAIN\Group`) and
+//! `groups` (Azure AD, object IDs) are two claims.
 //!
 //! # Configured, absent, not configured
 //! - An attribute that is not configured (`None` in [`AttributeMapping`]) leaves the stored
@@ -15,75 +21,111 @@
 //! - Full name, e-mail and description configured but absent from the assertion (or with no
 //!   value) are `None` too: the stored value is left alone (an IdP that omits a claim is not
 //!   saying that it is empty). The first value is used when there are several.
-//! - Groups configured but absent from the assertion are `Some(empty set)`: the IdP says the
-//!   user is in no group, so managed memberships are removed. Groups not configured are `None`:
-//!   memberships are never touched. Empty group values are dropped.
+//! - Groups ([`GroupClaim`]): not configured, memberships are never touched; configured and
+//!   carried (even with no value: the IdP says "no group"), the named groups; configured but
+//!   absent, or an overage claim in the assertion, the IdP has not said which groups the user is
+//!   in, and the memberships are left exactly as they are (SPEC section 6). Empty group values
+//!   are dropped.
 
 use std::collections::BTreeSet;
 
 use crate::config::AttributeMapping;
 use crate::saml::{SamlAttribute, VerifiedAssertion};
 
-/// The NameID Format whose value is a stable, opaque identifier: used as external ID.
-pub const PERSISTENT_NAME_ID: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
-
-/// Short claim names and the Azure AD / ADFS claim URIs they stand for.
-const WELL_KNOWN_CLAIMS: &[(&str, &str)] = &[
+/// Short claim names and the Azure AD / AD FS claim URIs they stand for.
+const WELL_KNOWN_CLAIMS: &[(&str, &[&str])] = &[
     (
         "emailaddress",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        &[
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+            "http://schemas.xmlsoap.org/claims/EmailAddress",
+        ],
     ),
     (
         "name",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"],
     ),
     (
         "upn",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+        &[
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            "http://schemas.xmlsoap.org/claims/UPN",
+        ],
     ),
     (
         "givenname",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+        &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"],
     ),
     (
         "surname",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+        &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"],
     ),
     (
         "groups",
-        "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+        &["http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"],
     ),
     (
         "role",
-        "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+        &["http://schemas.microsoft.com/ws/2008/06/identity/claims/role"],
     ),
     (
         "displayname",
-        "http://schemas.microsoft.com/identity/claims/displayname",
+        &["http://schemas.microsoft.com/identity/claims/displayname"],
     ),
     (
         "objectidentifier",
-        "http://schemas.microsoft.com/identity/claims/objectidentifier",
+        &["http://schemas.microsoft.com/identity/claims/objectidentifier"],
     ),
+    (
+        "commonname",
+        &["http://schemas.xmlsoap.org/claims/CommonName"],
+    ),
+    ("group", &["http://schemas.xmlsoap.org/claims/Group"]),
 ];
+
+/// Attributes that mean "the groups did not fit in the token" (compared with `Name` and
+/// `FriendlyName`, ASCII case-insensitively; the value is not read): Azure AD's SAML overage
+/// claim, whose value is a Graph URL, and the JWT-style markers some proxies copy into SAML.
+pub const OVERAGE_MARKERS: &[&str] = &[
+    "http://schemas.microsoft.com/claims/groups.link",
+    "_claim_names",
+    "_claim_sources",
+];
+
+/// What the assertion says about the user's groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupClaim {
+    /// `SAML_USER_GROUPS_ATTRIBUTE` is not set: memberships are never touched.
+    NotMapped,
+    /// Mapped, but the assertion does not carry the attribute (a claim rule that emits another
+    /// type, a claim dropped at the IdP): nothing is known about the groups.
+    Absent,
+    /// The assertion carries an overage marker (whether or not it also carries the groups
+    /// attribute, which may then be cut short): the marker's name.
+    Overage {
+        /// The attribute Name (or FriendlyName) that signalled it.
+        marker: String,
+    },
+    /// Mapped and carried: the group values the IdP names (possibly none).
+    Present(BTreeSet<String>),
+}
 
 /// What the assertion says about the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// The login name: the NameID, or the value of `SAML_USER_ID_ATTRIBUTE`.
+    /// The login name: the NameID, or the value of `SAML_USER_ID_ATTRIBUTE`, as sent.
     pub login_name: String,
-    /// A stable IdP identifier matched before the login name: the NameID when its Format is
-    /// [`PERSISTENT_NAME_ID`]; `None` otherwise.
-    pub external_id: Option<String>,
+    /// The Subject's NameID, whatever its Format (`None` when the Subject has none); matched
+    /// with the administrator's external IDs.
+    pub name_id: Option<String>,
     /// The full name; `None`: leave the stored one alone.
     pub full_name: Option<String>,
     /// The e-mail address; `None`: leave the stored one alone.
     pub email: Option<String>,
     /// The description; `None`: leave the stored one alone.
     pub description: Option<String>,
-    /// The groups the IdP names; `None`: groups not mapped, memberships never touched;
-    /// `Some(empty)`: mapped, and the user is in no group.
-    pub groups: Option<BTreeSet<String>>,
+    /// The groups.
+    pub groups: GroupClaim,
 }
 
 /// Why no identity can be taken from an assertion.
@@ -106,6 +148,10 @@ pub enum IdentityError {
     /// The login name is empty.
     #[error("the login name taken from the assertion is empty")]
     EmptyLoginName,
+    /// The login name is the NameID and the Subject has none (the validator allows that only
+    /// with `SAML_USER_ID_ATTRIBUTE` set, so this is a configuration changed in between).
+    #[error("the Subject has no NameID and SAML_USER_ID_ATTRIBUTE is not set")]
+    NoNameId,
 }
 
 impl Identity {
@@ -118,7 +164,6 @@ impl Identity {
     ) -> Result<Identity, IdentityError> {
         Identity::from_parts(
             assertion.name_id(),
-            assertion.name_id_format(),
             assertion.attributes(),
             mapping,
             user_id_attribute,
@@ -127,14 +172,13 @@ impl Identity {
 
     /// [`Identity::from_assertion`] from the assertion's parts.
     pub fn from_parts(
-        name_id: &str,
-        name_id_format: Option<&str>,
+        name_id: Option<&str>,
         attributes: &[SamlAttribute],
         mapping: &AttributeMapping,
         user_id_attribute: Option<&str>,
     ) -> Result<Identity, IdentityError> {
         let login_name = match user_id_attribute {
-            None => name_id.to_owned(),
+            None => name_id.ok_or(IdentityError::NoNameId)?.to_owned(),
             Some(attribute) => {
                 let values = find_attribute(attributes, attribute)
                     .map(|a| a.values.as_slice())
@@ -158,27 +202,58 @@ impl Identity {
         if login_name.is_empty() {
             return Err(IdentityError::EmptyLoginName);
         }
-        let external_id = (name_id_format == Some(PERSISTENT_NAME_ID) && !name_id.is_empty())
-            .then(|| name_id.to_owned());
         let first = |configured: &Option<String>| {
             configured
                 .as_deref()
                 .and_then(|n| find_attribute(attributes, n))
                 .and_then(|a| a.values.first().cloned())
         };
-        let groups = mapping.groups.as_deref().map(|n| {
-            find_attribute(attributes, n)
-                .map(|a| a.values.iter().filter(|v| !v.is_empty()).cloned().collect())
-                .unwrap_or_default()
-        });
         Ok(Identity {
             login_name,
-            external_id,
+            name_id: name_id.filter(|n| !n.is_empty()).map(str::to_owned),
             full_name: first(&mapping.fullname),
             email: first(&mapping.email),
             description: first(&mapping.description),
-            groups,
+            groups: group_claim(attributes, mapping.groups.as_deref()),
         })
+    }
+
+    /// The values an administrator's external ID is compared with (exactly: external IDs are
+    /// opaque): the NameID, whatever its Format, then the login name; each once.
+    pub fn external_id_candidates(&self) -> Vec<&str> {
+        let mut candidates: Vec<&str> = self.name_id.iter().map(String::as_str).collect();
+        if !candidates.contains(&self.login_name.as_str()) {
+            candidates.push(&self.login_name);
+        }
+        candidates
+    }
+}
+
+/// What `attributes` say about the groups attribute `configured`.
+fn group_claim(attributes: &[SamlAttribute], configured: Option<&str>) -> GroupClaim {
+    let Some(configured) = configured else {
+        return GroupClaim::NotMapped;
+    };
+    let overage = attributes.iter().find_map(|a| {
+        std::iter::once(a.name.as_str())
+            .chain(a.friendly_name.as_deref())
+            .find(|name| OVERAGE_MARKERS.iter().any(|m| m.eq_ignore_ascii_case(name)))
+    });
+    if let Some(marker) = overage {
+        return GroupClaim::Overage {
+            marker: marker.to_owned(),
+        };
+    }
+    match find_attribute(attributes, configured) {
+        None => GroupClaim::Absent,
+        Some(found) => GroupClaim::Present(
+            found
+                .values
+                .iter()
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .collect(),
+        ),
     }
 }
 
@@ -196,13 +271,16 @@ pub fn find_attribute<'a>(
     {
         return Some(found);
     }
-    if let Some((_, uri)) = WELL_KNOWN_CLAIMS
+    if let Some((_, uris)) = WELL_KNOWN_CLAIMS
         .iter()
         .find(|(short, _)| short.eq_ignore_ascii_case(name))
     {
-        return attributes.iter().find(|a| a.name == *uri);
+        return attributes.iter().find(|a| uris.contains(&a.name.as_str()));
     }
-    if let Some((short, _)) = WELL_KNOWN_CLAIMS.iter().find(|(_, uri)| *uri == name) {
+    if let Some((short, _)) = WELL_KNOWN_CLAIMS
+        .iter()
+        .find(|(_, uris)| uris.contains(&name))
+    {
         return attributes.iter().find(|a| {
             a.name.eq_ignore_ascii_case(short)
                 || a.friendly_name
@@ -234,6 +312,10 @@ mod tests {
         }
     }
 
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
     #[test]
     fn name_id_is_the_login_name_and_fields_are_mapped() {
         let attributes = [
@@ -253,71 +335,117 @@ mod tests {
                 &["Admins", "", "Staff"],
             ),
         ];
-        let identity = Identity::from_parts("ada", None, &attributes, &mapping(), None).unwrap();
+        let identity = Identity::from_parts(Some("ada"), &attributes, &mapping(), None).unwrap();
         assert_eq!(identity.login_name, "ada");
-        assert_eq!(identity.external_id, None);
+        assert_eq!(identity.name_id.as_deref(), Some("ada"));
         assert_eq!(identity.full_name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
         assert_eq!(
             identity.description, None,
             "configured but absent: left alone"
         );
-        let groups: BTreeSet<String> = ["Admins", "Staff"].map(String::from).into();
-        assert_eq!(identity.groups, Some(groups));
+        assert_eq!(
+            identity.groups,
+            GroupClaim::Present(set(&["Admins", "Staff"]))
+        );
     }
 
     #[test]
-    fn absent_groups_mean_no_group_and_unmapped_groups_mean_untouched() {
-        let identity = Identity::from_parts("ada", None, &[], &mapping(), None).unwrap();
-        assert_eq!(identity.groups, Some(BTreeSet::new()));
+    fn absent_groups_are_not_no_group_and_unmapped_groups_are_untouched() {
+        let identity = Identity::from_parts(Some("ada"), &[], &mapping(), None).unwrap();
+        assert_eq!(identity.groups, GroupClaim::Absent);
+        // An attribute without values (or only empty ones) says "no group".
+        let empty = [attr("groups", None, &[""])];
+        let identity = Identity::from_parts(Some("ada"), &empty, &mapping(), None).unwrap();
+        assert_eq!(identity.groups, GroupClaim::Present(BTreeSet::new()));
         let identity =
-            Identity::from_parts("ada", None, &[], &AttributeMapping::default(), None).unwrap();
-        assert_eq!(identity.groups, None);
+            Identity::from_parts(Some("ada"), &[], &AttributeMapping::default(), None).unwrap();
+        assert_eq!(identity.groups, GroupClaim::NotMapped);
         assert_eq!(identity.full_name, None);
+    }
+
+    #[test]
+    fn an_overage_marker_wins_over_the_groups_it_may_cut_short() {
+        let link = "http://schemas.microsoft.com/claims/groups.link";
+        for attributes in [
+            vec![attr(
+                link,
+                None,
+                &["https://graph.windows.net/t/users/o/getMemberObjects"],
+            )],
+            vec![
+                attr("groups", None, &["Staff"]),
+                attr("_CLAIM_NAMES", None, &["{\"groups\":\"src1\"}"]),
+            ],
+            vec![attr("urn:x", Some("_claim_sources"), &[])],
+        ] {
+            let identity =
+                Identity::from_parts(Some("ada"), &attributes, &mapping(), None).unwrap();
+            assert!(
+                matches!(identity.groups, GroupClaim::Overage { .. }),
+                "{attributes:?}: {:?}",
+                identity.groups
+            );
+        }
+        // Not mapped: nothing to say about groups, marker or not.
+        let attributes = [attr(link, None, &["x"])];
+        let identity =
+            Identity::from_parts(Some("ada"), &attributes, &AttributeMapping::default(), None)
+                .unwrap();
+        assert_eq!(identity.groups, GroupClaim::NotMapped);
     }
 
     #[test]
     fn user_id_attribute_needs_exactly_one_value() {
         let one = [attr("uid", None, &["ada"])];
-        let identity = Identity::from_parts("opaque", None, &one, &mapping(), Some("uid")).unwrap();
+        let identity = Identity::from_parts(Some("opaque"), &one, &mapping(), Some("uid")).unwrap();
         assert_eq!(identity.login_name, "ada");
+        // Without a NameID (AD FS without a NameID rule) the attribute is enough.
+        let identity = Identity::from_parts(None, &one, &mapping(), Some("uid")).unwrap();
+        assert_eq!(
+            (identity.login_name.as_str(), identity.name_id),
+            ("ada", None)
+        );
         let two = [attr("uid", None, &["ada", "bob"])];
         assert_eq!(
-            Identity::from_parts("opaque", None, &two, &mapping(), Some("uid")),
+            Identity::from_parts(Some("opaque"), &two, &mapping(), Some("uid")),
             Err(IdentityError::AmbiguousUserId {
                 attribute: "uid".into(),
                 count: 2
             })
         );
         assert_eq!(
-            Identity::from_parts("opaque", None, &[], &mapping(), Some("uid")),
+            Identity::from_parts(Some("opaque"), &[], &mapping(), Some("uid")),
             Err(IdentityError::MissingUserId {
                 attribute: "uid".into()
             })
         );
         assert_eq!(
-            Identity::from_parts("", None, &[], &mapping(), None),
+            Identity::from_parts(Some(""), &[], &mapping(), None),
             Err(IdentityError::EmptyLoginName)
+        );
+        assert_eq!(
+            Identity::from_parts(None, &[], &mapping(), None),
+            Err(IdentityError::NoNameId)
         );
     }
 
     #[test]
-    fn persistent_name_id_is_the_external_id() {
+    fn external_id_candidates_are_the_name_id_of_any_format_and_the_login_name() {
         let upn = [attr(
             "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
             None,
             &["ada@example.com"],
         )];
-        let identity = Identity::from_parts(
-            "AAE-123",
-            Some(PERSISTENT_NAME_ID),
-            &upn,
-            &mapping(),
-            Some("upn"),
-        )
-        .unwrap();
+        let identity =
+            Identity::from_parts(Some("AAE-123"), &upn, &mapping(), Some("upn")).unwrap();
         assert_eq!(identity.login_name, "ada@example.com");
-        assert_eq!(identity.external_id.as_deref(), Some("AAE-123"));
+        assert_eq!(
+            identity.external_id_candidates(),
+            ["AAE-123", "ada@example.com"]
+        );
+        let same = Identity::from_parts(Some("ada"), &[], &mapping(), None).unwrap();
+        assert_eq!(same.external_id_candidates(), ["ada"]);
     }
 
     #[test]
@@ -340,5 +468,59 @@ mod tests {
         assert_eq!(find_attribute(&attributes, uri).unwrap().values[0], "short");
         assert!(find_attribute(&attributes, "role").is_none());
         assert!(find_attribute(&attributes, "nothing").is_none());
+    }
+
+    #[test]
+    fn the_ad_fs_claims_of_seed_004_are_found_by_their_short_names() {
+        // The claim rule of seed 004 issues upn, CommonName, emailaddress and Group.
+        let attributes = [
+            attr(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                None,
+                &["jdoe@corp.test"],
+            ),
+            attr(
+                "http://schemas.xmlsoap.org/claims/CommonName",
+                None,
+                &["Jane Doe"],
+            ),
+            attr(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                None,
+                &["jane@corp.test"],
+            ),
+            attr(
+                "http://schemas.xmlsoap.org/claims/Group",
+                None,
+                &["CORP\\Engineering"],
+            ),
+        ];
+        for (short, value) in [
+            ("upn", "jdoe@corp.test"),
+            ("CommonName", "Jane Doe"),
+            ("emailaddress", "jane@corp.test"),
+            ("Group", "CORP\\Engineering"),
+        ] {
+            assert_eq!(
+                find_attribute(&attributes, short).map(|a| a.values[0].as_str()),
+                Some(value),
+                "{short}"
+            );
+        }
+        // Group (AD FS) is not groups (Azure AD).
+        assert!(find_attribute(&attributes, "groups").is_none());
+        // AD FS 1.x URIs and the reverse direction.
+        let old = [attr(
+            "http://schemas.xmlsoap.org/claims/EmailAddress",
+            None,
+            &["a@b"],
+        )];
+        assert!(find_attribute(&old, "emailaddress").is_some());
+        let short = [
+            attr("group", None, &["x"]),
+            attr("CommonName", None, &["y"]),
+        ];
+        assert!(find_attribute(&short, "http://schemas.xmlsoap.org/claims/Group").is_some());
+        assert!(find_attribute(&short, "http://schemas.xmlsoap.org/claims/CommonName").is_some());
     }
 }

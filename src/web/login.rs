@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, PostedResponse};
+use crate::login::{self, LoginContext, Outbound, PostedResponse};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::error::WebError;
 use crate::web::pages;
@@ -26,7 +26,9 @@ pub struct TargetQuery {
     target: Option<String>,
 }
 
-/// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`.
+/// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`, unless the
+/// browser is signed in already and asks for no target: `/` is where a login without a target
+/// lands, so sending it back to the IdP would loop.
 pub async fn login_page(
     state: web::Data<AppState>,
     Configured(active): Configured,
@@ -34,14 +36,6 @@ pub async fn login_page(
     req: HttpRequest,
 ) -> HttpResponse {
     let target = query.into_inner().target.filter(|t| !t.is_empty());
-    if active.config.automatic_login {
-        let mut location = String::from("/saml/login");
-        if let Some(target) = &target {
-            location.push_str("?target=");
-            location.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
-        }
-        return see_other(&location).finish();
-    }
     let signed_in = match token_from_request(&req) {
         Some(token) => {
             let state = state.clone();
@@ -53,6 +47,14 @@ pub async fn login_page(
         }
         None => None,
     };
+    if active.config.automatic_login && (signed_in.is_none() || target.is_some()) {
+        let mut location = String::from("/saml/login");
+        if let Some(target) = &target {
+            location.push_str("?target=");
+            location.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
+        }
+        return see_other(&location).finish();
+    }
     let name = signed_in.map(|claims| claims.name.unwrap_or(claims.sub));
     pages::html(
         HttpResponse::Ok(),
@@ -60,7 +62,8 @@ pub async fn login_page(
     )
 }
 
-/// `GET /saml/login?target=`: remembers the request and sends the browser to the IdP.
+/// `GET /saml/login?target=`, and `GET` of the consumer URL (seed 004's Azure AD Sign-on URL):
+/// remembers the request and sends the browser to the IdP.
 pub async fn start_login(
     state: web::Data<AppState>,
     Configured(active): Configured,
@@ -81,7 +84,15 @@ pub async fn start_login(
     })
     .await?;
     match outcome {
-        Ok(location) => Ok(see_other(&location).finish()),
+        Ok(Outbound::Redirect(location)) => Ok(see_other(&location).finish()),
+        Ok(Outbound::Post {
+            action,
+            saml_request,
+            relay_state,
+        }) => Ok(pages::auto_post(
+            &action,
+            &[("SAMLRequest", &saml_request), ("RelayState", &relay_state)],
+        )),
         Err(error) => Err(WebError::Login {
             error,
             correlation_id,

@@ -100,6 +100,63 @@ pub fn message(title: &str, text: &str) -> String {
     page(title, &format!("<p>{}</p>", escape(text)))
 }
 
+/// The one script of the auto-post page.
+const AUTO_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The page of the HTTP-POST binding: a form with `fields` (escaped) that the browser submits to
+/// `action` at once, with a button for browsers without scripts. Its CSP allows exactly the
+/// page's one inline script (by hash), nothing else; no `form-action`, which some browsers
+/// also apply to the IdP's redirects after the submission.
+pub fn auto_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    let inputs: String = fields
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    let body = page(
+        "Signing in",
+        &format!(
+            "<form method=\"post\" action=\"{}\">{inputs}\
+             <noscript><p>Your browser does not run scripts: continue to your identity \
+             provider.</p><button type=\"submit\">Continue</button></noscript></form>\n\
+             <script>{AUTO_POST_SCRIPT}</script>",
+            escape(action)
+        ),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src '{}'; frame-ancestors 'none'",
+        script_hash(AUTO_POST_SCRIPT)
+    );
+    html_with_csp(HttpResponse::Ok(), body, &csp)
+}
+
+/// [`html`] with the page's own Content-Security-Policy `csp` instead of the no-script one.
+pub fn html_with_csp(response: HttpResponseBuilder, body: String, csp: &str) -> HttpResponse {
+    let mut response = html(response, body);
+    if let Ok(value) = HeaderValue::from_str(csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// The CSP source of an inline script: `sha256-` and the base64 of its SHA-256.
+fn script_hash(script: &str) -> String {
+    use base64::Engine as _;
+    let digest = openssl::sha::sha256(script.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 /// Sends `body` as HTML that is never cached, never sniffed, and runs no script.
 pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
     response
@@ -137,6 +194,42 @@ fn page(title: &str, body: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Problem;
+
+    #[test]
+    fn the_auto_post_page_escapes_its_fields_and_allows_only_its_script() {
+        let response = auto_post(
+            "https://idp.example.com/sso?a=1&b=\"2\"",
+            &[("SAMLRequest", "PHNhbWw+"), ("RelayState", "<x>")],
+        );
+        let csp = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        // The hash of the one script, as a browser computes it.
+        assert_eq!(
+            csp,
+            "default-src 'none'; script-src 'sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ='; \
+             frame-ancestors 'none'"
+        );
+        let body = actix_web::body::to_bytes(response.into_body());
+        let body = futures_executor(body);
+        assert!(body.contains("action=\"https://idp.example.com/sso?a=1&amp;b=&quot;2&quot;\""));
+        assert!(
+            body.contains("name=\"RelayState\" value=\"&lt;x&gt;\""),
+            "{body}"
+        );
+        assert!(body.contains(&format!("<script>{AUTO_POST_SCRIPT}</script>")));
+    }
+
+    /// The body of a response, without a runtime (the body is in memory).
+    fn futures_executor(
+        body: impl std::future::Future<Output = Result<actix_web::web::Bytes, impl std::fmt::Debug>>,
+    ) -> String {
+        let bytes = actix_web::rt::System::new().block_on(body).unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
 
     #[test]
     fn escapes_markup() {

@@ -5,6 +5,7 @@
 //! | `GET /` | the login page (straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`) |
 //! | `GET /saml/login?target=` | 303 to the IdP with an AuthnRequest (HTTP-Redirect binding) |
 //! | `POST` at the path of `SAML_CONSUMER_URL` | the ACS: 303 to the target with the xsession |
+//! | `GET` at the path of `SAML_CONSUMER_URL` | as `GET /saml/login` (Azure AD's Sign-on URL, "Test sign-in", My Apps) |
 //! | `GET /saml/metadata` | the SP metadata of the configuration in service |
 //! | `GET /logout` | revokes the xsession, 303 to `FEDBRIDGE_EXIT_URL` |
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
@@ -39,7 +40,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/{any:.*}")
                 .guard(guard::fn_guard(is_acs_path))
-                .route(web::post().to(login::assertion_consumer)),
+                .route(web::post().to(login::assertion_consumer))
+                .route(web::get().to(login::start_login)),
         )
         .default_service(web::to(handlers::not_found));
 }

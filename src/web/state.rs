@@ -156,9 +156,9 @@ impl AppState {
     pub fn idp_trust(&self) -> Option<IdpTrust> {
         let active = self.config()?;
         match &active.config.idp {
-            IdpSource::PublicKey { sso_url, .. } => Some(IdpTrust {
+            IdpSource::PublicKey { .. } => Some(IdpTrust {
                 idp: active.config.pinned_idp()?,
-                sso_url: Some(sso_url.as_str().to_owned()),
+                sso: active.config.pinned_sso(),
             }),
             IdpSource::Metadata { url, entity_id } => {
                 let status = self.metadata()?;
@@ -171,7 +171,7 @@ impl AppState {
                         entity_id: Some(metadata.entity_id.clone()),
                         signing_keys: metadata.signing_keys.clone(),
                     },
-                    sso_url: metadata.redirect_sso_url().map(str::to_owned),
+                    sso: metadata.sso_endpoint(active.config.authn_request_binding.preference()),
                 })
             }
         }

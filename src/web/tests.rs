@@ -71,10 +71,9 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
         .idp_trust()
         .expect("the pinned certificate is trusted");
     assert_eq!(trust.idp.signing_keys.len(), 1);
-    assert_eq!(
-        trust.sso_url.as_deref(),
-        Some("https://idp.example.com/sso")
-    );
+    let sso = trust.sso.expect("SAML_REDIRECT_URL");
+    assert_eq!(sso.url, "https://idp.example.com/sso");
+    assert_eq!(sso.binding, crate::saml::metadata::SsoBinding::Redirect);
     let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
 
     let response =
@@ -92,7 +91,7 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
     assert_eq!(response.status(), StatusCode::OK);
     let body = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
     assert!(
-        body.contains("entityID=\"https://sp.example.com/saml/metadata\""),
+        body.contains("entityID=\"https://sp.example.com/EnticeServices/rest/authenticate/saml\""),
         "{body}"
     );
     assert!(body.contains(CONSUMER), "{body}");

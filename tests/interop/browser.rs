@@ -631,7 +631,11 @@ impl SimpleSamlPhp {
             // One process: with PHP_CLI_SERVER_WORKERS, `start.sh stop` kills only the master
             // and the forked workers keep listening on 8081.
             .env_remove("PHP_CLI_SERVER_WORKERS")
-            .env_remove("SP_ENTITY_ID")
+            // fedbridge's default SP entityID: its consumer URL (not the recipe's default).
+            .env(
+                "SP_ENTITY_ID",
+                format!("{SSP_FEDBRIDGE}/EnticeServices/rest/authenticate/saml"),
+            )
             .env_remove("SP_ACS_URL")
             .env_remove("IDP_SIGN_RESPONSE")
             .env_remove("IDP_SIGN_ASSERTION")

@@ -78,6 +78,28 @@ fn sp_initiated_assertion_signed_only(idp: Idp) {
     sp_initiated(&case, setup, Some(1));
 }
 
+fn installer_maps_attributes(idp: Idp) {
+    let Some(case) = Case::start(idp, "installer_maps_attributes") else {
+        return;
+    };
+    // `fedbridge install --answers` and nothing after it: the answers map the full name, the
+    // e-mail and the groups (pysaml2 sends OID names, found by their FriendlyName).
+    let setup = Setup::default();
+    assert!(
+        setup.settings.is_empty(),
+        "no `config set` after the install: {:?}",
+        setup.settings
+    );
+    for key in [
+        "SAML_USER_FULLNAME_ATTRIBUTE",
+        "SAML_USER_EMAIL_ATTRIBUTE",
+        "SAML_USER_GROUPS_ATTRIBUTE",
+    ] {
+        assert!(setup.answers.iter().any(|(k, _)| *k == key), "{key}");
+    }
+    sp_initiated(&case, setup, None);
+}
+
 fn public_key_scenario(idp: Idp) {
     let Some(case) = Case::start(idp, "public_key_scenario") else {
         return;
@@ -366,6 +388,7 @@ macro_rules! cases {
 
 cases!(
     sp_initiated_both_signed,
+    installer_maps_attributes,
     sp_initiated_response_signed_only,
     sp_initiated_assertion_signed_only,
     public_key_scenario,

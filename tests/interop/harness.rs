@@ -40,9 +40,9 @@ pub fn sp_origin() -> String {
     format!("http://127.0.0.1:{}", sp_port())
 }
 
-/// fedbridge's entityID (the default: its origin + `/saml/metadata`).
+/// fedbridge's entityID (the default: the consumer URL), passed to every IdP as SP_ENTITY_ID.
 pub fn sp_entity_id() -> String {
-    format!("{}/saml/metadata", sp_origin())
+    acs_url()
 }
 
 /// fedbridge's ACS, `SAML_CONSUMER_URL` (proposed by the installer from the base URL).
@@ -258,15 +258,16 @@ impl Default for Setup {
         Setup {
             scenario: Scenario::Metadata,
             switches: Switches::default(),
+            // The attribute mappings are installer answers (issue 12): every case goes through
+            // the installer's path; `settings` is for what the installer does not ask.
             answers: vec![
                 ("SAML_USER_ID_ATTRIBUTE", "\"\"".into()),
                 ("SAML_AUTOMATIC_LOGIN", "0".into()),
+                ("SAML_USER_FULLNAME_ATTRIBUTE", "\"displayName\"".into()),
+                ("SAML_USER_EMAIL_ATTRIBUTE", "\"mail\"".into()),
+                ("SAML_USER_GROUPS_ATTRIBUTE", "\"groups\"".into()),
             ],
-            settings: vec![
-                ("SAML_USER_FULLNAME_ATTRIBUTE", "displayName".into()),
-                ("SAML_USER_EMAIL_ATTRIBUTE", "mail".into()),
-                ("SAML_USER_GROUPS_ATTRIBUTE", "groups".into()),
-            ],
+            settings: Vec::new(),
             groups: vec!["users", "admins", "staff"],
         }
     }

@@ -90,7 +90,8 @@ struct Env {
 enum Expect {
     Reject(R, Option<&'static str>),
     Accept {
-        name_id: String,
+        /// `None`: the Subject has no NameID (allowed with `name_id_required` off).
+        name_id: Option<String>,
         attribute: Option<(&'static str, Vec<String>)>,
     },
 }
@@ -204,7 +205,7 @@ impl Corpus {
             xml,
             env,
             Expect::Accept {
-                name_id: name_id.into(),
+                name_id: Some(name_id.into()),
                 attribute: None,
             },
         );
@@ -220,8 +221,22 @@ impl Corpus {
         values: &[&str],
     ) {
         let env = self.base.clone();
+        self.accept_attr_in(class, name, xml, env, attribute, values);
+    }
+
+    /// [`Corpus::accept_attr`] in a changed environment.
+    fn accept_attr_in(
+        &mut self,
+        class: &'static str,
+        name: impl Into<String>,
+        xml: impl Into<Vec<u8>>,
+        env: Env,
+        attribute: &'static str,
+        values: &[&str],
+    ) {
+        let name_id = (env.sp.name_id_required).then(|| xmlsec::NAME_ID.to_owned());
         let expect = Expect::Accept {
-            name_id: xmlsec::NAME_ID.into(),
+            name_id,
             attribute: Some((attribute, values.iter().map(|v| v.to_string()).collect())),
         };
         self.push(class, name, xml, env, expect);
@@ -274,7 +289,7 @@ fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
         },
         (Expect::Reject(reason, _), _) => Some(format!("expected {reason}, got {got}")),
         (Expect::Accept { name_id, attribute }, Ok(Ok(v))) => {
-            if v.name_id() != name_id {
+            if v.name_id() != name_id.as_deref() {
                 return Some(format!(
                     "expected accept with NameID {name_id:?}, got {got}"
                 ));
@@ -302,7 +317,9 @@ fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
 fn expectation(expect: &Expect) -> String {
     match expect {
         Expect::Reject(r, _) => format!("`{r}`"),
-        Expect::Accept { name_id, .. } => format!("accept (`{name_id}`)"),
+        Expect::Accept { name_id, .. } => {
+            format!("accept (`{}`)", name_id.as_deref().unwrap_or("no NameID"))
+        }
     }
 }
 
@@ -486,7 +503,12 @@ struct Fx {
 
 impl Fx {
     fn load(name: &str) -> Fx {
-        let xml = fixture_text(name);
+        Fx::parse(name, &fixture_text(name))
+    }
+
+    /// A fixture of another folder, split into its parts like [`Fx::load`].
+    fn parse(name: &str, xml: &str) -> Fx {
+        let xml = xml.to_owned();
         let mut rest = xml.strip_prefix(DECL).unwrap();
         let resp_open = take(&mut rest, "<samlp:Response ", ">").unwrap();
         let resp_issuer = take(&mut rest, "<saml:Issuer>", "</saml:Issuer>").unwrap();
@@ -799,6 +821,7 @@ fn build_corpus() -> Corpus {
     protocol_checks(&mut c);
     replay(&mut c);
     encrypted(&mut c);
+    inclusive_canonicalization(&mut c);
     c
 }
 
@@ -2925,20 +2948,23 @@ fn transforms_and_references(c: &mut Corpus) {
             format!("{ENVELOPED_T}{EXC_T}{base64}"),
             R::TransformNotAllowed,
         ),
+        // Inclusive C14N is allowed (issue 12), but the document was signed with exclusive
+        // C14N: the inclusive form of the assertion (with the Response's namespaces) digests
+        // differently.
         (
             "inclusive-c14n",
             format!("{ENVELOPED_T}{incl}"),
-            R::TransformNotAllowed,
+            R::DigestMismatch,
         ),
         (
             "inclusive-c14n-with-comments",
             format!("{ENVELOPED_T}{incl_comments}"),
-            R::TransformNotAllowed,
+            R::DigestMismatch,
         ),
         (
             "c14n11",
             format!("{ENVELOPED_T}{c14n11}"),
-            R::TransformNotAllowed,
+            R::DigestMismatch,
         ),
         (
             "second-exc-c14n",
@@ -3143,23 +3169,24 @@ fn transforms_and_references(c: &mut Corpus) {
             &format!("<ds:CanonicalizationMethod Algorithm=\"{uri}\"/>"),
         )
     };
+    // Canonical XML 1.0/1.1 are allowed methods (issue 12); SignedInfo was signed exclusively.
     c.reject(
         REF,
         "canonicalization-inclusive",
         c14n_method("http://www.w3.org/TR/2001/REC-xml-c14n-20010315"),
-        R::AlgorithmNotAllowed,
+        R::SignatureInvalid,
     );
     c.reject(
         REF,
         "canonicalization-inclusive-with-comments",
         c14n_method("http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"),
-        R::AlgorithmNotAllowed,
+        R::SignatureInvalid,
     );
     c.reject(
         REF,
         "canonicalization-c14n11",
         c14n_method("http://www.w3.org/2006/12/xml-c14n11"),
-        R::AlgorithmNotAllowed,
+        R::SignatureInvalid,
     );
     c.reject(
         REF,
@@ -3914,6 +3941,169 @@ fn protocol_checks(c: &mut Corpus) {
         R::AuthnStatementMissing,
     );
     c.reject(W, "idp-signed-duplicate-attribute", idp_signed(&rep(&a, "</saml:AttributeStatement>", "<saml:Attribute Name=\"uid\"><saml:AttributeValue>admin</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"), aid), R::DuplicateAttribute);
+    // One attribute repeated with the same Name and NameFormat (Keycloak's role list mapper):
+    // one attribute, the values merged in order, a repeated value once.
+    let basic = "NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:basic\"";
+    let groups_again = |extra: &str, values: &str| {
+        idp_signed(
+            &rep(
+                &a,
+                "</saml:AttributeStatement>",
+                &format!(
+                    "<saml:Attribute {extra} Name=\"groups\">{values}</saml:Attribute></saml:AttributeStatement>"
+                ),
+            ),
+            aid,
+        )
+    };
+    let staff = "<saml:AttributeValue xsi:type=\"xs:string\">staff</saml:AttributeValue><saml:AttributeValue xsi:type=\"xs:string\">users</saml:AttributeValue>";
+    c.accept_attr(
+        W,
+        "idp-signed-repeated-attribute-merged",
+        groups_again(basic, staff),
+        "groups",
+        &["users", "admins", "staff"],
+    );
+    c.accept_attr(
+        W,
+        "idp-signed-repeated-attribute-in-a-second-statement-merged",
+        idp_signed(
+            &rep(
+                &a,
+                "</saml:AttributeStatement>",
+                &format!("</saml:AttributeStatement><saml:AttributeStatement><saml:Attribute {basic} Name=\"groups\">{staff}</saml:Attribute></saml:AttributeStatement>"),
+            ),
+            aid,
+        ),
+        "groups",
+        &["users", "admins", "staff"],
+    );
+    c.reject(
+        W,
+        "idp-signed-repeated-attribute-other-name-format",
+        groups_again(
+            "NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:uri\"",
+            staff,
+        ),
+        R::DuplicateAttribute,
+    );
+    c.reject(
+        W,
+        "idp-signed-repeated-attribute-other-friendly-name",
+        idp_signed(
+            &rep(
+                &a,
+                "</saml:AttributeStatement>",
+                &format!("<saml:Attribute {basic} FriendlyName=\"roles\" Name=\"urn:oid:1.3.6.1.4.1.5923.1.1.1.7\">{staff}</saml:Attribute><saml:Attribute {basic} FriendlyName=\"entitlements\" Name=\"urn:oid:1.3.6.1.4.1.5923.1.1.1.7\">{staff}</saml:Attribute></saml:AttributeStatement>"),
+            ),
+            aid,
+        ),
+        R::DuplicateAttribute,
+    );
+    // A login-name attribute repeated with another value is one attribute with two values:
+    // the login refuses it as ambiguous (the validator merges, it does not pick).
+    c.accept_attr(
+        W,
+        "idp-signed-repeated-uid-merged-into-two-values",
+        idp_signed(
+            &rep(
+                &a,
+                "</saml:AttributeStatement>",
+                &format!("<saml:Attribute {basic} Name=\"uid\"><saml:AttributeValue xsi:type=\"xs:string\">admin</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>"),
+            ),
+            aid,
+        ),
+        "uid",
+        &["alice", "admin"],
+    );
+
+    // A Subject without NameID: refused unless the login name comes from an attribute
+    // (SAML_USER_ID_ATTRIBUTE), when every other Subject rule still applies.
+    let no_name_id = idp_signed(&remove_el(&a, "<saml:NameID ", "</saml:NameID>"), aid);
+    c.reject(
+        W,
+        "idp-signed-nameid-absent",
+        no_name_id.clone(),
+        R::NameIdMissing,
+    );
+    let attribute_login = c.env(|e| e.sp.name_id_required = false);
+    c.accept_attr_in(
+        W,
+        "idp-signed-nameid-absent-user-id-attribute-configured",
+        no_name_id.clone(),
+        attribute_login.clone(),
+        "uid",
+        &["alice"],
+    );
+    c.reject_in(
+        W,
+        "idp-signed-nameid-absent-user-id-attribute-configured-subject-missing",
+        idp_signed(&remove_el(&a, "<saml:Subject>", "</saml:Subject>"), aid),
+        attribute_login.clone(),
+        R::NameIdMissing,
+    );
+    c.reject_in(
+        W,
+        "idp-signed-nameid-empty-user-id-attribute-configured",
+        idp_signed(
+            &rep(&a, ">alice@example.test</saml:NameID>", "></saml:NameID>"),
+            aid,
+        ),
+        attribute_login.clone(),
+        R::NameIdMissing,
+    );
+    c.reject_in(
+        W,
+        "idp-signed-nameid-absent-user-id-attribute-configured-other-recipient",
+        idp_signed(
+            &rep(
+                &remove_el(&a, "<saml:NameID ", "</saml:NameID>"),
+                "Recipient=\"https://sp.example.test/EnticeServices/rest/authenticate/saml\"",
+                &format!("Recipient=\"{EVIL_URL}\""),
+            ),
+            aid,
+        ),
+        attribute_login.clone(),
+        R::RecipientMismatch,
+    );
+    c.reject_in(
+        W,
+        "idp-signed-nameid-absent-user-id-attribute-configured-no-bearer",
+        idp_signed(
+            &remove_el(
+                &remove_el(&a, "<saml:NameID ", "</saml:NameID>"),
+                "<saml:SubjectConfirmation ",
+                "</saml:SubjectConfirmation>",
+            ),
+            aid,
+        ),
+        attribute_login,
+        R::SubjectConfirmationInvalid,
+    );
+
+    // FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS: the Assertion's own signature is required.
+    let strict = c.env(|e| e.sp.require_signed_assertion = true);
+    c.reject_in(
+        W,
+        "response-signed-only-when-assertions-must-be-signed",
+        fixture_text("rsa-sha256-response.xml"),
+        strict.clone(),
+        R::AssertionSignatureMissing,
+    );
+    c.reject_in(
+        W,
+        "encrypted-response-signed-only-when-assertions-must-be-signed",
+        fixture_text("enc-aes256cbc-response-signed.xml"),
+        strict.clone(),
+        R::AssertionSignatureMissing,
+    );
+    c.accept(
+        W,
+        "both-signed-when-assertions-must-be-signed",
+        fixture_text("rsa-sha256-both.xml"),
+        strict,
+        xmlsec::NAME_ID,
+    );
     c.reject(
         W,
         "idp-signed-encrypted-attribute",
@@ -4599,7 +4789,7 @@ fn xmlsec1_signed_comment_in_values_is_read_in_full() {
     let signed = xmlsec1_sign_assertion(&xml).expect("xmlsec1 is installed");
     let verified = check_xmlsec(signed.as_bytes())
         .unwrap_or_else(|r| panic!("xmlsec1-signed comment case rejected: {r}"));
-    assert_eq!(verified.name_id(), "alice@example.test.evil.test");
+    assert_eq!(verified.name_id(), Some("alice@example.test.evil.test"));
     let groups = verified
         .attributes()
         .iter()
@@ -4647,4 +4837,190 @@ fn test_signer_matches_xmlsec1() {
         let by_xmlsec1 = xmlsec1_sign_assertion(&changed).expect("xmlsec1 is installed");
         assert_eq!(values(&idp_signed(&changed, id)), values(&by_xmlsec1));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inclusive canonicalization (issue 12)
+// ---------------------------------------------------------------------------------------------
+
+fn inclusive_fixture_text(name: &str) -> String {
+    String::from_utf8(read(
+        repo()
+            .join("tests/fixtures/xmlsec-inclusive/signed")
+            .join(name),
+    ))
+    .unwrap()
+}
+
+/// Signatures made by xmlsec1 with Canonical XML 1.0 / 1.1 (`tests/fixtures/xmlsec-inclusive`).
+/// Inclusive C14N makes the digest depend on the context of the signed element (every
+/// namespace in scope; C14N 1.0 also the ancestors' `xml:` attributes), so every change of
+/// that context is a refusal; the wrapping attacks fail as they do against exclusive
+/// signatures, because the verified element is the element read. Comments are outside the
+/// signature without `#WithComments` and never truncate a value.
+fn inclusive_canonicalization(c: &mut Corpus) {
+    const K: &str = "inclusive-c14n";
+    let a = Fx::parse(
+        "c14n10-assertion",
+        &inclusive_fixture_text("c14n10-assertion.xml"),
+    );
+    let a11 = Fx::parse(
+        "c14n11-assertion",
+        &inclusive_fixture_text("c14n11-assertion.xml"),
+    );
+    let r = Fx::parse(
+        "c14n10-response",
+        &inclusive_fixture_text("c14n10-response.xml"),
+    );
+    for (label, fx, kind) in [("A10", &a, 'A'), ("A11", &a11, 'A'), ("R10", &r, 'R')] {
+        for n in 1..=8u8 {
+            let expected = match (kind, n) {
+                ('R', 1) => R::SignatureMalformed,
+                ('R', 2) => R::ReferenceInvalid,
+                ('R', 5 | 6 | 8) => R::MultipleAssertions,
+                ('R', _) => R::DigestMismatch,
+                _ => R::MultipleAssertions,
+            };
+            c.reject(
+                K,
+                format!("inclusive-xsw{n}-{label}"),
+                xsw(fx, n, false),
+                expected,
+            );
+        }
+    }
+    for (label, fx) in [("A10", &a), ("A11", &a11)] {
+        let xml = fx.xml();
+        let ext = "xmlns:ext=\"urn:example:extension\"";
+        // The Response is not signed: an attacker may change it, which breaks the assertion.
+        c.reject(
+            K,
+            format!("{label}-response-namespace-changed"),
+            rep(&xml, ext, "xmlns:ext=\"urn:example:other\""),
+            R::DigestMismatch,
+        );
+        c.reject(
+            K,
+            format!("{label}-response-namespace-removed"),
+            rep(&xml, &format!(" {ext}"), ""),
+            R::DigestMismatch,
+        );
+        c.reject(
+            K,
+            format!("{label}-response-namespace-added"),
+            rep(&xml, ext, &format!("{ext} xmlns:evil=\"urn:evil\"")),
+            R::DigestMismatch,
+        );
+        c.reject(
+            K,
+            format!("{label}-response-default-namespace-added"),
+            rep(&xml, ext, &format!("{ext} xmlns=\"urn:evil\"")),
+            R::DigestMismatch,
+        );
+        // xml:lang is inherited by both 1.0 and 1.1.
+        c.reject(
+            K,
+            format!("{label}-response-xml-lang-added"),
+            rep(&xml, ext, &format!("{ext} xml:lang=\"en\"")),
+            R::DigestMismatch,
+        );
+        // The signed assertion moved into another Response (one without the extra namespace,
+        // as an attacker's own template would be).
+        let moved = format!(
+            "{DECL}<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" ID=\"{EVIL_RESP_ID}\" Version=\"2.0\" IssueInstant=\"2026-01-15T10:00:00Z\" Destination=\"{}\" InResponseTo=\"{}\">{}{}{}</samlp:Response>",
+            xmlsec::ACS,
+            xmlsec::REQUEST_ID,
+            fx.resp_issuer,
+            fx.status,
+            fx.assertion
+        );
+        c.reject(
+            K,
+            format!("{label}-assertion-moved-to-another-response"),
+            moved,
+            R::DigestMismatch,
+        );
+        c.reject(
+            K,
+            format!("{label}-nameid-changed"),
+            rep(&xml, ">alice@example.test<", &format!(">{EVIL_NAME}<")),
+            R::DigestMismatch,
+        );
+        c.reject(
+            K,
+            format!("{label}-group-added"),
+            rep(
+                &xml,
+                "admins</saml:AttributeValue>",
+                "admins</saml:AttributeValue><saml:AttributeValue>Domain Admins</saml:AttributeValue>",
+            ),
+            R::DigestMismatch,
+        );
+        // A comment is not part of the canonical form (no #WithComments): the signature holds
+        // and the value is read in full, never truncated at the comment.
+        c.accept(
+            K,
+            format!("{label}-comment-in-nameid-read-in-full"),
+            rep(
+                &xml,
+                ">alice@example.test<",
+                ">alice@example<!-- .evil -->.test<",
+            ),
+            c.base.clone(),
+            xmlsec::NAME_ID,
+        );
+        c.accept(
+            K,
+            format!("{label}-as-signed"),
+            xml,
+            c.base.clone(),
+            xmlsec::NAME_ID,
+        );
+    }
+    // With #WithComments the comments are signed: adding one breaks the digest.
+    let comments = inclusive_fixture_text("c14n10-comments-assertion.xml");
+    c.reject(
+        K,
+        "c14n10-with-comments-comment-added",
+        rep(
+            &comments,
+            ">alice@example.test<",
+            ">alice@example<!-- x -->.test<",
+        ),
+        R::DigestMismatch,
+    );
+    // PrefixList is exclusive C14N's parameter: refused inside an inclusive method.
+    let with_prefix_list = rep(
+        &a.xml(),
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+        "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"><ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"xs\"/></ds:Transform>",
+    );
+    c.reject(
+        K,
+        "inclusive-transform-with-prefix-list",
+        with_prefix_list,
+        R::SignatureMalformed,
+    );
+    // An inclusive transform after the exclusive one: a second C14N transform.
+    c.reject(
+        K,
+        "inclusive-transform-twice",
+        rep(
+            &a.xml(),
+            "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+            "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/><ds:Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/>",
+        ),
+        R::TransformNotAllowed,
+    );
+    // The inclusive signature of an assertion re-declared as exclusive: another digest.
+    c.reject(
+        K,
+        "inclusive-signature-relabelled-exclusive",
+        rep(
+            &a.xml(),
+            "<ds:Transform Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+            EXC_T,
+        ),
+        R::DigestMismatch,
+    );
 }

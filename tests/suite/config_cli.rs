@@ -125,7 +125,7 @@ fn set_get_list_unset_round_trip() {
         "{list}"
     );
     assert!(
-        list.contains("FEDBRIDGE_SP_ENTITY_ID = https://sp.example.com/saml/metadata  (default)\n"),
+        list.contains(&format!("FEDBRIDGE_SP_ENTITY_ID = {ACS}  (default)\n")),
         "{list}"
     );
 

@@ -404,8 +404,7 @@ impl Case {
         };
         let (matches, got) = match result {
             Ok(verified) => (
-                self.expect == Expect::Accept
-                    && Some(verified.name_id()) == self.name_id.as_deref(),
+                self.expect == Expect::Accept && verified.name_id() == self.name_id.as_deref(),
                 format!("accept with NameID {:?}", verified.name_id()),
             ),
             Err(rejection) => (

@@ -17,9 +17,9 @@ use actix_web::{App, test as actix_test, web};
 use base64::Engine as _;
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::demo::idp::{self, DevIdp, SAMPLE_USERS};
-use fedbridge::demo::sign::sign_enveloped;
 use fedbridge::saml::authn_request::{AuthnRequest, new_request_id};
 use fedbridge::saml::metadata::parse_idp_metadata;
+use fedbridge::saml::xmldsig::sign::sign_enveloped;
 use fedbridge::saml::{
     MemoryLedger, Rejection, SigningKey, SpSettings, TrustedIdp, VerifiedAssertion,
     validate_response,
@@ -34,7 +34,8 @@ use crate::support::{self, Reply, browser, reply, spawn_fedbridge};
 
 const IDP: &str = "http://127.0.0.1:8081";
 const ACS: &str = "http://127.0.0.1:8080/EnticeServices/rest/authenticate/saml";
-const SP_ENTITY_ID: &str = "http://127.0.0.1:8080/saml/metadata";
+/// The demo's SP entityID: the default, the consumer URL.
+const SP_ENTITY_ID: &str = ACS;
 /// Generous bound for starting the demo (three servers, an RSA key, the metadata fetch).
 const START_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -96,7 +97,7 @@ fn demo_idp_response_is_accepted_by_our_validator() {
         .unwrap();
     let assertion = validate(&idp, &xml, "_request1").unwrap();
     assert_eq!(assertion.issuer(), format!("{IDP}/metadata"));
-    assert_eq!(assertion.name_id(), "alice@demo.example");
+    assert_eq!(assertion.name_id(), Some("alice@demo.example"));
     assert_eq!(assertion.in_response_to(), Some("_request1"));
     assert!(assertion.session_index().is_some());
     assert_eq!(
@@ -346,7 +347,7 @@ async fn demo_idp_login_form_wrong_password_and_auto_post() {
     )
     .unwrap();
     let assertion = validate(&data, &xml, &id).unwrap();
-    assert_eq!(assertion.name_id(), "alice@demo.example");
+    assert_eq!(assertion.name_id(), Some("alice@demo.example"));
 }
 
 #[actix_web::test]

@@ -5,9 +5,8 @@
 use std::collections::BTreeSet;
 use std::process::Output;
 
-use fedbridge::config::ManagedGroups;
 use fedbridge::store::Store;
-use fedbridge::sync::Identity;
+use fedbridge::sync::{GroupClaim, Identity, SyncPolicy};
 
 use crate::support::*;
 
@@ -93,19 +92,21 @@ fn users_show_splits_federated_and_local_groups() {
     let store = Store::open(env.db.to_str().unwrap()).unwrap();
     let identity = Identity {
         login_name: "alice@example.test".into(),
-        external_id: Some("ext-alice-1".into()),
+        name_id: Some("alice@example.test".into()),
         full_name: Some("Alice Example".into()),
         email: Some("alice@example.test".into()),
         description: Some("Sales lead".into()),
-        groups: Some(BTreeSet::from(["Sales".to_owned(), "Support".to_owned()])),
+        groups: GroupClaim::Present(BTreeSet::from(["Sales".to_owned(), "Support".to_owned()])),
     };
     let outcome = store
-        .sync_login(&identity, &ManagedGroups::All, false, 1_767_225_600)
+        .sync_login(&identity, &SyncPolicy::default(), 1_767_225_600)
+        .unwrap()
         .unwrap();
     drop(store);
     // A local membership, added by an administrator, and two logins in the audit.
     env.sqlite3(&format!(
-        "INSERT INTO memberships (user_id, group_id, federated) \
+        "UPDATE users SET external_id = 'ext-alice-1'; \
+         INSERT INTO memberships (user_id, group_id, federated) \
          SELECT {}, id, 0 FROM groups WHERE name = 'Admins'; \
          INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
          VALUES (1767225600, 'accepted', NULL, 'https://idp.example.test', 'alice@example.test', 'c-1'), \
@@ -145,7 +146,7 @@ fn users_show_splits_federated_and_local_groups() {
     let admins = groups.lines().find(|l| l.starts_with("Admins")).unwrap();
     assert_eq!(
         admins.split_whitespace().collect::<Vec<_>>(),
-        ["Admins", "1", "0", "1"]
+        ["Admins", "1", "0", "1", "-"]
     );
 
     // Removing a group takes its memberships with it.
@@ -166,4 +167,113 @@ fn unknown_user_is_exit_1() {
         stderr(&out)
     );
     assert!(ok(&env.fedbridge(&["users", "list"])).contains("(no users)"));
+}
+
+#[test]
+fn groups_carry_idp_ids_which_groups_list_shows() {
+    let env = Instance::new();
+    let guid = "be9c7ccc-07c4-4149-8fa4-958ea36c9aba";
+    let sid = "S-1-5-21-1004336348-1177238915-682003330-512";
+    let out = ok(&env.fedbridge(&[
+        "groups",
+        "add",
+        "Engineering",
+        "--idp-id",
+        guid,
+        "--idp-id",
+        sid,
+    ]));
+    assert!(out.contains("added group \"Engineering\""), "{out}");
+    ok(&env.fedbridge(&["groups", "add", "Sales"]));
+    assert_eq!(
+        env.sqlite3(
+            "SELECT g.name, i.idp_id FROM group_idp_ids i JOIN groups g ON g.id = i.group_id \
+             ORDER BY i.idp_id"
+        ),
+        format!("Engineering|{sid}\nEngineering|{guid}\n")
+    );
+    let listing = ok(&env.fedbridge(&["groups", "list"]));
+    assert!(listing.contains("IDP IDS"), "{listing}");
+    let engineering = listing
+        .lines()
+        .find(|l| l.starts_with("Engineering"))
+        .unwrap();
+    assert!(
+        engineering.ends_with(&format!("{sid}, {guid}")),
+        "{engineering}"
+    );
+    let sales = listing.lines().find(|l| l.starts_with("Sales")).unwrap();
+    assert!(sales.ends_with(" -"), "{sales}");
+
+    // An identifier names one group, whatever its letter case: nothing is added.
+    let out = env.fedbridge(&[
+        "groups",
+        "add",
+        "Marketing",
+        "--idp-id",
+        &guid.to_uppercase(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is already on group \"Engineering\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(group_names(&env), "Engineering\nSales\n");
+    // --idp-id belongs to one group; an identifier is checked like a name.
+    for args in [
+        vec!["groups", "add", "A", "B", "--idp-id", "x"],
+        vec!["groups", "add", "A", "--idp-id", " x"],
+        vec!["groups", "add", "A", "--idp-id", ""],
+    ] {
+        let out = env.fedbridge(&args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(group_names(&env), "Engineering\nSales\n");
+    // A name that begins with a hyphen goes after `--`.
+    ok(&env.fedbridge(&["groups", "add", "--idp-id", "x-1", "--", "-Ops"]));
+    assert_eq!(group_names(&env), "-Ops\nEngineering\nSales\n");
+    // Removing the group removes its identifiers (the shell does not enforce foreign keys).
+    ok(&env.fedbridge(&["groups", "remove", "Engineering"]));
+    assert_eq!(env.sqlite3("SELECT idp_id FROM group_idp_ids"), "x-1\n");
+}
+
+#[test]
+fn users_set_external_id_records_checks_and_clears_it() {
+    let env = Instance::new();
+    ok(&env.fedbridge(&["users", "list"]));
+    env.sqlite3(
+        "INSERT INTO users (login_name, created_at, updated_at) VALUES ('asmith', 0, 0), \
+         ('bjones', 0, 0);",
+    );
+    let out = ok(&env.fedbridge(&["users", "set-external-id", "ASmith", "a.smith@corp.test"]));
+    assert_eq!(
+        out,
+        "external ID of \"asmith\" set to \"a.smith@corp.test\"\n"
+    );
+    let shown = ok(&env.fedbridge(&["users", "show", "asmith"]));
+    assert!(
+        shown.contains("external ID:         a.smith@corp.test"),
+        "{shown}"
+    );
+    // Another user's external ID, an unknown user, an invalid ID: nothing changes.
+    let out = env.fedbridge(&["users", "set-external-id", "bjones", "a.smith@corp.test"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("\"asmith\""), "{}", stderr(&out));
+    let out = env.fedbridge(&["users", "set-external-id", "nobody", "x"]);
+    assert_eq!(code(&out), 1);
+    let out = env.fedbridge(&["users", "set-external-id", "bjones", " padded"]);
+    assert_eq!(code(&out), 2);
+    let out = env.fedbridge(&["users", "set-external-id", "bjones"]);
+    assert_eq!(code(&out), 2, "an ID or --clear: {}", stderr(&out));
+    assert_eq!(
+        env.sqlite3("SELECT login_name, external_id FROM users ORDER BY login_name"),
+        "asmith|a.smith@corp.test\nbjones|<NULL>\n"
+    );
+    let out = ok(&env.fedbridge(&["users", "set-external-id", "asmith", "--clear"]));
+    assert_eq!(out, "external ID of \"asmith\" removed\n");
+    assert_eq!(
+        env.sqlite3("SELECT count(*) FROM users WHERE external_id IS NOT NULL"),
+        "0\n"
+    );
 }

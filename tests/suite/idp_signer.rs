@@ -5,10 +5,12 @@
 //!
 //! The shape is the one of `tests/fixtures/xmlsec/generate.sh` (SimpleSAMLphp-like, compact
 //! XML): an unsigned Response carrying one Assertion with an enveloped `ds:Signature` template
-//! after its Issuer, exclusive C14N, RSA-SHA256. The constants are those of the fixtures
+//! after its Issuer, exclusive C14N, RSA-SHA256. The defaults are the constants of the fixtures
 //! ([`crate::support::xmlsec`]): IdP `https://idp.example.test/metadata`, SP
 //! `https://sp.example.test/saml/metadata`, ACS
-//! `https://sp.example.test/EnticeServices/rest/authenticate/saml`.
+//! `https://sp.example.test/EnticeServices/rest/authenticate/saml`. Builder options change what
+//! real IdPs change: no NameID (AD FS), its Format, claims without NameFormat (AD FS, Azure AD),
+//! Issuer, Audience, consumer URL, inclusive C14N, the Response signed instead of the Assertion.
 //!
 //! Without xmlsec1, [`Idp::new`] prints a `SKIPPED` line and returns `None`; with
 //! `FEDBRIDGE_REQUIRE_XMLSEC1=1` or `CI` set it fails the test instead (`.ci/run` installs
@@ -30,27 +32,96 @@ const NS_SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const NS_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
+/// One attribute: `Name`, `NameFormat` (`None`: no NameFormat and untyped values, as AD FS and
+/// Azure AD send them) and values.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    /// `Name`.
+    pub name: String,
+    /// `NameFormat`; `None`: left out.
+    pub name_format: Option<String>,
+    /// The values.
+    pub values: Vec<String>,
+}
+
+/// Which canonicalization the signature uses (SignedInfo's method and the Reference transform).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum C14n {
+    /// Exclusive C14N (the default).
+    Exclusive,
+    /// Canonical XML 1.0 (inclusive).
+    Inclusive10,
+    /// Canonical XML 1.1 (inclusive).
+    Inclusive11,
+}
+
+impl C14n {
+    fn uri(self) -> &'static str {
+        match self {
+            C14n::Exclusive => NS_EXC_C14N,
+            C14n::Inclusive10 => "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+            C14n::Inclusive11 => "http://www.w3.org/2006/12/xml-c14n11",
+        }
+    }
+}
+
 /// One assertion the test IdP issues: who, to which request, with which attributes.
 #[derive(Debug, Clone)]
 pub struct Assertion {
-    /// The NameID (the login name unless `SAML_USER_ID_ATTRIBUTE` says otherwise).
-    pub name_id: String,
+    /// The NameID (the login name unless `SAML_USER_ID_ATTRIBUTE` says otherwise); `None`: a
+    /// Subject without NameID (AD FS without a NameID claim rule).
+    pub name_id: Option<String>,
+    /// The NameID `Format`.
+    pub name_id_format: String,
     /// The AuthnRequest ID answered (`InResponseTo`); `None`: unsolicited (IdP-initiated).
     pub in_response_to: Option<String>,
-    /// `(Name, values)` of each attribute, in order.
-    pub attributes: Vec<(String, Vec<String>)>,
+    /// The attributes, in order.
+    pub attributes: Vec<Attr>,
     /// The Audience (default: the SP entityID of the fixtures).
     pub audience: String,
+    /// The Issuer (default: the IdP of the fixtures).
+    pub issuer: String,
+    /// The Destination and Recipient (default: the ACS of the fixtures).
+    pub acs: String,
+    /// The canonicalization of the signature.
+    pub c14n: C14n,
+    /// Sign the Response (the Assertion then carries no signature of its own).
+    pub sign_response: bool,
+    /// Namespace declarations added to the Response element (`xmlns:p="uri"`), which an
+    /// inclusive canonical form of the assertion includes.
+    pub response_namespaces: Vec<(String, String)>,
 }
+
+/// The Format of an unspecified NameID.
+pub const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+/// The Format of an e-mail NameID.
+pub const EMAIL_ADDRESS: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+/// The Format of a persistent NameID.
+pub const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+const BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
 
 impl Assertion {
     /// An assertion about `name_id`, unsolicited, no attributes, for our SP.
     pub fn about(name_id: &str) -> Assertion {
         Assertion {
-            name_id: name_id.to_owned(),
+            name_id: Some(name_id.to_owned()),
+            name_id_format: UNSPECIFIED.to_owned(),
             in_response_to: None,
             attributes: Vec::new(),
             audience: xmlsec::SP.to_owned(),
+            issuer: xmlsec::IDP.to_owned(),
+            acs: xmlsec::ACS.to_owned(),
+            c14n: C14n::Exclusive,
+            sign_response: false,
+            response_namespaces: Vec::new(),
+        }
+    }
+
+    /// An assertion whose Subject has no NameID.
+    pub fn without_name_id() -> Assertion {
+        Assertion {
+            name_id: None,
+            ..Assertion::about("")
         }
     }
 
@@ -60,12 +131,25 @@ impl Assertion {
         self
     }
 
-    /// Adds the attribute `name` with `values`.
+    /// Adds the attribute `name` with `values` (basic NameFormat, values typed `xs:string`,
+    /// as SimpleSAMLphp sends them).
     pub fn attribute(mut self, name: &str, values: &[&str]) -> Assertion {
-        self.attributes.push((
-            name.to_owned(),
-            values.iter().map(|v| (*v).to_owned()).collect(),
-        ));
+        self.attributes.push(Attr {
+            name: name.to_owned(),
+            name_format: Some(BASIC.to_owned()),
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        });
+        self
+    }
+
+    /// Adds the attribute `name` with `values`, with no NameFormat and untyped values, as AD FS
+    /// and Azure AD send their claims.
+    pub fn claim(mut self, name: &str, values: &[&str]) -> Assertion {
+        self.attributes.push(Attr {
+            name: name.to_owned(),
+            name_format: None,
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        });
         self
     }
 
@@ -75,8 +159,39 @@ impl Assertion {
         self
     }
 
+    /// From another issuer.
+    pub fn issuer(mut self, issuer: &str) -> Assertion {
+        self.issuer = issuer.to_owned();
+        self
+    }
+
+    /// With another NameID Format.
+    pub fn name_id_format(mut self, format: &str) -> Assertion {
+        self.name_id_format = format.to_owned();
+        self
+    }
+
+    /// Signed with another canonicalization.
+    pub fn c14n(mut self, c14n: C14n) -> Assertion {
+        self.c14n = c14n;
+        self
+    }
+
+    /// The Response signed, not the Assertion.
+    pub fn signed_response(mut self) -> Assertion {
+        self.sign_response = true;
+        self
+    }
+
+    /// With `xmlns:prefix="uri"` on the Response.
+    pub fn response_namespace(mut self, prefix: &str, uri: &str) -> Assertion {
+        self.response_namespaces
+            .push((prefix.to_owned(), uri.to_owned()));
+        self
+    }
+
     /// The unsigned Response at `now` with fresh IDs, the Signature template inside the
-    /// Assertion; every value XML-escaped.
+    /// Assertion (or the Response); every value XML-escaped.
     pub fn template(&self, now: OffsetDateTime) -> String {
         let at = |offset: Duration| (now + offset).format(&Rfc3339).unwrap();
         let (issued, not_before, not_after, session_end) = (
@@ -95,41 +210,72 @@ impl Assertion {
         let attributes: String = self
             .attributes
             .iter()
-            .map(|(name, values)| {
-                let values: String = values
+            .map(|attr| {
+                let typed = if attr.name_format.is_some() {
+                    " xsi:type=\"xs:string\""
+                } else {
+                    ""
+                };
+                let values: String = attr
+                    .values
                     .iter()
                     .map(|v| {
                         format!(
-                            "<saml:AttributeValue xsi:type=\"xs:string\">{}</saml:AttributeValue>",
+                            "<saml:AttributeValue{typed}>{}</saml:AttributeValue>",
                             escape(v)
                         )
                     })
                     .collect();
+                let format = attr
+                    .name_format
+                    .as_deref()
+                    .map(|f| format!("NameFormat=\"{}\" ", escape(f)))
+                    .unwrap_or_default();
                 format!(
-                    "<saml:Attribute NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:basic\" \
-                     Name=\"{}\">{values}</saml:Attribute>",
-                    escape(name)
+                    "<saml:Attribute {format}Name=\"{}\">{values}</saml:Attribute>",
+                    escape(&attr.name)
                 )
             })
             .collect();
-        let (idp, sp, acs) = (xmlsec::IDP, xmlsec::SP, xmlsec::ACS);
+        let (idp, acs) = (escape(&self.issuer), escape(&self.acs));
+        // The NameID is issued for the SP the assertion is for.
         let audience = escape(&self.audience);
-        let name_id = escape(&self.name_id);
-        let signature = signature_template(&assertion_id);
+        let sp = &audience;
+        let name_id = self
+            .name_id
+            .as_deref()
+            .map(|name_id| {
+                format!(
+                    "<saml:NameID SPNameQualifier=\"{sp}\" Format=\"{}\">{}</saml:NameID>",
+                    escape(&self.name_id_format),
+                    escape(name_id)
+                )
+            })
+            .unwrap_or_default();
+        let (response_signature, assertion_signature) = if self.sign_response {
+            (signature_template(&response_id, self.c14n), String::new())
+        } else {
+            (String::new(), signature_template(&assertion_id, self.c14n))
+        };
+        let extra_namespaces: String = self
+            .response_namespaces
+            .iter()
+            .map(|(prefix, uri)| format!(" xmlns:{prefix}=\"{}\"", escape(uri)))
+            .collect();
         format!(
             "<?xml version=\"1.0\"?>\n\
-             <samlp:Response xmlns:samlp=\"{NS_SAMLP}\" xmlns:saml=\"{NS_SAML}\" ID=\"{response_id}\" \
-             Version=\"2.0\" IssueInstant=\"{issued}\" Destination=\"{acs}\"{irt}>\
+             <samlp:Response xmlns:samlp=\"{NS_SAMLP}\" xmlns:saml=\"{NS_SAML}\"{extra_namespaces} \
+             ID=\"{response_id}\" Version=\"2.0\" IssueInstant=\"{issued}\" Destination=\"{acs}\"{irt}>\
              <saml:Issuer>{idp}</saml:Issuer>\
+             {response_signature}\
              <samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
              <saml:Assertion xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
              xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" ID=\"{assertion_id}\" Version=\"2.0\" \
              IssueInstant=\"{issued}\">\
              <saml:Issuer>{idp}</saml:Issuer>\
-             {signature}\
+             {assertion_signature}\
              <saml:Subject>\
-             <saml:NameID SPNameQualifier=\"{sp}\" \
-             Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified\">{name_id}</saml:NameID>\
+             {name_id}\
              <saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">\
              <saml:SubjectConfirmationData NotOnOrAfter=\"{not_after}\" Recipient=\"{acs}\"{irt}/>\
              </saml:SubjectConfirmation>\
@@ -228,7 +374,7 @@ pub fn xmlsec1_verify(test: &str, xml: &str, certificate_pem: &[u8]) -> Option<R
     }
 }
 
-/// `xmlsec1 --sign` of the Assertion of `template` (its `ds:Signature` with empty
+/// `xmlsec1 --sign` of the Assertion (or Response) of `template` (its `ds:Signature` with empty
 /// `DigestValue`, `SignatureValue` and `X509Certificate` is filled in) with the IdP key and
 /// certificate of the fixtures (`keys/idp-rsa.*`). `None` when xmlsec1 is not installed; any
 /// other failure panics with xmlsec1's message.
@@ -247,6 +393,7 @@ pub fn xmlsec1_sign(template: &str) -> Option<String> {
         Command::new("xmlsec1")
             .args(["--sign", "--privkey-pem", &key_and_cert])
             .args(["--id-attr:ID", &format!("{NS_SAML}:Assertion")])
+            .args(["--id-attr:ID", &format!("{NS_SAMLP}:Response")])
             .arg("--output")
             .arg(&output)
             .arg(&input),
@@ -261,15 +408,16 @@ pub fn xmlsec1_sign(template: &str) -> Option<String> {
 }
 
 /// An enveloped-signature template for the element with ID `reference` (RSA-SHA256, SHA-256,
-/// exclusive C14N), values left empty for xmlsec1.
-fn signature_template(reference: &str) -> String {
+/// `c14n` as method and transform), values left empty for xmlsec1.
+fn signature_template(reference: &str, c14n: C14n) -> String {
+    let c14n = c14n.uri();
     format!(
         "<ds:Signature xmlns:ds=\"{NS_DS}\"><ds:SignedInfo>\
-         <ds:CanonicalizationMethod Algorithm=\"{NS_EXC_C14N}\"/>\
+         <ds:CanonicalizationMethod Algorithm=\"{c14n}\"/>\
          <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
          <ds:Reference URI=\"#{reference}\"><ds:Transforms>\
          <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-         <ds:Transform Algorithm=\"{NS_EXC_C14N}\"/>\
+         <ds:Transform Algorithm=\"{c14n}\"/>\
          </ds:Transforms>\
          <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
          <ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo>\

@@ -110,12 +110,20 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
     s.send("\r").unwrap();
     s.expect(SAMPLE_ENTITY).unwrap();
     answer(&mut s, &question("confirm_idp"), "y");
+    answer(&mut s, &prompt("SAML_SERVER_ENTITY_IDENTIFIER"), "");
     answer(&mut s, &prompt("SAML_USER_ID_ATTRIBUTE"), "");
     answer(&mut s, &prompt("SAML_AUTOMATIC_LOGIN"), "");
     answer(&mut s, &prompt("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS"), "");
+    answer(
+        &mut s,
+        &prompt("SAML_USER_FULLNAME_ATTRIBUTE"),
+        "displayName",
+    );
+    answer(&mut s, &prompt("SAML_USER_EMAIL_ATTRIBUTE"), "mail");
+    answer(&mut s, &prompt("SAML_USER_GROUPS_ATTRIBUTE"), "");
     answer(&mut s, &question("confirm_write"), "y");
     s.expect("Identifier (Entity ID)").unwrap();
-    s.expect("https://sso.example.test/saml/metadata").unwrap();
+    s.expect(ACS).unwrap();
     s.expect("Reply URL (Assertion Consumer Service URL)")
         .unwrap();
     assert_eq!(finish(s), 0);
@@ -135,9 +143,24 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
         "2\n"
     );
     assert_eq!(instance.sqlite3("SELECT COUNT(*) FROM signing_keys"), "1\n");
+    // The mappings answered are rows; the one left empty is not.
+    assert_eq!(
+        instance.sqlite3(
+            "SELECT NAME, VALUE FROM CONFIGURATIONENTITY WHERE NAME LIKE 'SAML_USER_%' ORDER BY NAME"
+        ),
+        "SAML_USER_EMAIL_ATTRIBUTE|mail\nSAML_USER_FULLNAME_ATTRIBUTE|displayName\n"
+    );
+    // The document fetched is cached for `serve`.
+    assert_eq!(
+        instance.sqlite3(&format!(
+            "SELECT count(*) FROM idp_metadata_cache WHERE url = '{}' AND body LIKE '%{SAMPLE_ENTITY}%'",
+            idp.url()
+        )),
+        "1\n"
+    );
     let metadata =
         std::fs::read_to_string(instance.dir.path().join("fedbridge-sp-metadata.xml")).unwrap();
-    assert!(metadata.contains("entityID=\"https://sso.example.test/saml/metadata\""));
+    assert!(metadata.contains(&format!("entityID=\"{ACS}\"")));
     assert_eq!(code(&instance.fedbridge(&["config", "check"])), 0);
 
     // 2. A re-run that changes one answer: the current values are the defaults.
@@ -149,9 +172,13 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
     answer(&mut s, &prompt("SAML_CONSUMER_URL"), "");
     answer(&mut s, &prompt("SAML_METADATA_URL"), "");
     answer(&mut s, &question("confirm_idp"), "y");
+    answer(&mut s, &prompt("SAML_SERVER_ENTITY_IDENTIFIER"), "");
     answer(&mut s, &prompt("SAML_USER_ID_ATTRIBUTE"), "");
     answer(&mut s, &prompt("SAML_AUTOMATIC_LOGIN"), "\x7f1");
     answer(&mut s, &prompt("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS"), "");
+    answer(&mut s, &prompt("SAML_USER_FULLNAME_ATTRIBUTE"), "");
+    answer(&mut s, &prompt("SAML_USER_EMAIL_ATTRIBUTE"), "");
+    answer(&mut s, &prompt("SAML_USER_GROUPS_ATTRIBUTE"), "");
     s.expect("set    SAML_AUTOMATIC_LOGIN = 1").unwrap();
     answer(&mut s, &question("confirm_write"), "y");
     assert_eq!(finish(s), 0);
@@ -191,9 +218,13 @@ fn the_wizard_in_a_pseudo_terminal_installs_reruns_corrects_and_is_interruptible
     answer(&mut s, &prompt("SAML_CONSUMER_URL"), "");
     answer(&mut s, &prompt("SAML_METADATA_URL"), "");
     answer(&mut s, &question("confirm_idp"), "y");
+    answer(&mut s, &prompt("SAML_SERVER_ENTITY_IDENTIFIER"), "");
     answer(&mut s, &prompt("SAML_USER_ID_ATTRIBUTE"), "");
     answer(&mut s, &prompt("SAML_AUTOMATIC_LOGIN"), "");
     answer(&mut s, &prompt("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS"), "");
+    answer(&mut s, &prompt("SAML_USER_FULLNAME_ATTRIBUTE"), "");
+    answer(&mut s, &prompt("SAML_USER_EMAIL_ATTRIBUTE"), "");
+    answer(&mut s, &prompt("SAML_USER_GROUPS_ATTRIBUTE"), "");
     s.expect(question("confirm_write").as_str()).unwrap();
     std::thread::sleep(Duration::from_millis(150));
     s.send("\x03").unwrap();
@@ -255,10 +286,7 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     let server = instance.serve("serve.log");
     let (status, body) = server.get("/saml/metadata");
     assert_eq!(status, 200, "{}", server.log());
-    assert!(
-        body.contains("entityID=\"https://sso.example.test/saml/metadata\""),
-        "{body}"
-    );
+    assert!(body.contains(&format!("entityID=\"{ACS}\"")), "{body}");
 
     // A wrong answer in a file is refused with the loader's message; nothing written.
     std::fs::write(
@@ -336,4 +364,148 @@ fn every_prompt_comes_from_config_schema() {
             );
         }
     }
+}
+
+/// An aggregate of two sample IdPs (SimpleSAMLphp's, then pysaml2's).
+fn aggregate() -> Vec<u8> {
+    let strip = |name: &str| {
+        let text = String::from_utf8(read(
+            shared().join(format!("idp-samples/{name}/idp-metadata.xml")),
+        ))
+        .unwrap();
+        match text.find("?>") {
+            Some(end) if text.starts_with("<?xml") => text[end + 2..].to_owned(),
+            _ => text,
+        }
+    };
+    format!(
+        "<EntitiesDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}{}</EntitiesDescriptor>",
+        strip("simplesamlphp"),
+        strip("pysaml2")
+    )
+    .into_bytes()
+}
+
+const PYSAML2_ENTITY: &str = "http://127.0.0.1:8082/metadata";
+
+#[test]
+fn an_aggregate_metadata_url_is_installed_by_choosing_its_idp() {
+    let idp = MetadataServer::start(aggregate());
+    // Interactive: the IdPs of the aggregate are offered; the second one is picked.
+    let instance = Instance::new();
+    let mut s = wizard(&instance);
+    answer(&mut s, &question("database"), "");
+    answer(&mut s, &question("base_url"), BASE);
+    answer(&mut s, &prompt("SAML_CONSUMER_URL"), "");
+    answer(&mut s, &prompt("SAML_METADATA_URL"), &idp.url());
+    s.expect(question("choose_idp").as_str()).unwrap();
+    s.expect(PYSAML2_ENTITY).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("\x1b[B").unwrap(); // arrow down
+    std::thread::sleep(Duration::from_millis(100));
+    s.send("\r").unwrap();
+    answer(&mut s, &question("confirm_idp"), "y");
+    // The pick is the proposed answer.
+    answer(&mut s, &prompt("SAML_SERVER_ENTITY_IDENTIFIER"), "");
+    for name in [
+        "SAML_USER_ID_ATTRIBUTE",
+        "SAML_AUTOMATIC_LOGIN",
+        "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+        "SAML_USER_FULLNAME_ATTRIBUTE",
+        "SAML_USER_EMAIL_ATTRIBUTE",
+        "SAML_USER_GROUPS_ATTRIBUTE",
+    ] {
+        answer(&mut s, &prompt(name), "");
+    }
+    answer(&mut s, &question("confirm_write"), "y");
+    assert_eq!(finish(s), 0);
+    assert_eq!(
+        instance.sqlite3(
+            "SELECT VALUE FROM CONFIGURATIONENTITY WHERE NAME = 'SAML_SERVER_ENTITY_IDENTIFIER'"
+        ),
+        format!("{PYSAML2_ENTITY}\n")
+    );
+    assert_eq!(code(&instance.fedbridge(&["config", "check"])), 0);
+
+    // An answers file names the IdP, or is refused with the metadata's message.
+    let answers = |instance: &Instance, extra: &str| {
+        let path = instance.dir.path().join("answers.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "base_url = \"{BASE}\"\nSAML_METADATA_URL = \"{}\"\n{extra}",
+                idp.url()
+            ),
+        )
+        .unwrap();
+        instance.fedbridge(&["install", "--answers", path.to_str().unwrap()])
+    };
+    let instance = Instance::new();
+    let out = answers(&instance, "");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds 2 identity providers")
+            && stderr(&out).contains("SAML_SERVER_ENTITY_IDENTIFIER"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!instance.db.exists(), "nothing written");
+    let out = answers(
+        &instance,
+        &format!("SAML_SERVER_ENTITY_IDENTIFIER = \"{PYSAML2_ENTITY}\"\n"),
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(PYSAML2_ENTITY), "{}", stdout(&out));
+}
+
+#[test]
+fn a_metadata_url_that_cannot_be_fetched_yet_is_saved_only_when_confirmed() {
+    // A port nothing listens on (the server is stopped at once).
+    let mut idp = MetadataServer::start(Vec::new());
+    let url = idp.url();
+    idp.stop();
+    let instance = Instance::new();
+    let path = instance.dir.path().join("answers.toml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &path,
+            format!("base_url = \"{BASE}\"\nSAML_METADATA_URL = \"{url}\"\n{extra}"),
+        )
+        .unwrap();
+    };
+    write("");
+    let out = instance.fedbridge(&["install", "--answers", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("confirm_unreachable_metadata = true"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!instance.db.exists(), "nothing written");
+    write("confirm_unreachable_metadata = true\n");
+    let out = instance.fedbridge(&["install", "--answers", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        instance.sqlite3("SELECT VALUE FROM CONFIGURATIONENTITY WHERE NAME = 'SAML_METADATA_URL'"),
+        format!("{url}\n")
+    );
+    assert_eq!(
+        instance.sqlite3("SELECT count(*) FROM idp_metadata_cache"),
+        "0\n"
+    );
+    // A document that arrives and is refused is never saved, confirmation or not.
+    let garbage = MetadataServer::start(b"<html>not metadata</html>".to_vec());
+    let other = Instance::new();
+    let path = other.dir.path().join("answers.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "base_url = \"{BASE}\"\nSAML_METADATA_URL = \"{}\"\nconfirm_unreachable_metadata = true\n",
+            garbage.url()
+        ),
+    )
+    .unwrap();
+    let out = other.fedbridge(&["install", "--answers", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!other.db.exists());
 }

@@ -20,8 +20,10 @@ use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
 use url::Url;
 
-use crate::idp_signer::{Assertion, Idp};
+use crate::idp_signer::{Assertion, C14n, Idp};
 use crate::support::*;
+
+mod seeds;
 
 /// The IdP's SSO URL (`SAML_REDIRECT_URL`).
 const SSO: &str = "https://idp.example.test/sso";
@@ -44,11 +46,16 @@ struct Bridge {
     instance: Instance,
     server: Server,
     browser: ureq::Agent,
+    /// The SP entityID the AuthnRequests must name.
+    sp_entity_id: String,
+    /// The IdP SSO URL they must go to.
+    sso: String,
 }
 
 impl Bridge {
     /// The public-key scenario for the xmlsec fixtures' IdP and SP, the attribute mapping, the
-    /// downstream allow-list, then `extra`; the local groups; then `fedbridge serve`.
+    /// downstream allow-list, then `extra` (replacing any of those); the local groups; then
+    /// `fedbridge serve`.
     fn start(extra: &[(&str, &str)]) -> Bridge {
         let instance = Instance::new();
         let cert = idp_cert();
@@ -58,22 +65,56 @@ impl Bridge {
             ("SAML_SIGNING_CERTIFICATE", cert.as_str()),
             ("SAML_SERVER_ENTITY_IDENTIFIER", xmlsec::IDP),
             ("SAML_CONSUMER_URL", xmlsec::ACS),
+            // The audience and SPNameQualifier of the xmlsec fixtures (not the default).
+            ("FEDBRIDGE_SP_ENTITY_ID", xmlsec::SP),
             ("SAML_USER_FULLNAME_ATTRIBUTE", "displayName"),
             ("SAML_USER_EMAIL_ATTRIBUTE", "mail"),
             ("SAML_USER_GROUPS_ATTRIBUTE", "groups"),
             ("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", allowed.as_str()),
         ];
+        // `extra` wins over the defaults above.
+        settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
         settings.extend_from_slice(extra);
-        instance.config_set(&settings);
-        let mut add = vec!["groups", "add"];
-        add.extend(LOCAL_GROUPS);
-        instance.fedbridge_ok(&add);
+        let sp_entity_id = settings
+            .iter()
+            .find(|(k, _)| *k == "FEDBRIDGE_SP_ENTITY_ID")
+            .map_or(xmlsec::ACS, |(_, v)| *v)
+            .to_owned();
+        Bridge::launch(instance, &settings, &LOCAL_GROUPS, &sp_entity_id, SSO)
+    }
+
+    /// Exactly `settings` (nothing pinned: the defaults apply) and the local `groups`; the
+    /// AuthnRequests must name `sp_entity_id` and go to `sso`.
+    fn start_exactly(
+        settings: &[(&str, &str)],
+        groups: &[&str],
+        sp_entity_id: &str,
+        sso: &str,
+    ) -> Bridge {
+        Bridge::launch(Instance::new(), settings, groups, sp_entity_id, sso)
+    }
+
+    fn launch(
+        instance: Instance,
+        settings: &[(&str, &str)],
+        groups: &[&str],
+        sp_entity_id: &str,
+        sso: &str,
+    ) -> Bridge {
+        instance.config_set(settings);
+        if !groups.is_empty() {
+            let mut add = vec!["groups", "add", "--"];
+            add.extend(groups);
+            instance.fedbridge_ok(&add);
+        }
         let server = instance.serve("serve.log");
         let browser = browser();
         Bridge {
             instance,
             server,
             browser,
+            sp_entity_id: sp_entity_id.to_owned(),
+            sso: sso.to_owned(),
         }
     }
 
@@ -126,6 +167,42 @@ impl Bridge {
             .to_owned()
     }
 
+    /// `outcome|reason_code|flags` of the last audit row.
+    fn last_flags(&self) -> String {
+        self.instance
+            .sqlite3(
+                "SELECT outcome, coalesce(reason_code, ''), coalesce(flags, '') FROM login_audit \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .trim()
+            .to_owned()
+    }
+
+    /// `group|federated` lines of `login`'s memberships, by group name.
+    fn memberships(&self, login: &str) -> String {
+        self.instance.sqlite3(&format!(
+            "SELECT g.name, m.federated FROM memberships m JOIN groups g ON g.id = m.group_id \
+             JOIN users u ON u.id = m.user_id WHERE u.login_name = '{}' ORDER BY g.name",
+            login.replace('\'', "''")
+        ))
+    }
+
+    /// Waits (up to 10 s) until the server has reloaded a configuration naming `key`.
+    fn wait_reloaded(&self, key: &str) {
+        for _ in 0..100 {
+            if self
+                .server
+                .log()
+                .lines()
+                .any(|l| l.contains("configuration reloaded") && l.contains(key))
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server did not reload {key}:\n{}", self.server.log());
+    }
+
     /// `SELECT count(*) FROM table`.
     fn count(&self, table: &str) -> usize {
         let n = self
@@ -152,15 +229,22 @@ impl Bridge {
 
     /// `GET /saml/login[?target=]`: must be a 303 to the IdP with an AuthnRequest for us.
     fn begin(&self, target: Option<&str>) -> Begun {
+        self.begin_at("/saml/login", target)
+    }
+
+    /// `GET start[?target=]`: must be a 303 to the IdP with an AuthnRequest for us.
+    fn begin_at(&self, start: &str, target: Option<&str>) -> Begun {
         let path = match target {
-            Some(target) => format!("/saml/login?target={}", encode(target)),
-            None => "/saml/login".to_owned(),
+            Some(target) => format!("{start}?target={}", encode(target)),
+            None => start.to_owned(),
         };
         let step = format!("GET {path}");
         let reply = self.get(&path, &[]);
         assert_eq!(reply.status, 303, "{}", self.why(&step, &reply));
         assert!(
-            reply.location.starts_with(&format!("{SSO}?SAMLRequest=")),
+            reply
+                .location
+                .starts_with(&format!("{}?SAMLRequest=", self.sso)),
             "{}",
             self.why(&format!("{step}: redirect to the IdP's SSO URL"), &reply)
         );
@@ -173,14 +257,19 @@ impl Bridge {
         let issuer = request
             .first_child(ns::SAML, "Issuer")
             .map(|e| e.text().into_owned());
-        assert_eq!(attr("Destination"), SSO, "{}", decoded.xml);
+        assert_eq!(attr("Destination"), self.sso, "{}", decoded.xml);
         assert_eq!(
             attr("AssertionConsumerServiceURL"),
             xmlsec::ACS,
             "{}",
             decoded.xml
         );
-        assert_eq!(issuer.as_deref(), Some(xmlsec::SP), "{}", decoded.xml);
+        assert_eq!(
+            issuer.as_deref(),
+            Some(self.sp_entity_id.as_str()),
+            "{}",
+            decoded.xml
+        );
         let request_id = attr("ID");
         assert!(!request_id.is_empty(), "{}", decoded.xml);
         let relay_state = decoded
@@ -946,4 +1035,474 @@ fn an_acs_body_longer_than_any_allowed_response_is_refused_unread() {
         "POST a body over the decoded limit",
     );
     assert_eq!(bridge.count("users"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: sync never destroys by accident (check 1)
+// ---------------------------------------------------------------------------------------------
+
+/// Alice as stored before the login: federated members of Engineering and Sales, and a local
+/// member of Staff (given by an administrator), under QPR's default: every group managed.
+fn alice_with_memberships(bridge: &Bridge) {
+    bridge.instance.sqlite3(&format!(
+        "INSERT INTO users (login_name, full_name, email, created_at, updated_at) \
+         VALUES ('{ALICE}', 'Alice Example', '{ALICE}', 0, 0); \
+         INSERT INTO memberships (user_id, group_id, federated) \
+         SELECT u.id, g.id, g.name <> 'Staff' FROM users u, groups g \
+         WHERE u.login_name = '{ALICE}';"
+    ));
+}
+
+const ALICE_MEMBERSHIPS: &str = "Engineering|1\nSales|1\nStaff|0\n";
+
+/// The token of a held login lists Alice's unchanged groups.
+fn groups_of(bridge: &Bridge, landed: &Landed) -> BTreeSet<String> {
+    bridge
+        .verify(&landed.token)
+        .groups
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+}
+
+#[test]
+fn absent_groups_attribute_leaves_memberships_and_flags_groups_attribute_absent() {
+    let Some(idp) =
+        Idp::new("absent_groups_attribute_leaves_memberships_and_flags_groups_attribute_absent")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    alice_with_memberships(&bridge);
+    // A claim rule that emits another claim type: no `groups` attribute at all.
+    let assertion = Assertion::about(ALICE)
+        .attribute("displayName", &["Alice Example"])
+        .attribute("memberOf", &["cn=Engineering"]);
+    let landed = bridge.login(&idp, None, assertion);
+    assert_eq!(bridge.memberships(ALICE), ALICE_MEMBERSHIPS);
+    assert_eq!(
+        groups_of(&bridge, &landed),
+        set(&["Engineering", "Sales", "Staff"])
+    );
+    assert_eq!(bridge.last_flags(), "accepted||groups_attribute_absent");
+    assert!(
+        bridge
+            .last_audit()
+            .contains("does not carry SAML_USER_GROUPS_ATTRIBUTE"),
+        "{}",
+        bridge.last_audit()
+    );
+    assert!(bridge.server.log().contains("group memberships held"));
+    // The administrator's view of the user shows the flag.
+    let shown = bridge.instance.fedbridge_ok(&["users", "show", ALICE]);
+    assert!(shown.contains("flags=groups_attribute_absent"), "{shown}");
+    assert!(bridge.active(&landed.token));
+}
+
+#[test]
+fn azure_group_overage_claim_leaves_memberships_and_flags_groups_overage() {
+    let Some(idp) =
+        Idp::new("azure_group_overage_claim_leaves_memberships_and_flags_groups_overage")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    alice_with_memberships(&bridge);
+    // Azure AD with more groups than fit: the groups.link claim instead of the groups.
+    let link = "http://schemas.microsoft.com/claims/groups.link";
+    let graph = "https://graph.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/users/\
+                 00000000-0000-0000-66f3-3332eca7ea81/getMemberObjects";
+    let landed = bridge.login(&idp, None, Assertion::about(ALICE).claim(link, &[graph]));
+    assert_eq!(bridge.memberships(ALICE), ALICE_MEMBERSHIPS);
+    assert_eq!(
+        groups_of(&bridge, &landed),
+        set(&["Engineering", "Sales", "Staff"])
+    );
+    assert_eq!(bridge.last_flags(), "accepted||groups_overage");
+    assert!(
+        bridge.last_audit().contains(link),
+        "{}",
+        bridge.last_audit()
+    );
+    // The JWT-style marker, next to a groups attribute it may have cut short.
+    let landed = bridge.login(
+        &idp,
+        None,
+        alice(&["Sales"]).claim("_claim_names", &["{\"groups\":\"src1\"}"]),
+    );
+    assert_eq!(bridge.memberships(ALICE), ALICE_MEMBERSHIPS);
+    assert_eq!(groups_of(&bridge, &landed).len(), 3);
+    assert_eq!(bridge.last_flags(), "accepted||groups_overage");
+}
+
+#[test]
+fn removing_more_than_the_limit_holds_and_flags_group_removal_limit_exceeded() {
+    let Some(idp) =
+        Idp::new("removing_more_than_the_limit_holds_and_flags_group_removal_limit_exceeded")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge
+        .instance
+        .fedbridge_ok(&["groups", "add", "G1", "G2", "G3", "G4"]);
+    alice_with_memberships(&bridge);
+    let seven = "Engineering|1\nG1|1\nG2|1\nG3|1\nG4|1\nSales|1\nStaff|0\n";
+    assert_eq!(bridge.memberships(ALICE), seven);
+    // The IdP now names one group: 6 removals, more than the default limit of 5.
+    let first = bridge.login(&idp, None, alice(&["Engineering"]));
+    assert_eq!(bridge.memberships(ALICE), seven, "nothing removed");
+    assert_eq!(groups_of(&bridge, &first).len(), 7);
+    assert_eq!(
+        bridge.last_flags(),
+        "accepted||group_removal_limit_exceeded"
+    );
+    assert!(
+        bridge.last_audit().contains(
+            "would remove 6 managed memberships, more than FEDBRIDGE_MAX_GROUP_REMOVALS (5)"
+        ),
+        "{}",
+        bridge.last_audit()
+    );
+    assert!(bridge.active(&first.token));
+
+    // The administrator looked and raises the limit (live): the removals go through.
+    bridge
+        .instance
+        .config_set(&[("FEDBRIDGE_MAX_GROUP_REMOVALS", "10")]);
+    bridge.wait_reloaded("FEDBRIDGE_MAX_GROUP_REMOVALS");
+    let second = bridge.login(&idp, None, alice(&["Engineering"]));
+    assert_eq!(bridge.memberships(ALICE), "Engineering|1\n");
+    assert_eq!(groups_of(&bridge, &second), set(&["Engineering"]));
+    assert_eq!(bridge.last_flags(), "accepted||");
+    assert!(
+        !bridge.active(&first.token),
+        "the older token names groups Alice lost"
+    );
+}
+
+#[test]
+fn an_empty_groups_attribute_removes_within_the_limit() {
+    let Some(idp) = Idp::new("an_empty_groups_attribute_removes_within_the_limit") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    alice_with_memberships(&bridge);
+    // The IdP sends the attribute without a value: the user is in no group (3 removals).
+    let landed = bridge.login(&idp, None, alice(&[]));
+    assert_eq!(bridge.memberships(ALICE), "");
+    assert!(groups_of(&bridge, &landed).is_empty());
+    assert_eq!(bridge.last_flags(), "accepted||");
+}
+
+#[test]
+fn unknown_groups_are_flagged_and_the_xsession_keeps_the_stored_name_and_email() {
+    let Some(idp) =
+        Idp::new("unknown_groups_are_flagged_and_the_xsession_keeps_the_stored_name_and_email")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge.login(&idp, None, alice(&["Sales", "Ghost Group", "Other Ghost"]));
+    assert_eq!(bridge.last_flags(), "accepted||unknown_groups");
+    assert!(
+        bridge
+            .last_audit()
+            .contains("unknown groups (2): Ghost Group, Other Ghost"),
+        "{}",
+        bridge.last_audit()
+    );
+    // The next assertion carries neither displayName nor mail: the token keeps the stored ones.
+    let landed = bridge.login(
+        &idp,
+        None,
+        Assertion::about(ALICE).attribute("groups", &["Sales"]),
+    );
+    let claims = bridge.verify(&landed.token);
+    assert_eq!(claims.name.as_deref(), Some("Alice Example"));
+    assert_eq!(claims.email.as_deref(), Some(ALICE));
+    assert_eq!(bridge.last_flags(), "accepted||");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: login names without regard to case (point 6), the Qualys External ID (check 4)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_login_name_differing_only_in_case_is_the_same_user() {
+    let Some(idp) = Idp::new("a_login_name_differing_only_in_case_is_the_same_user") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let first = bridge.login(&idp, None, alice(&["Sales"]));
+    let upper = "ALICE@Example.TEST";
+    let second = bridge.login(
+        &idp,
+        None,
+        Assertion::about(upper)
+            .attribute("displayName", &["Alice E."])
+            .attribute("groups", &["Engineering"]),
+    );
+    assert_eq!(bridge.count("users"), 1);
+    assert_eq!(
+        bridge
+            .instance
+            .sqlite3("SELECT login_name, full_name FROM users"),
+        format!("{ALICE}|Alice E.\n"),
+        "the first spelling is kept, the fields are updated"
+    );
+    assert_eq!(bridge.verify(&first.token).sub, ALICE);
+    let claims = bridge.verify(&second.token);
+    assert_eq!(claims.sub, ALICE, "the token names the stored spelling");
+    assert_eq!(claims.groups, ["Engineering"]);
+    assert_eq!(bridge.memberships(ALICE), "Engineering|1\n");
+    // The audit row names the stored user, so `users show` finds it.
+    let shown = bridge.instance.fedbridge_ok(&["users", "show", ALICE]);
+    assert_eq!(
+        shown.matches(" accepted").count(),
+        2,
+        "both logins listed:\n{shown}"
+    );
+}
+
+#[test]
+fn exact_login_name_matching_makes_a_case_variant_another_user() {
+    let Some(idp) = Idp::new("exact_login_name_matching_makes_a_case_variant_another_user") else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_LOGIN_NAME_MATCH", "exact")]);
+    bridge.login(&idp, None, alice(&["Sales"]));
+    let landed = bridge.login(&idp, None, Assertion::about("ALICE@example.test"));
+    assert_eq!(bridge.verify(&landed.token).sub, "ALICE@example.test");
+    assert_eq!(bridge.count("users"), 2);
+}
+
+#[test]
+fn a_preprovisioned_account_is_signed_in_by_a_name_id_of_any_format_equal_to_its_external_id() {
+    let Some(idp) = Idp::new(
+        "a_preprovisioned_account_is_signed_in_by_a_name_id_of_any_format_equal_to_its_external_id",
+    ) else {
+        return;
+    };
+    // The login name is the UPN, another value than the NameID: only the NameID can match.
+    let bridge = Bridge::start(&[("SAML_USER_ID_ATTRIBUTE", "upn")]);
+    // Provisioned beforehand (Qualys: by hand or over its API), with its External ID.
+    bridge.instance.sqlite3(
+        "INSERT INTO users (login_name, full_name, created_at, updated_at) \
+         VALUES ('asmith', 'Ann Smith', 0, 0);",
+    );
+    bridge
+        .instance
+        .fedbridge_ok(&["users", "set-external-id", "asmith", "a.smith@corp.test"]);
+    for format in [
+        crate::idp_signer::EMAIL_ADDRESS,
+        crate::idp_signer::UNSPECIFIED,
+        crate::idp_signer::PERSISTENT,
+    ] {
+        let assertion = Assertion::about("a.smith@corp.test")
+            .name_id_format(format)
+            .claim(
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                &["ann.smith@corp.test"],
+            )
+            .attribute("groups", &["Sales"]);
+        let landed = bridge.login(&idp, None, assertion);
+        let claims = bridge.verify(&landed.token);
+        assert_eq!(claims.sub, "asmith", "{format}");
+        assert_eq!(claims.name.as_deref(), Some("Ann Smith"), "{format}");
+        assert_eq!(
+            bridge.last_flags(),
+            "accepted||",
+            "{format}: {}",
+            bridge.last_audit()
+        );
+    }
+    assert_eq!(
+        bridge
+            .instance
+            .sqlite3("SELECT login_name, external_id FROM users"),
+        "asmith|a.smith@corp.test\n",
+        "one account, which keeps its login name and external ID"
+    );
+    assert_eq!(bridge.memberships("asmith"), "Sales|1\n");
+}
+
+#[test]
+fn a_login_name_equal_to_an_external_id_signs_in_to_that_account() {
+    let Some(idp) = Idp::new("a_login_name_equal_to_an_external_id_signs_in_to_that_account")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[("SAML_USER_ID_ATTRIBUTE", "upn")]);
+    bridge.instance.sqlite3(
+        "INSERT INTO users (login_name, external_id, created_at, updated_at) \
+         VALUES ('asmith', 'a.smith@corp.test', 0, 0);",
+    );
+    let assertion = Assertion::about("opaque-123")
+        .name_id_format(crate::idp_signer::PERSISTENT)
+        .claim(
+            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+            &["a.smith@corp.test"],
+        );
+    let landed = bridge.login(&idp, None, assertion);
+    assert_eq!(bridge.verify(&landed.token).sub, "asmith");
+    assert_eq!(bridge.count("users"), 1);
+}
+
+#[test]
+fn existing_users_only_refuses_an_unknown_user_and_creates_nothing() {
+    let Some(idp) = Idp::new("existing_users_only_refuses_an_unknown_user_and_creates_nothing")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[
+        ("FEDBRIDGE_EXISTING_USERS_ONLY", "1"),
+        ("FEDBRIDGE_CREATE_MISSING_GROUPS", "1"),
+    ]);
+    bridge.instance.sqlite3(&format!(
+        "INSERT INTO users (login_name, created_at, updated_at) VALUES ('{ALICE}', 0, 0);"
+    ));
+    let groups_before = bridge.count("groups");
+    let begun = bridge.begin(None);
+    let response = idp.post_value(
+        &Assertion::about("mallory@example.test")
+            .attribute("groups", &["Brand New Group"])
+            .answering(&begun.request_id),
+    );
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused_with(
+        403,
+        &reply,
+        "user_not_provisioned",
+        "POST the response of a user that does not exist",
+    );
+    assert_eq!(bridge.count("users"), 1, "no user created");
+    assert_eq!(bridge.count("groups"), groups_before, "no group created");
+    assert_eq!(bridge.count("xsessions"), 0);
+    assert!(reply.set_cookies.is_empty());
+    // An existing user still signs in.
+    let landed = bridge.login(&idp, None, alice(&["Sales"]));
+    assert_eq!(bridge.verify(&landed.token).sub, ALICE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: interoperability (point 9)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn keycloak_role_list_mapper_repeated_attribute_is_merged() {
+    let Some(idp) = Idp::new("keycloak_role_list_mapper_repeated_attribute_is_merged") else {
+        return;
+    };
+    let bridge = Bridge::start(&[("SAML_USER_GROUPS_ATTRIBUTE", "Role")]);
+    // Keycloak's role list mapper: one Attribute element per role.
+    let assertion = Assertion::about(ALICE)
+        .attribute("Role", &["Engineering"])
+        .attribute("Role", &["Sales"])
+        .attribute("Role", &["Staff"]);
+    let landed = bridge.login(&idp, None, assertion);
+    assert_eq!(
+        groups_of(&bridge, &landed),
+        set(&["Engineering", "Sales", "Staff"])
+    );
+}
+
+#[test]
+fn a_repeated_login_name_attribute_is_refused_as_ambiguous() {
+    let Some(idp) = Idp::new("a_repeated_login_name_attribute_is_refused_as_ambiguous") else {
+        return;
+    };
+    let bridge = Bridge::start(&[("SAML_USER_ID_ATTRIBUTE", "uid")]);
+    let begun = bridge.begin(None);
+    let assertion = Assertion::about("opaque")
+        .attribute("uid", &["alice"])
+        .attribute("uid", &["admin"])
+        .answering(&begun.request_id);
+    let reply = bridge.post_response(&idp.post_value(&assertion), Some(&begun.relay_state));
+    bridge.refused(&reply, "login_name_ambiguous", "POST uid twice");
+    assert_eq!(bridge.count("users"), 0);
+}
+
+#[test]
+fn inclusive_c14n_signatures_made_by_xmlsec1_log_in() {
+    let Some(idp) = Idp::new("inclusive_c14n_signatures_made_by_xmlsec1_log_in") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    for c14n in [C14n::Inclusive10, C14n::Inclusive11] {
+        for response in [false, true] {
+            let mut assertion = alice(&["Sales"])
+                .c14n(c14n)
+                .response_namespace("ext", "urn:example:extension");
+            if response {
+                assertion = assertion.signed_response();
+            }
+            let landed = bridge.login(&idp, None, assertion);
+            assert_eq!(bridge.verify(&landed.token).groups, ["Sales"], "{c14n:?}");
+        }
+    }
+}
+
+#[test]
+fn a_response_signed_only_as_a_whole_is_refused_when_assertions_must_be_signed() {
+    let Some(idp) =
+        Idp::new("a_response_signed_only_as_a_whole_is_refused_when_assertions_must_be_signed")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge.login(&idp, None, alice(&["Sales"]).signed_response());
+    bridge
+        .instance
+        .config_set(&[("FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS", "1")]);
+    bridge.wait_reloaded("FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS");
+    let begun = bridge.begin(None);
+    let response = idp.post_value(
+        &alice(&["Sales"])
+            .signed_response()
+            .answering(&begun.request_id),
+    );
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused(
+        &reply,
+        "assertion_signature_missing",
+        "POST a response signed only at the Response level",
+    );
+    // An assertion signed itself is still accepted.
+    bridge.login(&idp, None, alice(&["Sales"]));
+    let metadata = bridge.get("/saml/metadata", &[]);
+    assert!(
+        metadata.body.contains("WantAssertionsSigned=\"true\""),
+        "{}",
+        metadata.body
+    );
+}
+
+#[test]
+fn a_subject_without_name_id_logs_in_only_with_the_login_name_in_an_attribute() {
+    let Some(idp) =
+        Idp::new("a_subject_without_name_id_logs_in_only_with_the_login_name_in_an_attribute")
+    else {
+        return;
+    };
+    // AD FS without a NameID claim rule: a Subject with only its SubjectConfirmation.
+    let adfs = "http://adfs.corp.test/adfs/services/trust";
+    let upn = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+    let without = || {
+        Assertion::without_name_id()
+            .issuer(adfs)
+            .claim(upn, &["jdoe@corp.test"])
+    };
+    let bridge = Bridge::start(&[("SAML_SERVER_ENTITY_IDENTIFIER", adfs)]);
+    let begun = bridge.begin(None);
+    let reply = bridge.post_response(
+        &idp.post_value(&without().answering(&begun.request_id)),
+        Some(&begun.relay_state),
+    );
+    bridge.refused(&reply, "name_id_missing", "no NameID, login name = NameID");
+    bridge
+        .instance
+        .config_set(&[("SAML_USER_ID_ATTRIBUTE", "upn")]);
+    bridge.wait_reloaded("SAML_USER_ID_ATTRIBUTE");
+    let landed = bridge.login(&idp, None, without());
+    assert_eq!(bridge.verify(&landed.token).sub, "jdoe@corp.test");
 }

@@ -476,6 +476,19 @@ fn assert_schema_valid(test: &str, document: &str) {
     );
 }
 
+/// `WantAssertionsSigned` of our metadata.
+fn want_assertions_signed(document: &str) -> String {
+    let doc = xml::parse(document.as_bytes(), DEFAULT_MAX_METADATA_BYTES).unwrap();
+    let sp = doc
+        .root()
+        .unwrap()
+        .only_child(MD, "SPSSODescriptor")
+        .unwrap();
+    sp.attr("WantAssertionsSigned")
+        .unwrap_or_default()
+        .into_owned()
+}
+
 /// Reads our metadata back: (entityID, ACS location, AuthnRequestsSigned, certificate uses).
 fn read_back(document: &str) -> (String, String, String, Vec<String>) {
     let doc = xml::parse(document.as_bytes(), DEFAULT_MAX_METADATA_BYTES).unwrap();
@@ -485,7 +498,6 @@ fn read_back(document: &str) -> (String, String, String, Vec<String>) {
     let acs = sp.only_child(MD, "AssertionConsumerService").unwrap();
     assert_eq!(acs.attr("Binding").as_deref(), Some(HTTP_POST));
     assert_eq!(acs.attr("isDefault").as_deref(), Some("true"));
-    assert_eq!(sp.attr("WantAssertionsSigned").as_deref(), Some("true"));
     let formats: Vec<String> = sp
         .children_named(MD, "NameIDFormat")
         .map(|e| e.text().into_owned())
@@ -523,10 +535,12 @@ fn sp_metadata_of_the_public_key_scenario_validates() {
         &document,
     );
     let (entity_id, acs, signed, uses) = read_back(&document);
-    // The default entityID: the consumer URL's origin + /saml/metadata.
-    assert_eq!(entity_id, "https://sp.example.com/saml/metadata");
+    // The default entityID: the consumer URL itself (seed 004's recipes).
+    assert_eq!(entity_id, ACS);
     assert_eq!(acs, ACS);
     assert_eq!(signed, "false");
+    // A Response signature covering the assertion is accepted by default: the metadata says so.
+    assert_eq!(want_assertions_signed(&document), "false");
     assert!(
         uses.is_empty(),
         "no SP key pair, no KeyDescriptor: {uses:?}"
@@ -546,9 +560,11 @@ fn sp_metadata_with_an_sp_key_pair_validates() {
         ("FEDBRIDGE_SP_ENTITY_ID", entity),
         ("FEDBRIDGE_SP_PRIVATE_KEY", &key_file("sp-enc.key")),
         ("FEDBRIDGE_SP_CERTIFICATE", &key_file("sp-enc.crt")),
+        ("FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS", "1"),
     ]);
     let document = instance.metadata();
     assert_schema_valid("sp_metadata_with_an_sp_key_pair_validates", &document);
+    assert_eq!(want_assertions_signed(&document), "true");
     let (entity_id, acs, signed, uses) = read_back(&document);
     assert_eq!(entity_id, entity);
     assert_eq!(acs, ACS);

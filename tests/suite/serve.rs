@@ -76,7 +76,7 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
     assert_eq!(json["idp_metadata"]["source"], "config");
     let (status, metadata) = server.get("/saml/metadata");
     assert_eq!(status, 200);
-    assert!(metadata.contains("entityID=\"https://sp.example.com/saml/metadata\""));
+    assert!(metadata.contains(&format!("entityID=\"{ACS}\"")));
 
     // A valid change, made with SQL: visible on /saml/metadata within 2 s.
     let other = "https://sp.example.com/other-entity";

@@ -270,7 +270,9 @@ fn list_masks_secrets_marks_defaults_and_flags_unknown_rows() {
         "{out}"
     );
     assert!(
-        out.contains("FEDBRIDGE_SP_ENTITY_ID = https://sp.example.com/saml/metadata  (default)"),
+        out.contains(
+            "FEDBRIDGE_SP_ENTITY_ID = https://sp.example.com/EnticeServices/rest/authenticate/saml  (default)"
+        ),
         "{out}"
     );
     assert!(

@@ -8,7 +8,7 @@ use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
 use super::ffi::{
-    self, XML_C14N_1_0, XML_C14N_EXCLUSIVE_1_0, XML_NAMESPACE_DECL, XmlError, XmlNode,
+    self, XML_C14N_1_0, XML_C14N_1_1, XML_C14N_EXCLUSIVE_1_0, XML_NAMESPACE_DECL, XmlError, XmlNode,
 };
 use super::{Element, XmlDocument};
 
@@ -17,8 +17,23 @@ use super::{Element, XmlDocument};
 pub enum Mode {
     /// Exclusive XML Canonicalization 1.0 (`xml-exc-c14n#`).
     Exclusive,
-    /// Canonical XML 1.0 (`REC-xml-c14n-20010315`), inclusive.
-    Inclusive,
+    /// Canonical XML 1.0 (`REC-xml-c14n-20010315`), inclusive: every namespace in scope is
+    /// rendered on the apex, and ancestors' `xml:` attributes are inherited.
+    Inclusive10,
+    /// Canonical XML 1.1 (`xml-c14n11`), inclusive: as 1.0, but of the ancestors' `xml:`
+    /// attributes only `xml:lang` and `xml:space` are inherited (and `xml:base` is fixed up).
+    Inclusive11,
+}
+
+impl Mode {
+    /// libxml2's constant for the mode.
+    fn code(self) -> c_int {
+        match self {
+            Mode::Exclusive => XML_C14N_EXCLUSIVE_1_0,
+            Mode::Inclusive10 => XML_C14N_1_0,
+            Mode::Inclusive11 => XML_C14N_1_1,
+        }
+    }
 }
 
 /// Canonicalization failed; libxml2 gives no reason (e.g. a relative namespace URI).
@@ -35,7 +50,8 @@ struct Visibility {
 /// Canonicalizes `apex` and its descendants, leaving out `excluded` and its descendants.
 ///
 /// `prefixes` is the `InclusiveNamespaces PrefixList` of exclusive C14N ("#default" for the
-/// default namespace). Any libxml2 failure, or an empty result, is an error: a signature must
+/// default namespace); the inclusive modes ignore it. Any libxml2 failure, or an empty result,
+/// is an error: a signature must
 /// never be checked over "nothing" (the void-canonicalization attack).
 pub fn canonicalize(
     doc: &XmlDocument,
@@ -75,13 +91,8 @@ pub fn canonicalize(
     if buffer.is_null() {
         return Err(C14nError);
     }
-    let mode_code: c_int = match mode {
-        Mode::Exclusive => XML_C14N_EXCLUSIVE_1_0,
-        Mode::Inclusive => XML_C14N_1_0,
-    };
-    let prefix_list = if mode == Mode::Exclusive && prefixes.is_empty() {
-        ptr::null_mut()
-    } else if mode == Mode::Exclusive {
+    let mode_code = mode.code();
+    let prefix_list = if mode == Mode::Exclusive && !prefixes.is_empty() {
         prefix_ptrs.as_mut_ptr()
     } else {
         ptr::null_mut()
@@ -194,10 +205,35 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"<a:x xmlns:a="urn:a" a="1" b="2"><y></y></a:x>"#
         );
-        let incl = canonicalize(&doc, x, None, Mode::Inclusive, &[], false).unwrap();
+        for mode in [Mode::Inclusive10, Mode::Inclusive11] {
+            let incl = canonicalize(&doc, x, None, mode, &[], false).unwrap();
+            assert_eq!(
+                String::from_utf8(incl).unwrap(),
+                r#"<a:x xmlns:a="urn:a" xmlns:u="urn:unused" a="1" b="2"><a:sig>s</a:sig><y></y></a:x>"#,
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn inclusive_modes_differ_on_inherited_xml_attributes() {
+        // C14N 1.0 carries every xml: attribute of the ancestors onto the apex; 1.1 only
+        // xml:lang and xml:space (xml:id and xml:base are not inherited as such).
+        let doc = parse(
+            br#"<r xml:lang="en" xml:id="r1"><x xmlns="urn:x"><y/></x></r>"#,
+            1000,
+        )
+        .unwrap();
+        let x = doc.root().unwrap().children().next().unwrap();
+        let c10 = canonicalize(&doc, x, None, Mode::Inclusive10, &[], false).unwrap();
         assert_eq!(
-            String::from_utf8(incl).unwrap(),
-            r#"<a:x xmlns:a="urn:a" xmlns:u="urn:unused" a="1" b="2"><a:sig>s</a:sig><y></y></a:x>"#
+            String::from_utf8(c10).unwrap(),
+            r#"<x xmlns="urn:x" xml:id="r1" xml:lang="en"><y></y></x>"#
+        );
+        let c11 = canonicalize(&doc, x, None, Mode::Inclusive11, &[], false).unwrap();
+        assert_eq!(
+            String::from_utf8(c11).unwrap(),
+            r#"<x xmlns="urn:x" xml:lang="en"><y></y></x>"#
         );
     }
 

@@ -237,6 +237,8 @@ libxml2_api! {
         XML_C14N_1_0: c_int = 0,
         /// `xmlC14NMode`: Exclusive XML Canonicalization 1.0.
         XML_C14N_EXCLUSIVE_1_0: c_int = 1,
+        /// `xmlC14NMode`: Canonical XML 1.1 (inclusive).
+        XML_C14N_1_1: c_int = 2,
     }
 
     callbacks {

@@ -3,6 +3,7 @@
 use openssl::hash::MessageDigest;
 
 use crate::saml::error::{Rejection, RejectionReason};
+use crate::saml::xml::c14n::Mode;
 
 /// Which legacy algorithms an operator has knowingly let through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,6 +125,26 @@ impl SignatureAlgorithm {
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Exclusive C14N keeping comments.
 pub const EXC_C14N_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+/// Canonical XML 1.0 (inclusive).
+pub const C14N_10: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+/// Canonical XML 1.0 keeping comments.
+pub const C14N_10_WITH_COMMENTS: &str =
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+/// Canonical XML 1.1 (inclusive).
+pub const C14N_11: &str = "http://www.w3.org/2006/12/xml-c14n11";
+/// Canonical XML 1.1 keeping comments.
+pub const C14N_11_WITH_COMMENTS: &str = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
+
+/// Every canonicalization algorithm allowed (as `CanonicalizationMethod` and as the one C14N
+/// transform of a Reference): its URI, the mode and whether comments are kept.
+pub const CANONICALIZATIONS: [(&str, Mode, bool); 6] = [
+    (EXC_C14N, Mode::Exclusive, false),
+    (EXC_C14N_WITH_COMMENTS, Mode::Exclusive, true),
+    (C14N_10, Mode::Inclusive10, false),
+    (C14N_10_WITH_COMMENTS, Mode::Inclusive10, true),
+    (C14N_11, Mode::Inclusive11, false),
+    (C14N_11_WITH_COMMENTS, Mode::Inclusive11, true),
+];
 /// The enveloped-signature transform.
 pub const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 

@@ -6,6 +6,7 @@
 //! element, which is what defeats XML Signature Wrapping.
 
 pub mod algorithms;
+pub mod sign;
 
 use base64::Engine as _;
 use openssl::bn::BigNum;
@@ -14,8 +15,8 @@ use openssl::pkey::Id;
 use openssl::sign::Verifier;
 
 use self::algorithms::{
-    AlgorithmPolicy, Digest, ENVELOPED_SIGNATURE, EXC_C14N, EXC_C14N_WITH_COMMENTS, KeyFamily,
-    MIN_RSA_BITS, SignatureAlgorithm, short,
+    AlgorithmPolicy, CANONICALIZATIONS, Digest, ENVELOPED_SIGNATURE, KeyFamily, MIN_RSA_BITS,
+    SignatureAlgorithm, short,
 };
 use super::error::{Rejection, RejectionReason as R, quote};
 use super::keys::SigningKey;
@@ -90,11 +91,12 @@ pub fn verify_enveloped(
         ));
     }
 
+    // SignedInfo is canonicalized with its own CanonicalizationMethod, whichever it is.
     let signed_info_bytes = c14n::canonicalize(
         doc,
         parts.signed_info,
         None,
-        Mode::Exclusive,
+        info.signed_info_c14n.mode,
         &info.signed_info_c14n.prefixes(),
         info.signed_info_c14n.with_comments,
     )
@@ -165,26 +167,29 @@ struct C14nStep {
 impl C14nStep {
     fn read(method: Element<'_>, what: &str) -> Result<Self, Rejection> {
         let algorithm = method.attr("Algorithm").unwrap_or_default();
-        let with_comments = match &*algorithm {
-            EXC_C14N => false,
-            EXC_C14N_WITH_COMMENTS => true,
-            other => {
-                return Err(Rejection::new(
-                    if what == "transform" {
-                        R::TransformNotAllowed
-                    } else {
-                        R::AlgorithmNotAllowed
-                    },
-                    format!(
-                        "{what} {} is not allowed; only exclusive C14N is",
-                        short(other)
-                    ),
-                ));
-            }
+        let Some(&(_, mode, with_comments)) = CANONICALIZATIONS
+            .iter()
+            .find(|(uri, _, _)| *uri == &*algorithm)
+        else {
+            return Err(Rejection::new(
+                if what == "transform" {
+                    R::TransformNotAllowed
+                } else {
+                    R::AlgorithmNotAllowed
+                },
+                format!(
+                    "{what} {} is not allowed; only exclusive C14N and Canonical XML 1.0 and 1.1 are",
+                    short(&algorithm)
+                ),
+            ));
         };
         let mut prefix_list = String::new();
         for child in method.children() {
-            if child.is(EXC_C14N_NS, "InclusiveNamespaces") && prefix_list.is_empty() {
+            // PrefixList belongs to exclusive C14N; an inclusive method takes no parameter.
+            if mode == Mode::Exclusive
+                && child.is(EXC_C14N_NS, "InclusiveNamespaces")
+                && prefix_list.is_empty()
+            {
                 prefix_list = child.attr("PrefixList").unwrap_or_default().into_owned();
             } else {
                 return Err(malformed(&format!(
@@ -194,7 +199,7 @@ impl C14nStep {
             }
         }
         Ok(C14nStep {
-            mode: Mode::Exclusive,
+            mode,
             with_comments,
             prefix_list,
         })
@@ -203,7 +208,7 @@ impl C14nStep {
     /// The implicit final step of a Reference without a C14N transform: inclusive C14N 1.0.
     fn implicit() -> Self {
         C14nStep {
-            mode: Mode::Inclusive,
+            mode: Mode::Inclusive10,
             with_comments: false,
             prefix_list: String::new(),
         }

@@ -90,6 +90,9 @@ struct SqliteColumn {
     notnull: bool,
     #[diesel(sql_type = BigInt)]
     pk: i64,
+    /// 0: an ordinary column; 2, 3: a generated column (virtual, stored); 1: hidden.
+    #[diesel(sql_type = BigInt)]
+    hidden: i64,
 }
 
 /// The tables the SQLite migrations made.
@@ -105,9 +108,11 @@ fn sqlite_tables(path: &str) -> BTreeMap<String, Table> {
         .into_iter()
         .map(|table| {
             let rows: Vec<SqliteColumn> =
-                diesel::sql_query(format!("PRAGMA table_info(\"{}\")", table.name))
+                diesel::sql_query(format!("PRAGMA table_xinfo(\"{}\")", table.name))
                     .load(&mut conn)
                     .unwrap();
+            // table_xinfo lists generated columns too (table_info leaves them out).
+            let rows: Vec<SqliteColumn> = rows.into_iter().filter(|c| c.hidden != 1).collect();
             let mut primary_key: Vec<(i64, String)> = rows
                 .iter()
                 .filter(|c| c.pk > 0)
@@ -244,5 +249,5 @@ fn the_schema_parser_sees_every_table_and_column() {
         }
     );
     assert_eq!(tables["memberships"].primary_key, ["user_id", "group_id"]);
-    assert_eq!(tables["users"].columns.len(), 11);
+    assert_eq!(tables["users"].columns.len(), 12);
 }

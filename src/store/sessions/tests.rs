@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 
 use super::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
-use crate::config::ManagedGroups;
 use crate::store::schema::{
     groups, login_audit, memberships, outstanding_requests, replay_cache, revoked_sessions, users,
     xsessions,
@@ -16,7 +15,7 @@ use crate::store::{
     ClaimLost, GroupChangeRefused, OutstandingRequest, Store, SyncOutcome, UsedAssertion,
     UsedMessages,
 };
-use crate::sync::Identity;
+use crate::sync::{GroupClaim, Identity, SyncPolicy};
 
 /// The time of the tests (epoch seconds).
 const NOW: i64 = 1_800_000_000;
@@ -43,11 +42,19 @@ fn open(dir: &tempfile::TempDir) -> Store {
 fn identity(login: &str, groups: Option<&[&str]>) -> Identity {
     Identity {
         login_name: login.into(),
-        external_id: None,
+        name_id: Some(login.into()),
         full_name: Some(format!("{login} full")),
         email: None,
         description: None,
-        groups: groups.map(names),
+        groups: groups.map_or(GroupClaim::NotMapped, |g| GroupClaim::Present(names(g))),
+    }
+}
+
+/// Every group managed, missing ones created.
+fn creating() -> SyncPolicy {
+    SyncPolicy {
+        create_missing_groups: true,
+        ..SyncPolicy::default()
     }
 }
 
@@ -61,6 +68,7 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
         idp: Some(IDP),
         login_name: Some(login),
         correlation_id,
+        flags: None,
     }
 }
 
@@ -109,8 +117,7 @@ fn complete(
     store.complete_login(&LoginRecord {
         used,
         identity,
-        managed: &ManagedGroups::All,
-        create_missing_groups: true,
+        policy: &creating(),
         session: SessionRecord {
             jti,
             sid: &sid,
@@ -249,8 +256,7 @@ fn a_successful_login_writes_its_rows_and_consumes_the_claims() {
         .complete_login(&LoginRecord {
             used: &claims,
             identity: &identity("ada", Some(&["A", "B"])),
-            managed: &ManagedGroups::All,
-            create_missing_groups: true,
+            policy: &creating(),
             session: SessionRecord {
                 jti: "jti-1",
                 sid: "sid-jti-1",
@@ -671,6 +677,7 @@ fn audit_login_writes_the_given_row() {
             idp: Some(IDP),
             login_name: None,
             correlation_id: "c0ffee000001",
+            flags: None,
         })
         .unwrap();
     store
@@ -682,6 +689,7 @@ fn audit_login_writes_the_given_row() {
             idp: None,
             login_name: Some("ada"),
             correlation_id: "c0ffee000002",
+            flags: None,
         })
         .unwrap();
     assert_eq!(

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// What the store does with a plan, on plain values.
+/// What the store does with a plan, on plain values (`local`: the group names).
 fn apply(
     current: Option<&CurrentUser>,
     local: &BTreeSet<String>,
@@ -26,10 +26,6 @@ fn apply(
             slot.clone_from(new);
         }
     };
-    if let Some(login) = &f.login_name {
-        user.user.login_name.clone_from(login);
-    }
-    set(&mut user.user.external_id, &f.external_id);
     set(&mut user.user.full_name, &f.full_name);
     set(&mut user.user.email, &f.email);
     set(&mut user.user.description, &f.description);
@@ -66,25 +62,53 @@ fn field() -> impl Strategy<Value = Option<String>> {
     proptest::option::of(prop_oneof![Just("one".to_owned()), Just("two".to_owned())])
 }
 
+fn claim() -> impl Strategy<Value = GroupClaim> {
+    prop_oneof![
+        Just(GroupClaim::NotMapped),
+        Just(GroupClaim::Absent),
+        Just(GroupClaim::Overage {
+            marker: "http://schemas.microsoft.com/claims/groups.link".into()
+        }),
+        group_set().prop_map(GroupClaim::Present),
+        group_set().prop_map(GroupClaim::Present),
+    ]
+}
+
 fn identity() -> impl Strategy<Value = Identity> {
     (
         prop_oneof![Just("ada".to_owned()), Just("bob".to_owned())],
         field(),
         field(),
         field(),
-        field(),
-        proptest::option::of(group_set()),
+        claim(),
     )
         .prop_map(
-            |(login_name, external_id, full_name, email, description, groups)| Identity {
+            |(login_name, full_name, email, description, groups)| Identity {
+                name_id: Some(login_name.clone()),
                 login_name,
-                external_id,
                 full_name,
                 email,
                 description,
                 groups,
             },
         )
+}
+
+fn policy() -> impl Strategy<Value = SyncPolicy> {
+    (managed(), any::<bool>(), 0..8usize).prop_map(|(managed, create, max)| SyncPolicy {
+        managed,
+        create_missing_groups: create,
+        max_group_removals: max,
+        ..SyncPolicy::default()
+    })
+}
+
+/// Local groups by name only.
+fn by_name(names: &BTreeSet<String>) -> LocalGroups {
+    LocalGroups {
+        names: names.clone(),
+        by_idp_id: BTreeMap::new(),
+    }
 }
 
 fn current() -> impl Strategy<Value = Option<CurrentUser>> {
@@ -130,26 +154,27 @@ proptest! {
     fn planning_after_applying_changes_nothing(
         identity in identity(),
         (current, local) in state(),
-        managed in managed(),
-        create_missing in any::<bool>(),
+        policy in policy(),
     ) {
-        let first = plan(&identity, current.as_ref(), &local, &managed, create_missing);
+        let first = plan(&identity, current.as_ref(), &by_name(&local), &policy);
         let (after, local_after) = apply(current.as_ref(), &local, &first);
-        let second = plan(&identity, Some(&after), &local_after, &managed, create_missing);
-        prop_assert!(second.is_noop(), "{second:?}");
-        prop_assert_eq!(&second.unknown_groups, &first.unknown_groups);
+        let second = plan(&identity, Some(&after), &by_name(&local_after), &policy);
+        if first.held.is_none() {
+            prop_assert!(second.is_noop(), "{second:?}");
+            prop_assert_eq!(&second.unknown_groups, &first.unknown_groups);
+        }
     }
 
     #[test]
     fn unmanaged_and_unknown_groups_never_change(
         identity in identity(),
         (current, local) in state(),
-        managed in managed(),
-        create_missing in any::<bool>(),
+        policy in policy(),
     ) {
-        let p = plan(&identity, current.as_ref(), &local, &managed, create_missing);
+        let p = plan(&identity, current.as_ref(), &by_name(&local), &policy);
         let (after, _) = apply(current.as_ref(), &local, &p);
         let before = current.map(|c| c.memberships).unwrap_or_default();
+        let managed = &policy.managed;
         for g in NAMES.iter().filter(|g| !managed.is_managed(g)) {
             prop_assert_eq!(before.get(*g), after.memberships.get(*g));
         }
@@ -159,10 +184,43 @@ proptest! {
         }
         for g in p.add_memberships.iter().chain(&p.create_groups) {
             prop_assert!(managed.is_managed(g));
-            prop_assert!(local.contains(g) || create_missing);
+            prop_assert!(local.contains(g) || policy.create_missing_groups);
         }
-        if identity.groups.is_none() {
+        if identity.groups == GroupClaim::NotMapped {
             prop_assert_eq!(before, after.memberships);
+            prop_assert!(p.held.is_none());
+        }
+    }
+
+    /// The safety nets: a held plan changes no membership and creates no group; a plan is held
+    /// exactly when the claim is absent or overage, or it would remove more than allowed.
+    #[test]
+    fn a_held_plan_changes_no_membership(
+        identity in identity(),
+        (current, local) in state(),
+        policy in policy(),
+    ) {
+        let p = plan(&identity, current.as_ref(), &by_name(&local), &policy);
+        let (after, local_after) = apply(current.as_ref(), &local, &p);
+        let before = current.as_ref().map(|c| c.memberships.clone()).unwrap_or_default();
+        let expected_hold = match &identity.groups {
+            GroupClaim::Absent => Some(SyncFlag::GroupsAttributeAbsent),
+            GroupClaim::Overage { .. } => Some(SyncFlag::GroupsOverage),
+            GroupClaim::NotMapped => None,
+            GroupClaim::Present(_) => {
+                let unheld = SyncPolicy { max_group_removals: usize::MAX, ..policy.clone() };
+                let full = plan(&identity, current.as_ref(), &by_name(&local), &unheld);
+                (full.remove_memberships.len() > policy.max_group_removals)
+                    .then_some(SyncFlag::GroupRemovalLimitExceeded)
+            }
+        };
+        prop_assert_eq!(p.flags().first().copied().filter(|f| f.is_hold()), expected_hold);
+        if p.held.is_some() {
+            prop_assert_eq!(&before, &after.memberships);
+            prop_assert_eq!(&local, &local_after);
+            prop_assert!(p.remove_memberships.len() <= policy.max_group_removals);
+        } else {
+            prop_assert!(p.remove_memberships.len() <= policy.max_group_removals);
         }
     }
 
@@ -170,13 +228,15 @@ proptest! {
     fn managed_memberships_end_as_named(
         identity in identity(),
         (current, local) in state(),
-        managed in managed(),
-        create_missing in any::<bool>(),
+        policy in policy(),
     ) {
-        let Some(named) = &identity.groups else { return Ok(()); };
-        let p = plan(&identity, current.as_ref(), &local, &managed, create_missing);
+        let GroupClaim::Present(named) = &identity.groups else { return Ok(()); };
+        let p = plan(&identity, current.as_ref(), &by_name(&local), &policy);
+        if p.held.is_some() {
+            return Ok(());
+        }
         let (after, local_after) = apply(current.as_ref(), &local, &p);
-        for g in NAMES.iter().filter(|g| managed.is_managed(g)) {
+        for g in NAMES.iter().filter(|g| policy.managed.is_managed(g)) {
             let expected = named.contains(*g) && local_after.contains(*g);
             prop_assert_eq!(after.memberships.contains_key(*g), expected, "{}", g);
         }
@@ -190,11 +250,11 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 fn ada(groups: Option<&[&str]>) -> Identity {
     Identity {
         login_name: "ada".into(),
-        external_id: None,
+        name_id: Some("ada".into()),
         full_name: Some("Ada".into()),
         email: None,
         description: None,
-        groups: groups.map(names),
+        groups: groups.map_or(GroupClaim::NotMapped, |g| GroupClaim::Present(names(g))),
     }
 }
 
@@ -214,22 +274,34 @@ fn stored(memberships: &[(&str, bool)]) -> CurrentUser {
     }
 }
 
+fn with(managed: ManagedGroups, create_missing_groups: bool) -> SyncPolicy {
+    SyncPolicy {
+        managed,
+        create_missing_groups,
+        ..SyncPolicy::default()
+    }
+}
+
+fn local(list: &[&str]) -> LocalGroups {
+    by_name(&names(list))
+}
+
 #[test]
 fn new_user_is_created_with_its_groups() {
     let p = plan(
         &ada(Some(&["Staff", "Ghost"])),
         None,
-        &names(&["Staff", "Admins"]),
-        &ManagedGroups::All,
-        false,
+        &local(&["Staff", "Admins"]),
+        &SyncPolicy::default(),
     );
     assert!(p.create_user);
-    assert_eq!(p.fields.login_name.as_deref(), Some("ada"));
     assert_eq!(p.fields.full_name.as_deref(), Some("Ada"));
     assert_eq!(p.fields.email, None);
     assert_eq!(p.add_memberships, names(&["Staff"]));
     assert_eq!(p.unknown_groups, names(&["Ghost"]));
     assert!(p.create_groups.is_empty() && p.remove_memberships.is_empty());
+    assert_eq!(p.flags(), [SyncFlag::UnknownGroups]);
+    assert_eq!(p.report().as_deref(), Some("unknown groups (1): Ghost"));
 }
 
 #[test]
@@ -238,16 +310,15 @@ fn managed_all_reconciles_every_group() {
     let p = plan(
         &ada(Some(&["Staff"])),
         Some(&current),
-        &names(&["Staff", "Admins", "Old"]),
-        &ManagedGroups::All,
-        false,
+        &local(&["Staff", "Admins", "Old"]),
+        &SyncPolicy::default(),
     );
     assert!(!p.create_user);
-    assert_eq!(p.fields.login_name, None);
     assert_eq!(p.fields.full_name.as_deref(), Some("Ada"));
     assert_eq!(p.fields.email, None, "unmapped or absent: left alone");
     assert_eq!(p.add_memberships, names(&["Staff"]));
     assert_eq!(p.remove_memberships, names(&["Admins", "Old"]));
+    assert!(p.flags().is_empty() && p.report().is_none());
 }
 
 #[test]
@@ -257,9 +328,8 @@ fn managed_list_touches_listed_groups_only() {
     let p = plan(
         &ada(Some(&["Staff", "Admins", "Extra"])),
         Some(&current),
-        &names(&["Staff", "Admins", "Old", "Extra"]),
-        &managed,
-        true,
+        &local(&["Staff", "Admins", "Old", "Extra"]),
+        &with(managed, true),
     );
     assert_eq!(p.add_memberships, names(&["Staff"]));
     assert_eq!(p.remove_memberships, names(&["Old"]));
@@ -272,9 +342,8 @@ fn empty_list_manages_nothing() {
     let p = plan(
         &ada(Some(&["Staff"])),
         Some(&current),
-        &names(&["Staff", "Admins"]),
-        &ManagedGroups::List(vec![]),
-        true,
+        &local(&["Staff", "Admins"]),
+        &with(ManagedGroups::List(vec![]), true),
     );
     assert!(p.add_memberships.is_empty() && p.remove_memberships.is_empty());
     assert!(p.create_groups.is_empty());
@@ -286,38 +355,93 @@ fn missing_groups_are_created_only_when_asked_and_managed() {
     let p = plan(
         &ada(Some(&["New", "Other"])),
         None,
-        &names(&[]),
-        &managed,
-        true,
+        &local(&[]),
+        &with(managed.clone(), true),
     );
     assert_eq!(p.create_groups, names(&["New"]));
     assert_eq!(p.add_memberships, names(&["New"]));
     assert_eq!(p.unknown_groups, names(&["Other"]));
-    let p = plan(&ada(Some(&["New"])), None, &names(&[]), &managed, false);
+    let p = plan(
+        &ada(Some(&["New"])),
+        None,
+        &local(&[]),
+        &with(managed, false),
+    );
     assert!(p.create_groups.is_empty() && p.add_memberships.is_empty());
     assert_eq!(p.unknown_groups, names(&["New"]));
 }
 
 #[test]
-fn unmapped_groups_never_touch_memberships_and_absent_groups_remove_managed_ones() {
+fn unmapped_groups_never_touch_memberships_and_an_empty_attribute_removes_managed_ones() {
     let current = stored(&[("Admins", true)]);
-    let local = names(&["Admins"]);
-    let p = plan(
-        &ada(None),
-        Some(&current),
-        &local,
-        &ManagedGroups::All,
-        false,
-    );
-    assert!(p.remove_memberships.is_empty());
+    let groups = local(&["Admins"]);
+    let p = plan(&ada(None), Some(&current), &groups, &SyncPolicy::default());
+    assert!(p.remove_memberships.is_empty() && p.held.is_none());
     let p = plan(
         &ada(Some(&[])),
         Some(&current),
-        &local,
-        &ManagedGroups::All,
-        false,
+        &groups,
+        &SyncPolicy::default(),
     );
     assert_eq!(p.remove_memberships, names(&["Admins"]));
+    assert!(p.held.is_none());
+}
+
+#[test]
+fn an_absent_attribute_or_an_overage_claim_holds_every_membership() {
+    let current = stored(&[("Admins", true), ("Local", false)]);
+    let groups = local(&["Admins", "Local"]);
+    let mut identity = ada(None);
+    identity.groups = GroupClaim::Absent;
+    let p = plan(&identity, Some(&current), &groups, &SyncPolicy::default());
+    assert_eq!(p.held, Some(Hold::GroupsAbsent));
+    assert!(p.remove_memberships.is_empty() && p.add_memberships.is_empty());
+    assert_eq!(
+        p.fields.full_name.as_deref(),
+        Some("Ada"),
+        "fields are still updated"
+    );
+    assert_eq!(p.flags(), [SyncFlag::GroupsAttributeAbsent]);
+    identity.groups = GroupClaim::Overage {
+        marker: "_claim_names".into(),
+    };
+    let p = plan(&identity, Some(&current), &groups, &SyncPolicy::default());
+    assert_eq!(p.flags(), [SyncFlag::GroupsOverage]);
+    assert!(p.report().unwrap().contains("_claim_names"));
+    assert!(p.remove_memberships.is_empty());
+}
+
+#[test]
+fn more_removals_than_the_limit_hold_every_membership() {
+    let groups: Vec<String> = (1..=7).map(|n| format!("G{n}")).collect();
+    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let current = stored(&refs.iter().map(|g| (*g, true)).collect::<Vec<_>>());
+    let mut all = refs.clone();
+    all.push("New");
+    let identity = ada(Some(&["G1", "New"]));
+    let p = plan(
+        &identity,
+        Some(&current),
+        &local(&all),
+        &SyncPolicy::default(),
+    );
+    assert_eq!(
+        p.held,
+        Some(Hold::RemovalLimit {
+            would_remove: 6,
+            limit: 5
+        })
+    );
+    assert!(p.add_memberships.is_empty() && p.remove_memberships.is_empty());
+    assert_eq!(p.flags(), [SyncFlag::GroupRemovalLimitExceeded]);
+    let enough = SyncPolicy {
+        max_group_removals: 6,
+        ..SyncPolicy::default()
+    };
+    let p = plan(&identity, Some(&current), &local(&all), &enough);
+    assert_eq!(p.held, None);
+    assert_eq!(p.remove_memberships.len(), 6);
+    assert_eq!(p.add_memberships, names(&["New"]));
 }
 
 #[test]
@@ -326,28 +450,57 @@ fn group_names_are_case_sensitive() {
     let p = plan(
         &ada(Some(&["Admins"])),
         Some(&current),
-        &names(&["admins"]),
-        &ManagedGroups::All,
-        false,
+        &local(&["admins"]),
+        &SyncPolicy::default(),
     );
     assert_eq!(p.unknown_groups, names(&["Admins"]));
     assert_eq!(p.remove_memberships, names(&["admins"]));
 }
 
 #[test]
-fn external_id_match_renames() {
-    let mut current = stored(&[]);
-    current.user.login_name = "old@example.com".into();
-    current.user.external_id = Some("X1".into());
-    let mut identity = ada(None);
-    identity.external_id = Some("X1".into());
-    let p = plan(
-        &identity,
-        Some(&current),
-        &names(&[]),
-        &ManagedGroups::All,
-        false,
+fn values_resolve_by_idp_id_then_name_then_domain_group() {
+    let guid = "be9c7ccc-07c4-4149-8fa4-958ea36c9aba";
+    let groups = LocalGroups {
+        names: names(&["Engineering", "Sales", "CORP\\Sales", "Domain Users"]),
+        by_idp_id: [(guid.to_owned(), "Engineering".to_owned())].into(),
+    };
+    assert_eq!(groups.resolve(&guid.to_uppercase()), Some("Engineering"));
+    assert_eq!(groups.resolve("Sales"), Some("Sales"));
+    // DOMAIN\Group: the group of that very name first, else Group.
+    assert_eq!(groups.resolve("CORP\\Sales"), Some("CORP\\Sales"));
+    assert_eq!(groups.resolve("CORP\\Engineering"), Some("Engineering"));
+    assert_eq!(
+        groups.resolve("corp.example.com\\Domain Users"),
+        Some("Domain Users")
     );
-    assert_eq!(p.fields.login_name.as_deref(), Some("ada"));
-    assert_eq!(p.fields.external_id, None);
+    for unknown in ["CORP\\", "\\Sales", "A\\B\\Sales", "sales", "Nope"] {
+        assert_eq!(groups.resolve(unknown), None, "{unknown}");
+    }
+    let (lookup_names, keys) = LocalGroups::lookups(&names(&["CORP\\Sales", "ABC"]));
+    assert_eq!(lookup_names, names(&["ABC", "CORP\\Sales", "Sales"]));
+    assert_eq!(keys, names(&["abc", "corp\\sales"]));
+    // A group reached by two values counts once; managed is decided on the local name.
+    let current = stored(&[]);
+    let managed = ManagedGroups::List(vec!["Engineering".into()]);
+    let p = plan(
+        &ada(Some(&[guid, "CORP\\Engineering", "Sales"])),
+        Some(&current),
+        &groups,
+        &with(managed, false),
+    );
+    assert_eq!(p.add_memberships, names(&["Engineering"]));
+    assert!(p.unknown_groups.is_empty());
+}
+
+#[test]
+fn the_report_names_at_most_50_unknown_groups() {
+    let many: Vec<String> = (0..60).map(|n| format!("g{n:02}")).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let p = plan(&ada(Some(&refs)), None, &local(&[]), &SyncPolicy::default());
+    let report = p.report().unwrap();
+    assert!(
+        report.starts_with("unknown groups (60): g00, g01"),
+        "{report}"
+    );
+    assert!(report.ends_with("… and 10 more"), "{report}");
 }

@@ -1,6 +1,7 @@
-//! An enveloped XML-DSig signer, for the development IdP only: signs one element of a SAML
-//! document (exclusive C14N, SHA-256 digest, RSA-SHA256 or ECDSA-SHA256) the way real IdPs do,
-//! with the signing certificate in `KeyInfo`.
+//! An enveloped XML-DSig signer: signs one element of a SAML document (exclusive C14N, SHA-256
+//! digest, RSA-SHA256 or ECDSA-SHA256) the way real IdPs do, with the signing certificate in
+//! `KeyInfo`. The development IdP signs its responses with it, the login its AuthnRequests sent
+//! with the HTTP-POST binding.
 //!
 //! The `ds:Signature` goes right after the element's `saml:Issuer`, where the SAML schema wants
 //! it. The digest is computed over the element before the signature exists, which is what the
