@@ -8,10 +8,10 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use fedbridge::store::{Store, UserDetail, UserSummary};
+
+use crate::{DbArg, time};
 
 /// How many login audit rows `users show` prints.
 const RECENT_LOGINS: i64 = 10;
@@ -20,7 +20,7 @@ const RECENT_LOGINS: i64 = 10;
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Every user: login name, full name, e-mail, disabled, number of groups, last login.
-    List,
+    List(DbArg),
     /// Everything stored about one user, its groups and its 10 most recent logins.
     Show(ShowArgs),
 }
@@ -28,9 +28,21 @@ pub enum UsersCommand {
 /// Options of `users show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The login name (exact).
-    #[arg(value_name = "LOGIN", allow_hyphen_values = true)]
+    /// The login name (exact). A name that starts with "-" goes after "--".
+    #[arg(value_name = "LOGIN")]
     login: String,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+impl UsersCommand {
+    /// The command's `--database`.
+    pub fn database(&self) -> &DbArg {
+        match self {
+            UsersCommand::List(db) => db,
+            UsersCommand::Show(args) => &args.db,
+        }
+    }
 }
 
 /// Runs a `users` command against the database `database`.
@@ -43,7 +55,7 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
         }
     };
     let result = match command {
-        UsersCommand::List => store.list_users().map(|users| {
+        UsersCommand::List(_) => store.list_users().map(|users| {
             print!("{}", list(&users));
             ExitCode::SUCCESS
         }),
@@ -71,13 +83,6 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     }
 }
 
-/// An epoch-seconds time as RFC 3339 (UTC).
-fn time(at: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
-}
 
 fn opt(value: Option<&str>) -> &str {
     value.unwrap_or("-")

@@ -56,6 +56,15 @@ pub const FEDBRIDGE_CREATE_MISSING_GROUPS: &str = "FEDBRIDGE_CREATE_MISSING_GROU
 /// Introspection client secret.
 pub const FEDBRIDGE_INTROSPECTION_SECRET: &str = "FEDBRIDGE_INTROSPECTION_SECRET";
 
+/// Groups whose members may use the admin console.
+pub const FEDBRIDGE_ADMIN_GROUPS: &str = "FEDBRIDGE_ADMIN_GROUPS";
+/// Bearer token of the metrics scraper.
+pub const FEDBRIDGE_METRICS_TOKEN: &str = "FEDBRIDGE_METRICS_TOKEN";
+/// Certificate expiry warning window.
+pub const FEDBRIDGE_CERT_EXPIRY_WARNING: &str = "FEDBRIDGE_CERT_EXPIRY_WARNING";
+/// Product or company name on the login page.
+pub const FEDBRIDGE_PRODUCT_NAME: &str = "FEDBRIDGE_PRODUCT_NAME";
+
 /// Every key above.
 pub const ALL: &[&str] = &[
     SAML_METADATA_URL,
@@ -85,4 +94,8 @@ pub const ALL: &[&str] = &[
     FEDBRIDGE_INSECURE_ALLOW_SHA1,
     FEDBRIDGE_CREATE_MISSING_GROUPS,
     FEDBRIDGE_INTROSPECTION_SECRET,
+    FEDBRIDGE_ADMIN_GROUPS,
+    FEDBRIDGE_METRICS_TOKEN,
+    FEDBRIDGE_CERT_EXPIRY_WARNING,
+    FEDBRIDGE_PRODUCT_NAME,
 ];

@@ -326,6 +326,10 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         insecure_allow_sha1: get.flag(FEDBRIDGE_INSECURE_ALLOW_SHA1)?,
         create_missing_groups: get.flag(FEDBRIDGE_CREATE_MISSING_GROUPS)?,
         introspection_secret: get.secret(FEDBRIDGE_INTROSPECTION_SECRET)?,
+        admin_groups: get.strings(FEDBRIDGE_ADMIN_GROUPS)?.unwrap_or_default(),
+        metrics_token: get.secret(FEDBRIDGE_METRICS_TOKEN)?,
+        cert_expiry_warning: get.duration(FEDBRIDGE_CERT_EXPIRY_WARNING)?,
+        product_name: get.text(FEDBRIDGE_PRODUCT_NAME)?,
     })
 }
 

@@ -129,6 +129,14 @@ pub struct Config {
     pub create_missing_groups: bool,
     /// `FEDBRIDGE_INTROSPECTION_SECRET`: the introspection clients' shared secret.
     pub introspection_secret: Option<SecretString>,
+    /// `FEDBRIDGE_ADMIN_GROUPS`: members of these groups may use the admin console.
+    pub admin_groups: Vec<String>,
+    /// `FEDBRIDGE_METRICS_TOKEN`: the scraper's Bearer token for `/metrics`.
+    pub metrics_token: Option<SecretString>,
+    /// `FEDBRIDGE_CERT_EXPIRY_WARNING`: certificates and keys expiring within it are warned of.
+    pub cert_expiry_warning: Duration,
+    /// `FEDBRIDGE_PRODUCT_NAME`: the name on the login page; `None`: fedbridge.
+    pub product_name: Option<String>,
 }
 
 impl Config {

@@ -37,7 +37,7 @@ pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
 pub use self::login_state::{ClaimLost, OutstandingRequest, UsedAssertion, UsedMessages};
 pub use self::sessions::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
-pub use self::signing_keys::SigningKeyError;
+pub use self::signing_keys::{SigningKeyError, SigningKeyInfo};
 pub use self::users::{SyncOutcome, UserRecord};
 
 /// The default database: an SQLite file in the working directory.

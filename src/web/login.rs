@@ -56,7 +56,11 @@ pub async fn login_page(
     let name = signed_in.map(|claims| claims.name.unwrap_or(claims.sub));
     pages::html(
         HttpResponse::Ok(),
-        pages::login_page(target.as_deref(), name.as_deref()),
+        pages::login_page(
+            target.as_deref(),
+            name.as_deref(),
+            active.config.product_name.as_deref(),
+        ),
     )
 }
 

@@ -10,6 +10,7 @@
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
 //! | `POST /api/xsession/introspect` | RFC 7662 introspection of an xsession |
 //! | `GET /healthz` | the health report (JSON), also while unconfigured |
+//! | `GET /assets/fedbridge.css` | the stylesheet of every page, also while unconfigured |
 //! | anything else | 404, or the "not configured" page (503) while unconfigured |
 //!
 //! The ACS path comes from the settings and may change while the server runs, so its resource
@@ -20,12 +21,13 @@ use actix_web::web;
 
 use crate::web::login;
 use crate::web::state::AppState;
-use crate::web::{handlers, health};
+use crate::web::{handlers, health, pages};
 
 /// Registers every route on an `App` (the server's and the tests').
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource(pages::STYLESHEET_PATH).route(web::get().to(pages::stylesheet)))
         .service(web::resource("/").route(web::get().to(login::login_page)))
         .service(web::resource("/saml/login").route(web::get().to(login::start_login)))
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))

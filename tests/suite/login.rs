@@ -638,7 +638,7 @@ fn login_targets_outside_the_allow_list_are_refused_without_echoing_them() {
         ("https://evil.example/", "evil"),
         ("//evil.example/", "evil"),
         ("https://sp.example.test@evil.example/", "evil"),
-        ("javascript:alert(1)", "alert"),
+        ("javascript:alert(1)", "alert(1)"),
         (evil_port_host.as_str(), "evil"),
         ("https://app.example.test/portal-admin/", "portal-admin"),
         ("https://app.example.test/otherapp", "otherapp"),

@@ -8,6 +8,7 @@ mod support;
 mod architecture;
 mod attacks;
 mod cli;
+mod cli_options;
 mod config_cli;
 mod corpus;
 mod demo;
