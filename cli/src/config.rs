@@ -16,10 +16,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use fedbridge::config::display::{MASK, shown};
-use fedbridge::config::keys::SAML_CONSUMER_URL;
-use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
-use fedbridge::config::{self, AbsoluteUrl, Problem};
+use fedbridge::config::display::{MASK, default_value, not_set, shown};
+use fedbridge::config::schema::{Empty, Schema, SettingDef};
+use fedbridge::config::{self, Problem};
 use fedbridge::store::{ConfigRows, RowChange, Store};
 
 use crate::DbArg;
@@ -617,35 +616,6 @@ fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The default of `def`, with the consumer URL's origin filled in when it is known.
-fn default_value(def: &SettingDef, rows: &ConfigRows) -> Option<String> {
-    let default = def.default.as_ref()?;
-    if !default.contains(CONSUMER_ORIGIN) {
-        return Some(default.clone());
-    }
-    let origin = rows
-        .get(SAML_CONSUMER_URL)
-        .and_then(|v| v.as_deref())
-        .and_then(|v| AbsoluteUrl::parse(v).ok())
-        .map(|url| url.origin());
-    Some(match origin {
-        Some(origin) => default.replace(CONSUMER_ORIGIN, &origin),
-        None => default.replace(CONSUMER_ORIGIN, "(origin of SAML_CONSUMER_URL)"),
-    })
-}
-
-/// What "not set" means for `def`.
-fn not_set(def: &SettingDef, rows: &ConfigRows) -> String {
-    match (&def.unset, default_value(def, rows)) {
-        (Some(unset), _) => unset.clone(),
-        (None, Some(default)) => format!("default {default}"),
-        (None, None) if def.required == config::schema::Required::Always => {
-            "mandatory: the configuration is incomplete without it".into()
-        }
-        (None, None) => "not set".into(),
-    }
-}
 
 fn unknown_note(similar: Option<&SettingDef>) -> String {
     match similar {

@@ -119,4 +119,3 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
         }
     }
 }
-

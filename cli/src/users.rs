@@ -83,7 +83,6 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     }
 }
 
-
 fn opt(value: Option<&str>) -> &str {
     value.unwrap_or("-")
 }

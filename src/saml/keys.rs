@@ -4,6 +4,7 @@
 use std::fmt;
 
 use base64::Engine as _;
+use openssl::asn1::Asn1Time;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::x509::X509;
 
@@ -12,6 +13,7 @@ use openssl::x509::X509;
 pub struct SigningKey {
     key: PKey<Public>,
     subject: String,
+    not_after: Option<i64>,
 }
 
 /// Why a certificate or key could not be loaded.
@@ -99,7 +101,22 @@ impl SigningKey {
             .filter_map(|e| e.data().to_string().ok())
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(SigningKey { key, subject })
+        // The certificate's own validity is not checked (a pinned key is trusted as
+        // configured, as SAML deployments expect); it is reported, so that an expiry is seen.
+        let not_after = Asn1Time::from_unix(0)
+            .and_then(|epoch| epoch.diff(cert.not_after()))
+            .ok()
+            .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs));
+        Ok(SigningKey {
+            key,
+            subject,
+            not_after,
+        })
+    }
+
+    /// When the certificate's validity ends (epoch seconds), when it can be read.
+    pub fn not_after(&self) -> Option<i64> {
+        self.not_after
     }
 
     /// The public key.
@@ -177,7 +194,13 @@ fn pem_label(text: &str) -> Option<String> {
     let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
     let rest = &text[start..];
     let end = rest.find("-----")?;
-    Some(rest[..end].chars().filter(|c| !c.is_control()).take(40).collect())
+    Some(
+        rest[..end]
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
+    )
 }
 
 /// An SP private key for EncryptedAssertion key transport (RSA).
@@ -243,7 +266,12 @@ mod tests {
             "{error:?}"
         );
         assert!(error.to_string().contains("never belongs"), "{error}");
-        for path in ["idp.pem", "/etc/fedbridge/idp.crt", "~/idp.cer", "C:\\certs\\idp.cer"] {
+        for path in [
+            "idp.pem",
+            "/etc/fedbridge/idp.crt",
+            "~/idp.cer",
+            "C:\\certs\\idp.cer",
+        ] {
             let error = SigningKey::from_certificates(path).unwrap_err();
             assert!(
                 matches!(&error, CredentialError::FileName { name } if name == path),

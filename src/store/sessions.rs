@@ -65,6 +65,15 @@ pub struct LoginAudit<'a> {
     pub login_name: Option<&'a str>,
     /// The correlation ID shown to the person.
     pub correlation_id: &'a str,
+    /// A test login of the admin console: nothing else was written.
+    pub dry_run: bool,
+    /// The IdP's clock minus ours (seconds), when measured.
+    pub clock_offset: Option<i64>,
+    /// The attributes that arrived (JSON: names; values only for mapped ones).
+    pub attributes: Option<&'a str>,
+    /// What the sync changed, or for a test would change (JSON of the plan); an accepted
+    /// login's is filled in by [`Store::complete_login`].
+    pub changes: Option<&'a str>,
 }
 
 /// Why [`Store::complete_login`] wrote nothing.
@@ -136,10 +145,12 @@ impl Store {
                         xsessions::expires_at.eq(login.session.expires_at),
                     ))
                     .execute(conn)?;
+                let changes = serde_json::to_string(&outcome.plan).ok();
                 insert_audit(
                     conn,
                     &LoginAudit {
                         outcome: "accepted",
+                        changes: changes.as_deref(),
                         ..login.audit
                     },
                 )?;
@@ -226,6 +237,10 @@ fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<
             login_audit::idp.eq(audit.idp),
             login_audit::login_name.eq(audit.login_name),
             login_audit::correlation_id.eq(audit.correlation_id),
+            login_audit::dry_run.eq(audit.dry_run),
+            login_audit::clock_offset.eq(audit.clock_offset),
+            login_audit::attributes.eq(audit.attributes),
+            login_audit::changes.eq(audit.changes),
         ))
         .execute(conn)
         .map(drop)

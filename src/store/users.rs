@@ -58,18 +58,28 @@ impl Store {
     }
 }
 
-/// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_write`]): read, plan and write.
-pub(crate) fn sync_in(
+/// What the sync would do to the stored rows, read on `conn` (inside the login's transaction,
+/// or alone for a test login).
+pub(crate) struct Planned {
+    /// The stored user (id and memberships), if any.
+    current: Option<(i64, CurrentUser)>,
+    /// The user is disabled.
+    disabled: bool,
+    /// Group name -> id, for the groups the reads saw.
+    group_ids: BTreeMap<String, i64>,
+    /// The plan.
+    plan: SyncPlan,
+}
+
+/// Reads the user, its memberships and the groups the identity names, and plans the sync.
+pub(crate) fn plan_in(
     conn: &mut DbConnection,
     identity: &Identity,
     managed: &ManagedGroups,
     create_missing: bool,
-    now: i64,
-) -> QueryResult<SyncOutcome> {
+) -> QueryResult<Planned> {
     let found = find_user(conn, identity)?;
     let disabled = found.as_ref().is_some_and(|user| user.disabled);
-    // Group name -> id, for the groups the reads below saw (saves a lookup per change).
     let mut group_ids = BTreeMap::new();
     let current = match found {
         Some(user) => Some((user.id, read_current(conn, user, &mut group_ids)?)),
@@ -83,6 +93,60 @@ pub(crate) fn sync_in(
         managed,
         create_missing,
     );
+    Ok(Planned {
+        current,
+        disabled,
+        group_ids,
+        plan,
+    })
+}
+
+/// What a test login would change, read without writing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DryRun {
+    /// The stored user before, if any.
+    pub current: Option<CurrentUser>,
+    /// The user is disabled (the login would be refused).
+    pub disabled: bool,
+    /// The plan the sync would apply.
+    pub plan: SyncPlan,
+}
+
+impl Store {
+    /// The sync a login of `identity` would apply now, read in one read-only pass: nothing is
+    /// written (the test login of the admin console).
+    pub fn plan_login(
+        &self,
+        identity: &Identity,
+        managed: &ManagedGroups,
+        create_missing: bool,
+    ) -> Result<DryRun, StoreError> {
+        let mut conn = self.conn()?;
+        let planned = plan_in(&mut conn, identity, managed, create_missing)
+            .map_err(|e| self.query_error(&e))?;
+        Ok(DryRun {
+            current: planned.current.map(|(_, c)| c),
+            disabled: planned.disabled,
+            plan: planned.plan,
+        })
+    }
+}
+
+/// The sync inside the caller's transaction, which holds the write lock already (see
+/// [`lock_for_write`]): read, plan and write.
+pub(crate) fn sync_in(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    managed: &ManagedGroups,
+    create_missing: bool,
+    now: i64,
+) -> QueryResult<SyncOutcome> {
+    let Planned {
+        current,
+        disabled,
+        group_ids,
+        plan,
+    } = plan_in(conn, identity, managed, create_missing)?;
     // The memberships after the sync, as the plan leaves them.
     let mut groups: BTreeSet<String> = current
         .as_ref()

@@ -15,5 +15,7 @@
 pub mod identity;
 pub mod plan;
 
-pub use self::identity::{Identity, IdentityError, PERSISTENT_NAME_ID, find_attribute};
+pub use self::identity::{
+    ArrivedAttribute, Identity, IdentityError, PERSISTENT_NAME_ID, arrived, find_attribute,
+};
 pub use self::plan::{CurrentUser, FieldChanges, StoredUser, SyncPlan, plan};

@@ -43,7 +43,7 @@ pub struct CurrentUser {
 }
 
 /// Fields to write; `None`: unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FieldChanges {
     /// A new login name (always set for a user to create).
     pub login_name: Option<String>,
@@ -64,8 +64,8 @@ impl FieldChanges {
     }
 }
 
-/// What the sync would do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the sync would do (serialised as the audit row's `changes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncPlan {
     /// The user does not exist yet and is created with [`SyncPlan::fields`].
     pub create_user: bool,

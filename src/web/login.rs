@@ -10,11 +10,13 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, PostedResponse};
+use crate::login::{self, LoginContext, Outcome, PostedResponse, Purpose};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
+use crate::web::admin;
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
+use crate::web::telemetry::CorrelationId;
 
 /// Room in the ACS body for `RelayState` and the form's field names.
 const FORM_OVERHEAD: usize = 64 * 1024;
@@ -69,9 +71,9 @@ pub async fn start_login(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
+    CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
-    let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
@@ -80,6 +82,7 @@ pub async fn start_login(
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
+            metrics: state.metrics(),
         };
         login::begin(&ctx, target.as_deref(), &cid)
     })
@@ -99,10 +102,12 @@ pub async fn assertion_consumer(
     state: web::Data<AppState>,
     Configured(active): Configured,
     payload: web::Payload,
+    CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
-    let correlation_id = correlation_id(state.now());
+    let started = std::time::Instant::now();
     let cid = correlation_id.clone();
     let config = active.clone();
+    let shared = state.clone();
     // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
     // anything longer is refused unread. The exact limit is applied once decoded.
     let limit = active
@@ -136,32 +141,61 @@ pub async fn assertion_consumer(
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
+            metrics: state.metrics(),
         };
-        Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
+        let outcome = login::complete(&ctx, &posted, &signing_key, &cid);
+        // A sign-in to the admin console opens its session here (blocking: a write).
+        let admin_cookie = match &outcome {
+            Ok(Outcome::Login(done)) if done.purpose == Purpose::Admin => {
+                Some(admin::open_session(
+                    &state,
+                    &config.config,
+                    &done.claims.jti,
+                    &done.claims.sub,
+                    done.claims.exp,
+                )?)
+            }
+            _ => None,
+        };
+        Ok((outcome, admin_cookie))
     })
-    .await??;
-    match outcome {
-        Ok(completed) => {
+    .await?;
+    let answer = match outcome {
+        Ok((Ok(Outcome::Login(completed)), admin_cookie)) => {
             tracing::info!(
                 correlation_id,
                 login_name = %completed.claims.sub,
                 groups = completed.claims.groups.len(),
+                purpose = completed.purpose.as_str(),
                 "login accepted"
             );
             let cookie = session_cookie(&active.config, completed.token);
-            Ok(see_other(completed.landing.as_str())
-                .cookie(cookie)
-                .insert_header((
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ))
-                .finish())
+            let mut response = see_other(completed.landing.as_str());
+            response.cookie(cookie).insert_header((
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ));
+            if let Some(admin_cookie) = admin_cookie {
+                response.cookie(admin_cookie);
+            }
+            Ok(response.finish())
         }
-        Err(error) => Err(WebError::Login {
-            error,
+        Ok((Ok(Outcome::Test(report)), _)) => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_result(&report, &correlation_id),
+        )),
+        Ok((Err(failed), _)) if failed.dry_run => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_refused(failed.error.code(), &correlation_id),
+        )),
+        Ok((Err(failed), _)) => Err(WebError::Login {
+            error: failed.error,
             correlation_id,
         }),
-    }
+        Err(error) => Err(error),
+    };
+    shared.metrics().login.observe(started.elapsed());
+    answer
 }
 
 /// `GET /logout`: revokes the browser's xsession (when it has a valid one), clears the cookie
@@ -331,12 +365,6 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     response
-}
-
-/// A fresh correlation ID; should the random generator fail, one from the time `now` (still
-/// unique enough to find the log line).
-fn correlation_id(now: time::OffsetDateTime) -> String {
-    crate::ids::correlation_id().unwrap_or_else(|_| format!("t{:x}", now.unix_timestamp_nanos()))
 }
 
 /// The form fields the ACS reads (`application/x-www-form-urlencoded`); other fields are

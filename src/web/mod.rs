@@ -13,6 +13,8 @@
 //! `unconfigured` and every other page is the "not configured" page (503) until the settings
 //! are fixed, which it picks up live.
 
+pub mod admin;
+pub mod certs;
 pub mod error;
 pub mod handlers;
 pub mod health;
@@ -23,6 +25,7 @@ pub mod purge;
 pub mod reload;
 pub mod routes;
 pub mod state;
+pub mod telemetry;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -91,6 +94,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(actix_web::middleware::from_fn(telemetry::log_requests))
             .configure(routes::configure)
     })
     .listen(listener)
@@ -102,6 +106,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     actix_web::rt::spawn(reload::watch(state.clone(), reloader));
     actix_web::rt::spawn(idp::watch(state.clone()));
     actix_web::rt::spawn(purge::watch(state.clone()));
+    actix_web::rt::spawn(certs::watch(state.clone()));
     Ok(Started {
         server,
         addresses,

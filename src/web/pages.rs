@@ -211,7 +211,11 @@ pub fn login_failed(kind: ErrorKind, correlation_id: &str) -> String {
 /// The login page: the "Log in using SSO" button (a form that GETs `/saml/login`, with the
 /// target when there is one), who is signed in when the browser has a valid xsession, and the
 /// product or company name (`FEDBRIDGE_PRODUCT_NAME`) when one is configured.
-pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>, product: Option<&str>) -> String {
+pub fn login_page(
+    target: Option<&str>,
+    signed_in_as: Option<&str>,
+    product: Option<&str>,
+) -> String {
     let status = match signed_in_as {
         Some(name) => format!(
             "<p class=\"status-line\">You are signed in as <strong>{}</strong>. \
@@ -245,6 +249,22 @@ pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>, product: Opt
         brand,
         ..Layout::plain("Sign in", &body)
     })
+}
+
+/// The admin console's answer to someone who is signed in but in no administrator group.
+pub fn not_admin(login_name: &str) -> String {
+    page(
+        "No access to the admin console",
+        &format!(
+            "<div class=\"notice warn\">You are signed in as <strong>{}</strong>, who is not in \
+             a group named by <code>FEDBRIDGE_ADMIN_GROUPS</code>.</div>\n\
+             <p>Ask an administrator to add you to one of those groups (at the IdP, or with \
+             <code>fedbridge</code> locally), then sign in again.</p>\n\
+             <p class=\"actions\"><a class=\"button secondary\" href=\"/logout\">Sign out</a>\
+             <a href=\"/\">Back to sign-in</a></p>",
+            escape(login_name)
+        ),
+    )
 }
 
 /// A page with a title and one sentence.
@@ -320,11 +340,19 @@ mod tests {
             not_configured(&ConfigHealth::default()),
         ] {
             assert!(
-                page.contains(&format!("<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">")),
+                page.contains(&format!(
+                    "<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">"
+                )),
                 "{page}"
             );
-            assert!(!page.contains("<Corp>") && !page.contains("<title>A <title>"), "{page}");
-            assert!(!page.contains("style=\""), "inline styles are blocked by the CSP: {page}");
+            assert!(
+                !page.contains("<Corp>") && !page.contains("<title>A <title>"),
+                "{page}"
+            );
+            assert!(
+                !page.contains("style=\""),
+                "inline styles are blocked by the CSP: {page}"
+            );
         }
         assert!(CONTENT_SECURITY_POLICY.contains("style-src 'self'"));
         assert!(!CONTENT_SECURITY_POLICY.contains("script-src"));
@@ -334,7 +362,10 @@ mod tests {
     fn the_product_name_heads_the_login_page() {
         let page = login_page(None, None, Some("Example Corp"));
         assert!(page.contains("<h1>Sign in to Example Corp</h1>"), "{page}");
-        assert!(page.contains("<title>Sign in \u{b7} Example Corp</title>"), "{page}");
+        assert!(
+            page.contains("<title>Sign in \u{b7} Example Corp</title>"),
+            "{page}"
+        );
         let plain = login_page(None, None, None);
         assert!(plain.contains("<h1>Sign in</h1>"), "{plain}");
     }

@@ -104,8 +104,14 @@ fn every_command_takes_database_after_its_arguments() {
         s.sql("SELECT count(*) FROM CONFIGURATIONENTITY WHERE NAME IN ('FEDBRIDGE_PRODUCT_NAME', 'FEDBRIDGE_EXIT_URL')"),
         "2"
     );
-    assert_eq!(s.ok(&["config", "get", "FEDBRIDGE_CLOCK_SKEW"]).trim(), "91s");
-    assert!(s.ok(&["config", "list"]).contains("FEDBRIDGE_CLOCK_SKEW = 91s"));
+    assert_eq!(
+        s.ok(&["config", "get", "FEDBRIDGE_CLOCK_SKEW"]).trim(),
+        "91s"
+    );
+    assert!(
+        s.ok(&["config", "list"])
+            .contains("FEDBRIDGE_CLOCK_SKEW = 91s")
+    );
     assert!(s.ok(&["config", "check"]).contains("valid"));
     s.ok(&["config", "unset", "FEDBRIDGE_CLOCK_SKEW"]);
     assert_eq!(
@@ -131,7 +137,10 @@ fn every_command_takes_database_after_its_arguments() {
         "INSERT INTO users (login_name, created_at, updated_at) VALUES ('alice@example.test', 0, 0)",
     );
     assert!(s.ok(&["users", "list"]).contains("alice@example.test"));
-    assert!(s.ok(&["users", "show", "alice@example.test"]).contains("login name:"));
+    assert!(
+        s.ok(&["users", "show", "alice@example.test"])
+            .contains("login name:")
+    );
 
     // keys rotate / list
     s.ok(&["keys", "rotate"]);
@@ -153,11 +162,19 @@ fn every_command_takes_database_after_its_arguments() {
         ),
     )
     .unwrap();
-    let out = s.ok(&["install", "--answers", answers.to_str().unwrap(), "--dry-run"]);
+    let out = s.ok(&[
+        "install",
+        "--answers",
+        answers.to_str().unwrap(),
+        "--dry-run",
+    ]);
     // Only what differs from the rows of the database named: the IdP settings set above are
     // not listed, the new consumer URL is.
     assert!(out.contains("set    SAML_CONSUMER_URL"), "{out}");
-    assert!(!out.contains("SAML_REDIRECT_URL"), "the dry run did not read --database: {out}");
+    assert!(
+        !out.contains("SAML_REDIRECT_URL"),
+        "the dry run did not read --database: {out}"
+    );
 
     // serve: --database after --listen; /healthz says configured, so the right rows were read.
     let log = s.instance.dir.path().join("serve.log");
@@ -171,7 +188,10 @@ fn every_command_takes_database_after_its_arguments() {
     );
     let line = rx.recv_timeout(SERVER_START_DEADLINE).unwrap_or_else(|_| {
         let _ = child.kill();
-        panic!("no listen line: {}", std::fs::read_to_string(&log).unwrap_or_default())
+        panic!(
+            "no listen line: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
     });
     let port: u16 = line
         .trim()
@@ -190,7 +210,10 @@ fn every_command_takes_database_after_its_arguments() {
 fn option_like_names_need_a_double_dash_and_unknown_options_write_nothing() {
     let s = Setup::new();
     // An unknown option is a usage error: no group named --help-me, no ./fedbridge.db.
-    let out = run_in(s.cwd.path(), &["groups", "add", "--help-me", "--database", s.db()]);
+    let out = run_in(
+        s.cwd.path(),
+        &["groups", "add", "--help-me", "--database", s.db()],
+    );
     assert_eq!(code(&out), 2, "{}", stdout(&out));
     s.no_default_database(&["groups", "add", "--help-me"]);
     assert_eq!(s.sql("SELECT count(*) FROM groups"), "0");
@@ -207,10 +230,22 @@ fn option_like_names_need_a_double_dash_and_unknown_options_write_nothing() {
         &["config", "set", "--bogus", "1", "--database", s.db()],
     );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("unknown option --bogus"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown option --bogus"),
+        "{}",
+        stderr(&out)
+    );
     // users show: a login name that starts with "-" goes after "--".
-    let out = run_in(s.cwd.path(), &["users", "show", "--database", s.db(), "--", "-x"]);
-    assert_eq!(code(&out), 1, "no such user, but a lookup: {}", stderr(&out));
+    let out = run_in(
+        s.cwd.path(),
+        &["users", "show", "--database", s.db(), "--", "-x"],
+    );
+    assert_eq!(
+        code(&out),
+        1,
+        "no such user, but a lookup: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -229,9 +264,16 @@ fn commands_without_a_database_neither_list_nor_take_one() {
             stdout(&out)
         );
     }
-    let out = run_in(cwd.path(), &["--database", "x.db", "demo", "--listen", "0.0.0.0:1"]);
+    let out = run_in(
+        cwd.path(),
+        &["--database", "x.db", "demo", "--listen", "0.0.0.0:1"],
+    );
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("uses no database"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uses no database"),
+        "{}",
+        stderr(&out)
+    );
     let serve = stdout(&run_in(cwd.path(), &["serve", "--help"]));
     assert!(serve.contains("login flow"), "{serve}");
     assert!(!serve.contains("FEDBRIDGE_LISTEN="), "{serve}");

@@ -61,6 +61,10 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
         idp: Some(IDP),
         login_name: Some(login),
         correlation_id,
+        dry_run: false,
+        clock_offset: None,
+        attributes: None,
+        changes: None,
     }
 }
 
@@ -83,6 +87,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             request_id: request_id.to_owned(),
             relay_handle: handle,
             target: Some("/app".into()),
+            purpose: "login".into(),
         }),
     }
 }
@@ -671,6 +676,10 @@ fn audit_login_writes_the_given_row() {
             idp: Some(IDP),
             login_name: None,
             correlation_id: "c0ffee000001",
+            dry_run: false,
+            clock_offset: Some(-3),
+            attributes: None,
+            changes: None,
         })
         .unwrap();
     store
@@ -682,6 +691,10 @@ fn audit_login_writes_the_given_row() {
             idp: None,
             login_name: Some("ada"),
             correlation_id: "c0ffee000002",
+            dry_run: true,
+            clock_offset: None,
+            attributes: Some("[]"),
+            changes: None,
         })
         .unwrap();
     assert_eq!(
