@@ -117,6 +117,7 @@ fn skip(row: Row, message: &str) {
         );
     }
     record(row, "SKIPPED", 0.0, message);
+    crate::skips::record(row.test, message);
     say(&format!("SKIPPED: {message} [{}]", row.test));
 }
 
@@ -1222,7 +1223,7 @@ fn browser_admin_console_refuses_a_non_admin() {
         wait_for_page(&session, &demo.fedbridge, "No access to the admin console"),
     );
     if !text.contains("bob") {
-        diagnostics.fail(s, "the refusal names bob", &head(&text, 500).to_owned());
+        diagnostics.fail(s, "the refusal names bob", head(&text, 500));
     }
     final_screenshot(&mut diagnostics, &session, "admin-forbidden");
     // The status code, with bob's admin cookie, outside the browser.

@@ -193,6 +193,7 @@ pub fn xmlsec1_installed(test: &str) -> bool {
          skipped"
     );
     eprintln!("SKIPPED {test}: {reason}");
+    crate::skips::record(test, "xmlsec1 is not installed (apt-get install xmlsec1)");
     false
 }
 

@@ -379,6 +379,10 @@ print(json.dumps(claims))
             "{message}"
         );
         eprintln!("{message}");
+        crate::skips::record(
+            test,
+            "python3 with pyjwt and cryptography not found (pip install pyjwt cryptography)",
+        );
         return None;
     }
     let out = std::process::Command::new("python3")
@@ -946,4 +950,214 @@ fn an_acs_body_longer_than_any_allowed_response_is_refused_unread() {
         "POST a body over the decoded limit",
     );
     assert_eq!(bridge.count("users"), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics (issue 13, check 2): parsed by the Prometheus text-format parser of the
+// prometheus_client Python package after a few logins.
+// ---------------------------------------------------------------------------------------------
+
+/// The scraper's token (`FEDBRIDGE_METRICS_TOKEN`).
+const METRICS_TOKEN: &str = "scrape-token-0123456789";
+
+/// One sample: (family, type, sample name, labels, value).
+type Sample = (String, String, String, Value, f64);
+
+/// `/metrics` parsed by `prometheus_client.parser.text_string_to_metric_families`: every
+/// sample as (family, type, sample name, labels, value); `None` when the package is missing
+/// (a skip, unless FEDBRIDGE_REQUIRE_PROMETHEUS is set).
+fn prometheus_parse(test: &str, text: &str) -> Option<Vec<Sample>> {
+    const SCRIPT: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append([family.name, family.type, s.name, s.labels, s.value])
+print(json.dumps(out))
+"#;
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        let message = format!(
+            "SKIPPED {test}: python3 with prometheus_client not found (pip install \
+             prometheus_client; .ci/run does)"
+        );
+        assert!(
+            std::env::var_os("FEDBRIDGE_REQUIRE_PROMETHEUS").is_none(),
+            "{message}"
+        );
+        eprintln!("{message}");
+        crate::skips::record(
+            test,
+            "python3 with prometheus_client not found (pip install prometheus_client)",
+        );
+        return None;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refuses /metrics: {}\n{text}",
+        stderr(&out)
+    );
+    let rows: Vec<Sample> = serde_json::from_slice(&out.stdout).unwrap();
+    Some(rows)
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_count_the_logins() {
+    const TEST: &str = "metrics_parse_as_prometheus_text_and_count_the_logins";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_METRICS_TOKEN", METRICS_TOKEN)]);
+    // Refused without the token, or with another one.
+    assert_eq!(bridge.get("/metrics", &[]).status, 401);
+    assert_eq!(
+        bridge
+            .get(
+                "/metrics",
+                &[("Authorization", "Bearer scrape-token-wrong-value")]
+            )
+            .status,
+        401
+    );
+    // Two logins, a replay, one login begun and not finished.
+    bridge.login(&idp, None, alice(&["Sales"]));
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Staff"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.landed(&reply, DOWNSTREAM, "the second login");
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused(&reply, "replay", "the replay");
+    bridge.begin(None);
+    // A change refused at reload.
+    bridge
+        .instance
+        .sqlite3("UPDATE CONFIGURATIONENTITY SET VALUE = 'soon' WHERE NAME = 'SAML_CONSUMER_URL'");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let reply = bridge.get("/metrics", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let Some(samples) = prometheus_parse(TEST, &reply.body) else {
+        return;
+    };
+    let value = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        samples
+            .iter()
+            .find(|(_, _, sample, l, _)| sample == name && labels.iter().all(|(k, v)| l[*k] == *v))
+            .map(|s| s.4)
+    };
+    let kind = |family: &str| {
+        samples
+            .iter()
+            .find(|s| s.0 == family)
+            .map(|s| s.1.clone())
+            .unwrap_or_else(|| panic!("no family {family} in:\n{}", reply.body))
+    };
+    // Every metric the issue names, with its type.
+    for (family, expected) in [
+        ("fedbridge_logins", "counter"),
+        ("fedbridge_validation_duration_seconds", "histogram"),
+        ("fedbridge_login_duration_seconds", "histogram"),
+        ("fedbridge_idp_clock_offset_seconds", "gauge"),
+        ("fedbridge_certificate_expiry_days", "gauge"),
+        ("fedbridge_config_reloads", "counter"),
+        ("fedbridge_config_reload_failures", "counter"),
+        ("fedbridge_metadata_fetches", "counter"),
+        ("fedbridge_outstanding_requests", "gauge"),
+        ("fedbridge_database_wait_seconds", "histogram"),
+    ] {
+        assert_eq!(kind(family), expected, "{family}");
+    }
+    let body = &reply.body;
+    assert_eq!(
+        value("fedbridge_logins_total", &[("outcome", "accepted")]),
+        Some(2.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            "fedbridge_logins_total",
+            &[("outcome", "rejected"), ("reason", "replay")]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_validation_duration_seconds_count", &[]),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            "fedbridge_validation_duration_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
+        Some(3.0),
+        "{body}"
+    );
+    assert!(value("fedbridge_validation_duration_seconds_sum", &[]).unwrap() > 0.0);
+    assert_eq!(
+        value("fedbridge_login_duration_seconds_count", &[]),
+        Some(3.0),
+        "{body}"
+    );
+    let offset = value("fedbridge_idp_clock_offset_seconds", &[]).unwrap();
+    assert!(
+        offset.abs() < 60.0,
+        "the test IdP signs with our clock: {offset}"
+    );
+    let idp_cert = value(
+        "fedbridge_certificate_expiry_days",
+        &[("kind", "idp_signing")],
+    )
+    .unwrap_or_else(|| panic!("no IdP certificate expiry in:\n{body}"));
+    assert!(idp_cert.is_finite(), "{body}");
+    let key = value(
+        "fedbridge_certificate_expiry_days",
+        &[("kind", "xsession_key")],
+    )
+    .unwrap();
+    assert!(
+        (364.0..=365.0).contains(&key),
+        "a fresh key is due in a year: {key}"
+    );
+    assert_eq!(
+        value("fedbridge_config_reloads_total", &[]),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_config_reload_failures_total", &[]),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_metadata_fetches_total", &[("result", "ok")]),
+        Some(0.0),
+        "the public-key scenario fetches no metadata"
+    );
+    assert_eq!(
+        value("fedbridge_outstanding_requests", &[]),
+        Some(1.0),
+        "the login begun and not finished: {body}"
+    );
+    assert!(value("fedbridge_database_wait_seconds_count", &[]).unwrap() >= 5.0);
 }

@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "../skips.rs"]
+mod skips;
+
 mod architecture;
 mod attacks;
 mod cli;
