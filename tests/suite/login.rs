@@ -1161,3 +1161,169 @@ fn metrics_parse_as_prometheus_text_and_count_the_logins() {
     );
     assert!(value("fedbridge_database_wait_seconds_count", &[]).unwrap() >= 5.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The admin console's doors (issue 13): its own session, forms with a token, 403 for others.
+// ---------------------------------------------------------------------------------------------
+
+impl Bridge {
+    /// Signs in to the admin console as `assertion`'s user through `/admin/signin`: the reply
+    /// of the ACS (303 to the console with the admin cookie, when it works).
+    fn admin_sign_in(&self, idp: &Idp, assertion: Assertion) -> Reply {
+        let reply = self.get("/admin/signin?next=/admin/users", &[]);
+        assert_eq!(
+            reply.status,
+            303,
+            "{}",
+            self.why("GET /admin/signin", &reply)
+        );
+        let decoded = decode_redirect(&reply.location).unwrap();
+        let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
+        let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
+        let response = idp.post_value(&assertion.answering(&request_id));
+        self.post_response(&response, decoded.relay_state.as_deref())
+    }
+
+    /// The anti-forgery token of the console's forms, read from a console page.
+    fn form_token(&self, page: &str) -> String {
+        let marker = "name=\"token\" value=\"";
+        let start = page
+            .find(marker)
+            .unwrap_or_else(|| panic!("no form token in {page}"))
+            + marker.len();
+        page[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn the_admin_console_needs_its_own_session_a_form_token_and_an_admin_group() {
+    const TEST: &str = "the_admin_console_needs_its_own_session_a_form_token_and_an_admin_group";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ADMIN_GROUPS", "[\"Engineering\"]")]);
+    // An ordinary login: the xsession (cookie, Bearer) does not open the console.
+    let landed = bridge.login(&idp, None, alice(&["Engineering"]));
+    let reply = bridge.get("/admin", &[]);
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("GET /admin with an xsession", &reply)
+    );
+    assert!(
+        reply.location.starts_with("/admin/signin"),
+        "{}",
+        reply.location
+    );
+    let bearer = format!("Bearer {}", landed.token);
+    let reply = bridge.get("/admin/users", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 303, "a downstream app's token opens nothing");
+    let reply = bridge.get("/metrics", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 401, "nor /metrics");
+
+    // The console's own sign-in: lands on the page asked for, no token in the URL.
+    let reply = bridge.admin_sign_in(&idp, alice(&["Engineering"]));
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("the admin sign-in's ACS", &reply)
+    );
+    assert_eq!(reply.location, "https://sp.example.test/admin/users");
+    assert!(
+        reply
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("fedbridge_admin=")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Lax")
+                && c.contains("Secure")),
+        "{:?}",
+        reply.set_cookies
+    );
+    let page = bridge.get("/admin/user?login=alice%40example.test", &[]);
+    assert_eq!(page.status, 200, "{}", bridge.why("the user page", &page));
+    let token = bridge.form_token(&page.body);
+    let jti = bridge.verify(&landed.token).jti;
+    // A revoke without the form token, or with another one, is refused and changes nothing.
+    for form in [
+        vec![("jti", jti.as_str()), ("login", ALICE)],
+        vec![
+            ("token", "0".repeat(64).as_str()),
+            ("jti", jti.as_str()),
+            ("login", ALICE),
+        ],
+    ] {
+        let reply = bridge.post_form("/admin/sessions/revoke", &form, &[]);
+        assert_eq!(
+            reply.status,
+            403,
+            "{}",
+            bridge.why("a forged revoke", &reply)
+        );
+        assert!(bridge.active(&landed.token));
+    }
+    // A session of another user cannot be revoked through alice's name.
+    let reply = bridge.post_form(
+        "/admin/sessions/revoke",
+        &[
+            ("token", &token),
+            ("jti", "not-a-session-of-alice"),
+            ("login", ALICE),
+        ],
+        &[],
+    );
+    assert_eq!(
+        reply.status,
+        404,
+        "{}",
+        bridge.why("an unknown session", &reply)
+    );
+    // With the token: the session ends.
+    let reply = bridge.post_form(
+        "/admin/sessions/revoke",
+        &[("token", &token), ("jti", &jti), ("login", ALICE)],
+        &[],
+    );
+    assert_eq!(reply.status, 303, "{}", bridge.why("the revoke", &reply));
+    assert!(
+        !bridge.active(&landed.token),
+        "introspection says inactive after the revoke"
+    );
+
+    // Removed from the admin group (a later login of hers without it): 403 at once.
+    bridge.login(&idp, None, alice(&["Sales"]));
+    // That login removed a membership, so her earlier tokens, the console's among them, are
+    // revoked: the console asks for a sign-in again.
+    let reply = bridge.get("/admin", &[]);
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("the console after leaving the admin group", &reply)
+    );
+}
+
+#[test]
+fn a_non_admin_gets_403_from_every_console_page() {
+    const TEST: &str = "a_non_admin_gets_403_from_every_console_page";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ADMIN_GROUPS", "[\"Engineering\"]")]);
+    let reply = bridge.admin_sign_in(&idp, alice(&["Sales"]));
+    assert_eq!(reply.status, 303, "{}", bridge.why("the sign-in", &reply));
+    for path in ["/admin", "/admin/attempts", "/admin/users", "/admin/groups"] {
+        let reply = bridge.get(path, &[]);
+        assert_eq!(reply.status, 403, "{}", bridge.why(path, &reply));
+        assert!(
+            reply.body.contains("No access to the admin console"),
+            "{}",
+            reply.body
+        );
+    }
+    let reply = bridge.post_form("/admin/test-login", &[("token", "x")], &[]);
+    assert_eq!(reply.status, 403);
+    assert_eq!(bridge.get("/metrics", &[]).status, 401);
+}

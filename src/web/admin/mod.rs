@@ -157,9 +157,10 @@ pub async fn sign_in(
     begin(state, active, Purpose::Admin, Some(next), correlation_id).await
 }
 
-/// The form of the console's POSTs.
+/// The form of the console's POSTs (a missing field is empty: refused by the token check).
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
+    #[serde(default)]
     token: String,
 }
 
@@ -427,11 +428,14 @@ pub async fn user(
         .ok_or(WebError::NotFound)
 }
 
-/// The revoke form.
+/// The revoke form (a missing field is empty: refused by the token check, or not found).
 #[derive(Debug, Deserialize)]
 pub struct RevokeForm {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
     jti: String,
+    #[serde(default)]
     login: String,
 }
 
