@@ -341,3 +341,6 @@ fn first_id_at(conn: &mut crate::store::connection::DbConnection, at: i64) -> Qu
     }
     Ok(low)
 }
+
+#[cfg(test)]
+mod tests;
