@@ -4,9 +4,9 @@
 
 use std::io::IsTerminal as _;
 
-use inquire::validator::Validation;
-use inquire::{Confirm, InquireError, Text};
+use inquire::{Confirm, InquireError};
 
+use crate::line::LineInput;
 use crate::plan::{self, Answers, Plan, Step};
 use crate::questions::{self, Questions};
 use crate::{Options, Stop, current_rows, describe, idp, make_plan};
@@ -36,7 +36,7 @@ pub fn run(
             Step::Question(questions::DATABASE) => {
                 let q = questions.get(questions::DATABASE).map_err(Stop::Failed)?;
                 loop {
-                    let answer = ask(Text::new(&q.prompt)
+                    let answer = ask(LineInput::new(&q.prompt)
                         .with_help_message(&q.help)
                         .with_initial_value(&database))?;
                     match current_rows(answer.trim()) {
@@ -58,14 +58,11 @@ pub fn run(
                     .and_then(|c| plan::base_of(questions, c))
                     .unwrap_or_default();
                 let checker = questions.clone();
-                let answer = ask(Text::new(&q.prompt)
+                let answer = ask(LineInput::new(&q.prompt)
                     .with_help_message(&q.help)
                     .with_initial_value(&initial)
                     .with_validator(move |input: &str| {
-                        Ok(match plan::check_base_url(&checker, input) {
-                            Ok(_) => Validation::Valid,
-                            Err(message) => Validation::Invalid(message.into()),
-                        })
+                        plan::check_base_url(&checker, input).map(drop)
                     }))?;
                 answers.base_url = Some(answer.trim().to_owned());
             }
@@ -127,18 +124,15 @@ fn ask_setting(
     }
     loop {
         let rows = current.clone();
-        let mut prompt = Text::new(&def.installer.prompt)
+        let mut prompt = LineInput::new(&def.installer.prompt)
             .with_help_message(&def.installer.help)
             .with_initial_value(&initial)
             .with_validator(move |input: &str| {
                 if keep_multiline && input.trim().is_empty() {
-                    return Ok(Validation::Valid);
+                    return Ok(());
                 }
                 let resolved = plan::resolve(def, input);
-                Ok(match plan::check_answer(def, &resolved, &rows) {
-                    Ok(()) => Validation::Valid,
-                    Err(message) => Validation::Invalid(message.into()),
-                })
+                plan::check_answer(def, &resolved, &rows)
             });
         if keep_multiline {
             prompt = prompt.with_placeholder(&placeholder);
@@ -184,12 +178,12 @@ fn ask<T>(prompt: impl Prompt<T>) -> Result<T, Stop> {
     }
 }
 
-/// The two inquire prompts the wizard uses.
+/// The two prompts the wizard uses: a line (our editor) and a yes/no question (inquire).
 trait Prompt<T> {
     fn ask(self) -> Result<T, InquireError>;
 }
 
-impl Prompt<String> for Text<'_, '_> {
+impl Prompt<String> for LineInput {
     fn ask(self) -> Result<String, InquireError> {
         self.prompt()
     }
