@@ -88,12 +88,12 @@ async fn index(
     let groups: String = claims
         .groups
         .iter()
-        .map(|g| format!("<li><span class=\"badge\">{}</span></li>", escape(g)))
+        .map(|g| format!("<li>{}</li>", escape(g)))
         .collect();
     let groups = if groups.is_empty() {
         "<p class=\"muted\">You are in no group.</p>".to_owned()
     } else {
-        format!("<h2>Your groups</h2><ul class=\"actions\" aria-label=\"groups\">{groups}</ul>")
+        format!("<h2>Your groups</h2><ul class=\"groups\">{groups}</ul>")
     };
     let logout = logout
         .map(|l| l.0.clone())

@@ -74,6 +74,18 @@ pub async fn start_login(
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
+    to_idp(state, active, Purpose::Login, target, correlation_id).await
+}
+
+/// Starts a login for `purpose` (a person's, the admin console's sign-in, a test login): 303
+/// to the IdP with the AuthnRequest, or the refusal page.
+pub async fn to_idp(
+    state: web::Data<AppState>,
+    active: std::sync::Arc<crate::web::state::ActiveConfig>,
+    purpose: Purpose,
+    target: Option<String>,
+    correlation_id: String,
+) -> Result<HttpResponse, WebError> {
     let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
@@ -84,7 +96,7 @@ pub async fn start_login(
             now: state.now(),
             metrics: state.metrics(),
         };
-        login::begin(&ctx, target.as_deref(), &cid)
+        login::begin_for(&ctx, purpose, target.as_deref(), &cid)
     })
     .await?;
     match outcome {

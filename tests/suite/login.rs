@@ -1327,3 +1327,92 @@ fn a_non_admin_gets_403_from_every_console_page() {
     assert_eq!(reply.status, 403);
     assert_eq!(bridge.get("/metrics", &[]).status, 401);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logs (issue 13): a line per request and per login attempt with the correlation ID, JSON on
+// request, never a token or a SAML message.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_request_and_login_is_logged_with_its_correlation_id_and_no_secret() {
+    const TEST: &str = "every_request_and_login_is_logged_with_its_correlation_id_and_no_secret";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    let landed = bridge.landed(&reply, DOWNSTREAM, "the login");
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    let refused = bridge.refused(&reply, "replay", "the replay");
+    let accepted = bridge
+        .instance
+        .sqlite3("SELECT correlation_id FROM login_audit WHERE outcome = 'accepted'")
+        .trim()
+        .to_owned();
+    let log = bridge.server.log();
+    // The ACS's request line and the login's line carry the audit row's correlation ID.
+    for (id, login_line) in [(&accepted, "login accepted"), (&refused, "login refused")] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(id.as_str())).collect();
+        assert!(
+            lines.iter().any(|l| l.contains(login_line)),
+            "no {login_line:?} line with {id}:\n{log}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("request") && l.contains("POST") && l.contains(ACS_PATH)),
+            "no request line with {id}:\n{log}"
+        );
+    }
+    // Every request has its line: /saml/login and the two posts at least.
+    assert!(log.matches("fedbridge::request").count() >= 3, "{log}");
+    assert!(!log.contains(&landed.token), "the token is in the log");
+    assert!(
+        !log.contains(&response[..64]),
+        "the SAML response is in the log"
+    );
+    assert!(!log.contains("xsession="), "a query string is in the log");
+}
+
+#[test]
+fn json_logs_on_request() {
+    let instance = Instance::new();
+    let log = instance.dir.path().join("json.log");
+    let (mut child, rx) = spawn_fedbridge(
+        std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database")
+            .arg(&instance.db)
+            .env_remove("FEDBRIDGE_LOG_FORMAT"),
+        &log,
+    );
+    let line = rx.recv_timeout(SERVER_START_DEADLINE).unwrap();
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let (status, _) = http_get(port, "/healthz?secret=not-logged");
+    assert_eq!(status, 503, "unconfigured");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("no request line for /healthz:\n{text}"));
+    assert_eq!(request["status"], 503);
+    assert_eq!(request["method"], "GET");
+    assert_eq!(
+        request["correlation_id"].as_str().map(str::len),
+        Some(12),
+        "{request}"
+    );
+    assert!(
+        !text.contains("not-logged"),
+        "the query string is in the log"
+    );
+}

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use self::view::{AttemptsForm, GroupView, Section, Viewer};
-use crate::login::{self, LoginContext, Purpose};
+use crate::login::Purpose;
 use crate::store::AuditFilter;
 use crate::web::error::WebError;
 use crate::web::pages;
@@ -154,7 +154,7 @@ pub async fn sign_in(
         .next
         .filter(|n| n.starts_with("/admin") && !n.starts_with("/admin/signin"))
         .unwrap_or_else(|| "/admin".to_owned());
-    begin(state, active, Purpose::Admin, Some(next), correlation_id).await
+    crate::web::login::to_idp(state, active, Purpose::Admin, Some(next), correlation_id).await
 }
 
 /// The form of the console's POSTs (a missing field is empty: refused by the token check).
@@ -173,7 +173,7 @@ pub async fn test_login(
 ) -> Result<HttpResponse, WebError> {
     admin.check_form(&form.token)?;
     tracing::info!(correlation_id, admin = %admin.login_name, "test login started");
-    begin(
+    crate::web::login::to_idp(
         state,
         admin.active.clone(),
         Purpose::Test,
@@ -181,38 +181,6 @@ pub async fn test_login(
         correlation_id,
     )
     .await
-}
-
-async fn begin(
-    state: web::Data<AppState>,
-    active: Arc<ActiveConfig>,
-    purpose: Purpose,
-    target: Option<String>,
-    correlation_id: String,
-) -> Result<HttpResponse, WebError> {
-    let cid = correlation_id.clone();
-    let outcome = web::block(move || {
-        let idp = state.idp_trust();
-        let ctx = LoginContext {
-            config: &active.config,
-            idp: idp.as_ref(),
-            store: state.store(),
-            now: state.now(),
-            metrics: state.metrics(),
-        };
-        login::begin_for(&ctx, purpose, target.as_deref(), &cid)
-    })
-    .await?;
-    match outcome {
-        Ok(location) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish()),
-        Err(error) => Err(WebError::Login {
-            error,
-            correlation_id,
-        }),
-    }
 }
 
 /// Opens the admin session of a sign-in that completed (blocking): stores the secret's hash
