@@ -28,6 +28,8 @@ pub const DEFAULT_BRAND: &str = "fedbridge";
 pub enum Width {
     /// One card in the middle: sign-in, errors, messages.
     Narrow,
+    /// A card with room for a list (what to fix).
+    Medium,
     /// The full width: the admin console, the demo's pages.
     Wide,
 }
@@ -97,6 +99,7 @@ pub fn document(layout: &Layout<'_>) -> String {
         .unwrap_or_default();
     let width = match layout.width {
         Width::Narrow => "narrow",
+        Width::Medium => "medium",
         Width::Wide => "wide",
     };
     format!(
@@ -118,11 +121,19 @@ pub fn document(layout: &Layout<'_>) -> String {
 /// card. Every simple page goes through here, so it looks like the others without work of its
 /// own.
 pub fn page(title: &str, body: &str) -> String {
+    card_page(Width::Narrow, title, body)
+}
+
+/// [`page`] at another width.
+fn card_page(width: Width, title: &str, body: &str) -> String {
     let content = format!(
         "<div class=\"card\">\n<h1>{}</h1>\n{body}\n</div>",
         escape(title)
     );
-    document(&Layout::plain(title, &content))
+    document(&Layout {
+        width,
+        ..Layout::plain(title, &content)
+    })
 }
 
 /// `GET /assets/fedbridge.css`: the stylesheet, cacheable for a day.
@@ -167,17 +178,15 @@ pub fn not_configured(health: &ConfigHealth) -> String {
     if items.is_empty() {
         items.push_str("<li>The settings have not been read yet.</li>\n");
     }
-    page(
-        "fedbridge is not configured yet",
-        &format!(
-            "<p class=\"lead\">fedbridge starts serving logins once the settings in the \
+    let body = format!(
+        "<p class=\"lead\">fedbridge starts serving logins once the settings in the \
              <code>CONFIGURATIONENTITY</code> table are complete and valid.</p>\n\
              <div class=\"notice warn\"><strong>What is missing or wrong:</strong>\n<ul>\n{items}</ul></div>\n\
              <p>Fix it with <code>fedbridge config set</code> (or SQL); this page picks up the \
              change within seconds, no restart needed. <code>fedbridge config check</code> \
              lists the same problems.</p>"
-        ),
-    )
+    );
+    card_page(Width::Medium, "fedbridge is not configured yet", &body)
 }
 
 /// The page of a login that failed: what kind of failure, in general terms, and the

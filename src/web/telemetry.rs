@@ -1,6 +1,6 @@
 //! What fedbridge tells its operators: one log line per request with its correlation ID
 //! ([`log_requests`], which also makes the ID every handler, error page and audit row uses) and
-//! `/metrics` in the Prometheus text format ([`metrics`]).
+//! `/metrics` in the Prometheus text format ([`render`], served by `web::admin::metrics`).
 //!
 //! Logs never carry a query string (an `xsession` may be in it), a token, a key or a SAML
 //! message: the request line has the method, the path, the status and the time.

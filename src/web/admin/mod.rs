@@ -248,7 +248,8 @@ pub struct AttemptsQuery {
     since: Option<String>,
     until: Option<String>,
     correlation: Option<String>,
-    before: Option<i64>,
+    /// The next page's cursor (an audit row id); anything else is ignored.
+    before: Option<String>,
 }
 
 /// A time typed in the filter: RFC 3339, or `YYYY-MM-DD[ HH:MM]` in UTC.
@@ -293,7 +294,7 @@ pub async fn attempts(
         login_name: some(query.login),
         since: query.since.as_deref().and_then(parse_time),
         until: query.until.as_deref().and_then(parse_time),
-        before_id: query.before,
+        before_id: query.before.as_deref().and_then(|b| b.trim().parse().ok()),
     };
     let correlation = some(query.correlation);
     let page = web::block(move || -> Result<String, WebError> {
