@@ -41,6 +41,9 @@ pub struct Assertion {
     pub attributes: Vec<(String, Vec<String>)>,
     /// The Audience (default: the SP entityID of the fixtures).
     pub audience: String,
+    /// How far the IdP's clock is ahead of ours (negative: behind); every time in the
+    /// assertion is shifted by it.
+    pub clock_ahead: Duration,
 }
 
 impl Assertion {
@@ -51,7 +54,14 @@ impl Assertion {
             in_response_to: None,
             attributes: Vec::new(),
             audience: xmlsec::SP.to_owned(),
+            clock_ahead: Duration::ZERO,
         }
+    }
+
+    /// As issued by an IdP whose clock is `ahead` of ours.
+    pub fn clock_ahead(mut self, ahead: Duration) -> Assertion {
+        self.clock_ahead = ahead;
+        self
     }
 
     /// Answers the AuthnRequest `request_id`.
@@ -78,6 +88,7 @@ impl Assertion {
     /// The unsigned Response at `now` with fresh IDs, the Signature template inside the
     /// Assertion; every value XML-escaped.
     pub fn template(&self, now: OffsetDateTime) -> String {
+        let now = now + self.clock_ahead;
         let at = |offset: Duration| (now + offset).format(&Rfc3339).unwrap();
         let (issued, not_before, not_after, session_end) = (
             at(Duration::ZERO),

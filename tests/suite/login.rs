@@ -1416,3 +1416,63 @@ fn json_logs_on_request() {
         "the query string is in the log"
     );
 }
+
+#[test]
+fn the_audit_row_records_the_idps_clock_offset_attributes_and_changes() {
+    const TEST: &str = "the_audit_row_records_the_idps_clock_offset_attributes_and_changes";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge.login(&idp, None, alice(&["Sales", "Nonexistent"]));
+    let row = bridge.instance.sqlite3(
+        "SELECT clock_offset, dry_run, attributes, changes FROM login_audit WHERE outcome = 'accepted'",
+    );
+    let fields: Vec<&str> = row.trim().split('|').collect();
+    let offset: i64 = fields[0].parse().unwrap();
+    assert!(offset.abs() <= 2, "{row}");
+    assert_eq!(fields[1], "0");
+    let attributes: Value = serde_json::from_str(fields[2]).unwrap();
+    let mail = attributes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "mail")
+        .unwrap();
+    assert_eq!(mail["mapped_by"], "SAML_USER_EMAIL_ATTRIBUTE");
+    assert_eq!(mail["values"][0], ALICE);
+    let changes: Value = serde_json::from_str(fields[3]).unwrap();
+    assert_eq!(changes["create_user"], true);
+    assert_eq!(changes["add_memberships"], serde_json::json!(["Sales"]));
+    assert_eq!(
+        changes["unknown_groups"],
+        serde_json::json!(["Nonexistent"])
+    );
+
+    // An IdP whose clock is an hour ahead: refused as not yet valid, the offset measured from
+    // the signed IssueInstant.
+    let begun = bridge.begin(None);
+    let ahead = alice(&["Sales"])
+        .clock_ahead(time::Duration::hours(1))
+        .answering(&begun.request_id);
+    let reply = bridge.post_response(&idp.post_value(&ahead), Some(&begun.relay_state));
+    let id = bridge.refused(&reply, "not_yet_valid", "an IdP an hour ahead");
+    let offset: i64 = bridge
+        .instance
+        .sqlite3(&format!(
+            "SELECT clock_offset FROM login_audit WHERE correlation_id = '{id}'"
+        ))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((3_598..=3_602).contains(&offset), "{offset}");
+    // Garbage: refused before any signature, so no offset is measured.
+    let reply = bridge.post_response("bm90IFNBTUw=", None);
+    let id = correlation_id(&reply.body).unwrap();
+    assert_eq!(
+        bridge.instance.sqlite3(&format!(
+            "SELECT clock_offset FROM login_audit WHERE correlation_id = '{id}'"
+        )),
+        "<NULL>\n"
+    );
+}
