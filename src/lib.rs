@@ -12,6 +12,7 @@ pub mod demo;
 pub mod downstream;
 pub mod ids;
 pub mod login;
+pub mod metrics;
 pub mod saml;
 pub mod store;
 pub mod sync;

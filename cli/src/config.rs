@@ -16,17 +16,18 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use fedbridge::config::display::{MASK, shown};
-use fedbridge::config::keys::SAML_CONSUMER_URL;
-use fedbridge::config::schema::{CONSUMER_URL, Empty, Schema, SettingDef};
-use fedbridge::config::{self, AbsoluteUrl, Problem};
+use fedbridge::config::display::{MASK, default_value, not_set, shown};
+use fedbridge::config::schema::{Empty, Schema, SettingDef};
+use fedbridge::config::{self, Problem};
 use fedbridge::store::{ConfigRows, RowChange, Store};
+
+use crate::DbArg;
 
 /// The `config` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Every row, and every setting without a row with its default; secrets masked.
-    List,
+    List(DbArg),
     /// The value of one setting as stored (secrets too), (NULL), or "not set" with the default.
     Get(GetArgs),
     /// Set settings, after checking the value and the whole resulting configuration.
@@ -38,7 +39,7 @@ pub enum ConfigCommand {
     /// Delete settings' rows (back to the default), after checking the resulting configuration.
     Unset(UnsetArgs),
     /// Check the whole configuration: every problem at once, and the warnings.
-    Check,
+    Check(DbArg),
     /// Print the reference table of every setting (Markdown), as in the README; no database.
     Reference,
 }
@@ -48,12 +49,16 @@ pub enum ConfigCommand {
 pub struct GetArgs {
     /// The setting's NAME (as in CONFIGURATIONENTITY).
     name: String,
+    #[command(flatten)]
+    db: DbArg,
 }
 
 /// Options of `config set`.
 #[derive(Debug, Args)]
 pub struct SetArgs {
-    /// NAME VALUE [NAME VALUE]...; with --null: NAME [NAME]...
+    /// NAME VALUE [NAME VALUE]...; with --null: NAME [NAME]... A VALUE may start with "-"
+    /// (PEM does); the options --null, --allow-unknown and --database are recognised in any
+    /// position, and every word after "--" is a NAME or VALUE.
     #[arg(
         required = true,
         value_name = "NAME VALUE",
@@ -67,6 +72,8 @@ pub struct SetArgs {
     /// Also store names that are not fedbridge settings (refused by default: a typo).
     #[arg(long)]
     allow_unknown: bool,
+    #[command(flatten)]
+    db: DbArg,
 }
 
 /// Options of `config unset`.
@@ -75,6 +82,76 @@ pub struct UnsetArgs {
     /// The settings whose rows are deleted.
     #[arg(required = true, value_name = "NAME")]
     names: Vec<String>,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+impl ConfigCommand {
+    /// The command's `--database`; `None` for `reference`, which uses no database.
+    pub fn database(&self) -> Option<&DbArg> {
+        match self {
+            ConfigCommand::List(db) | ConfigCommand::Check(db) => Some(db),
+            ConfigCommand::Get(args) => Some(&args.db),
+            ConfigCommand::Set(args) => Some(&args.db),
+            ConfigCommand::Unset(args) => Some(&args.db),
+            ConfigCommand::Reference => None,
+        }
+    }
+
+    /// `config set` takes its options out of its words (see [`SetArgs::take_options`]).
+    pub fn take_options(&mut self) -> Result<(), String> {
+        match self {
+            ConfigCommand::Set(args) => args.take_options(),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl SetArgs {
+    /// Clap takes every word after the first NAME as a NAME or VALUE (a value may start with
+    /// "-": PEM does), options included: this picks out --null, --allow-unknown and
+    /// --database [=]VALUE wherever they stand, up to "--", after which every word is a NAME or
+    /// VALUE. Any other word that starts with "-" where a NAME is expected is a usage error (a
+    /// NAME never starts with "-").
+    pub fn take_options(&mut self) -> Result<(), String> {
+        let mut words = Vec::new();
+        let mut rest = std::mem::take(&mut self.args).into_iter();
+        let mut literal = false;
+        while let Some(word) = rest.next() {
+            if literal {
+                words.push(word);
+                continue;
+            }
+            match word.as_str() {
+                "--" => literal = true,
+                "--null" => self.null = true,
+                "--allow-unknown" => self.allow_unknown = true,
+                "--database" => {
+                    let value = rest
+                        .next()
+                        .ok_or("set: --database needs a value (PATH_OR_URL)")?;
+                    self.db.database = Some(value);
+                }
+                _ => match word.strip_prefix("--database=") {
+                    Some(value) => self.db.database = Some(value.to_owned()),
+                    None => {
+                        // Even positions hold NAMEs (with --null every word is a NAME).
+                        let is_name = self.null || words.len() % 2 == 0;
+                        if is_name && word.starts_with('-') {
+                            return Err(format!(
+                                "set: unknown option {word}; a setting NAME never starts with \
+                                 \"-\" (to store such a name anyway: fedbridge config set -- \
+                                 NAME VALUE)"
+                            ));
+                        }
+                        words.push(word);
+                    }
+                },
+            }
+        }
+        self.args = words;
+        Ok(())
+    }
 }
 
 /// Runs a `config` command against the database `database`.
@@ -94,9 +171,9 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     let request = match command {
         ConfigCommand::Set(args) => set_request(args).map(Some),
         ConfigCommand::Unset(args) => unset_request(args).map(Some),
-        ConfigCommand::List
+        ConfigCommand::List(_)
         | ConfigCommand::Get(_)
-        | ConfigCommand::Check
+        | ConfigCommand::Check(_)
         | ConfigCommand::Reference => Ok(None),
     };
     let request = match request {
@@ -118,7 +195,7 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
         (ConfigCommand::Get(args), None) => store
             .config_rows()
             .map(|rows| get(schema, &rows, &args.name)),
-        (ConfigCommand::Check, None) => store.config_rows().map(|rows| check(schema, &rows)),
+        (ConfigCommand::Check(_), None) => store.config_rows().map(|rows| check(schema, &rows)),
         (_, None) => store.config_rows().map(|rows| list(schema, &rows)),
     };
     match report {
@@ -267,19 +344,8 @@ struct Request {
 }
 
 fn set_request(args: &SetArgs) -> Result<Request, String> {
-    // A value may start with "-" (PEM does), so clap takes every word after the first NAME as
-    // a value, flags included: pick the flags out by hand.
-    let mut null = args.null;
-    let mut allow_unknown = args.allow_unknown;
-    let mut words = Vec::new();
-    for word in &args.args {
-        match word.as_str() {
-            "--null" => null = true,
-            "--allow-unknown" => allow_unknown = true,
-            "--" => {}
-            _ => words.push(word.clone()),
-        }
-    }
+    // The options were taken out of the words by `SetArgs::take_options`.
+    let (null, allow_unknown, words) = (args.null, args.allow_unknown, &args.args);
     let mut changes = BTreeMap::new();
     let mut add = |name: &str, change: RowChange| -> Result<(), String> {
         check_name(name)?;
@@ -289,7 +355,7 @@ fn set_request(args: &SetArgs) -> Result<Request, String> {
         }
     };
     if null {
-        for name in &words {
+        for name in words {
             add(name, RowChange::Set(None))?;
         }
     } else {
@@ -550,35 +616,6 @@ fn describe_changes(report: &mut Report, changes: &BTreeMap<String, RowChange>) 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The default of `def`, with the consumer URL filled in when it is known.
-fn default_value(def: &SettingDef, rows: &ConfigRows) -> Option<String> {
-    let default = def.default.as_ref()?;
-    if !default.contains(CONSUMER_URL) {
-        return Some(default.clone());
-    }
-    let consumer = rows
-        .get(SAML_CONSUMER_URL)
-        .and_then(|v| v.as_deref())
-        .and_then(|v| AbsoluteUrl::parse(v).ok())
-        .map(|url| url.as_str().to_owned());
-    Some(match consumer {
-        Some(consumer) => default.replace(CONSUMER_URL, &consumer),
-        None => default.replace(CONSUMER_URL, "(SAML_CONSUMER_URL)"),
-    })
-}
-
-/// What "not set" means for `def`.
-fn not_set(def: &SettingDef, rows: &ConfigRows) -> String {
-    match (&def.unset, default_value(def, rows)) {
-        (Some(unset), _) => unset.clone(),
-        (None, Some(default)) => format!("default {default}"),
-        (None, None) if def.required == config::schema::Required::Always => {
-            "mandatory: the configuration is incomplete without it".into()
-        }
-        (None, None) => "not set".into(),
-    }
-}
 
 fn unknown_note(similar: Option<&SettingDef>) -> String {
     match similar {

@@ -1,6 +1,6 @@
 //! `fedbridge demo`: fedbridge, a development IdP and a downstream app on loopback (see
-//! [`fedbridge::demo`]). The global `--database` is not used: the demo always starts on a fresh
-//! SQLite file in a temporary directory, removed when it stops.
+//! [`fedbridge::demo`]). It takes no `--database`: the demo always starts on a fresh SQLite file
+//! in a temporary directory, removed when it stops.
 //!
 //! Exit status: 0 stopped with Ctrl-C, 1 the demo failed, 2 a listen address that is not a
 //! loopback IP or cannot be bound.
@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use fedbridge::demo::{DEFAULT_APP_LISTEN, DEFAULT_IDP_LISTEN, DEFAULT_LISTEN, DemoOptions};
+
+use crate::{LogArgs, LogFormat};
 
 /// Options of `demo`: where the three servers listen (loopback IPs only; port 0 picks a free
 /// port).
@@ -24,6 +26,15 @@ pub struct DemoArgs {
     /// Where the example downstream app listens.
     #[arg(long, default_value = DEFAULT_APP_LISTEN, value_name = "ADDRESS:PORT")]
     app_listen: String,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+impl DemoArgs {
+    /// The log format asked for.
+    pub fn log_format(&self) -> LogFormat {
+        self.log.log_format
+    }
 }
 
 /// Runs the demo until Ctrl-C.

@@ -14,11 +14,13 @@ use clap::{Args, Subcommand};
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::store::{GroupChangeRefused, Store};
 
+use crate::DbArg;
+
 /// The `groups` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum GroupsCommand {
     /// Every local group with its number of members (federated and local).
-    List,
+    List(DbArg),
     /// Create groups (all or none, in one transaction), optionally with the IdP's identifiers.
     Add(AddArgs),
     /// Remove groups and their memberships (all or none, in one transaction).
@@ -36,14 +38,30 @@ pub struct AddArgs {
     /// without regard to case; repeatable; only with one NAME.
     #[arg(long = "idp-id", value_name = "ID", allow_hyphen_values = true)]
     idp_ids: Vec<String>,
+    #[command(flatten)]
+    db: DbArg,
 }
 
 /// The group names of `add` and `remove`.
 #[derive(Debug, Args)]
 pub struct NamesArgs {
-    /// Group names: exact and case-sensitive.
-    #[arg(required = true, value_name = "NAME", allow_hyphen_values = true)]
+    /// Group names: exact and case-sensitive. A name that starts with "-" goes after "--"
+    /// (groups add -- -odd-name).
+    #[arg(required = true, value_name = "NAME")]
     names: Vec<String>,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+impl GroupsCommand {
+    /// The command's `--database`.
+    pub fn database(&self) -> &DbArg {
+        match self {
+            GroupsCommand::List(db) => db,
+            GroupsCommand::Add(args) => &args.db,
+            GroupsCommand::Remove(args) => &args.db,
+        }
+    }
 }
 
 /// Why `name` is not a valid group name, if it is not: empty, leading or trailing whitespace,
@@ -63,9 +81,9 @@ pub(crate) fn invalid_name(name: &str) -> Option<&'static str> {
 /// Runs a `groups` command against the database `database`.
 pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     let names = match command {
-        GroupsCommand::List => Vec::new(),
+        GroupsCommand::List(_) => Vec::new(),
         GroupsCommand::Add(AddArgs { names: given, .. })
-        | GroupsCommand::Remove(NamesArgs { names: given }) => {
+        | GroupsCommand::Remove(NamesArgs { names: given, .. }) => {
             let mut names = Vec::new();
             for name in given {
                 if let Some(why) = invalid_name(name) {
@@ -105,7 +123,7 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
         }
     };
     let result = match command {
-        GroupsCommand::List => store.list_groups().map(|groups| {
+        GroupsCommand::List(_) => store.list_groups().map(|groups| {
             if groups.is_empty() {
                 println!("(no groups)");
             } else {

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::DbArg;
+
 /// Options of `install`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
@@ -20,6 +22,15 @@ pub struct InstallArgs {
     /// Where to write the SP metadata file (default: beside the SQLite database).
     #[arg(long, value_name = "PATH")]
     sp_metadata: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+impl InstallArgs {
+    /// The command's `--database`.
+    pub fn database(&self) -> &DbArg {
+        &self.db
+    }
 }
 
 /// Runs the installer against `database` (the default answer to the database question).

@@ -11,10 +11,10 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use fedbridge::store::{ExternalIdRefused, Store, UserDetail, UserSummary};
+
+use crate::{DbArg, time};
 
 /// How many login audit rows `users show` prints.
 const RECENT_LOGINS: i64 = 10;
@@ -23,7 +23,7 @@ const RECENT_LOGINS: i64 = 10;
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Every user: login name, full name, e-mail, disabled, number of groups, last login.
-    List,
+    List(DbArg),
     /// Everything stored about one user, its groups and its 10 most recent logins.
     Show(ShowArgs),
     /// Record the stable IdP identifier of a user (Qualys "External ID"): a login whose NameID
@@ -34,27 +34,40 @@ pub enum UsersCommand {
 /// Options of `users set-external-id`.
 #[derive(Debug, Args)]
 pub struct SetExternalIdArgs {
-    /// The user's login name.
-    #[arg(value_name = "LOGIN", allow_hyphen_values = true)]
+    /// The user's login name. A name that starts with "-" goes after "--".
+    #[arg(value_name = "LOGIN")]
     login: String,
-    /// The identifier (exact: compared as sent by the IdP); omit it with --clear.
-    #[arg(
-        value_name = "ID",
-        allow_hyphen_values = true,
-        required_unless_present = "clear"
-    )]
+    /// The identifier (exact: compared as sent by the IdP); omit it with --clear. An
+    /// identifier that starts with "-" goes after "--".
+    #[arg(value_name = "ID", required_unless_present = "clear")]
     id: Option<String>,
     /// Remove the user's external ID.
     #[arg(long, conflicts_with = "id")]
     clear: bool,
+    #[command(flatten)]
+    db: DbArg,
 }
 
 /// Options of `users show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The login name (exact, or in another letter case).
-    #[arg(value_name = "LOGIN", allow_hyphen_values = true)]
+    /// The login name (exact, or in another letter case). A name that starts with "-" goes
+    /// after "--".
+    #[arg(value_name = "LOGIN")]
     login: String,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+impl UsersCommand {
+    /// The command's `--database`.
+    pub fn database(&self) -> &DbArg {
+        match self {
+            UsersCommand::List(db) => db,
+            UsersCommand::Show(args) => &args.db,
+            UsersCommand::SetExternalId(args) => &args.db,
+        }
+    }
 }
 
 /// Runs a `users` command against the database `database`.
@@ -73,7 +86,7 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
         }
     };
     let result = match command {
-        UsersCommand::List => store.list_users().map(|users| {
+        UsersCommand::List(_) => store.list_users().map(|users| {
             print!("{}", list(&users));
             ExitCode::SUCCESS
         }),
@@ -122,14 +135,6 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// An epoch-seconds time as RFC 3339 (UTC).
-fn time(at: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.to_string())
 }
 
 fn opt(value: Option<&str>) -> &str {

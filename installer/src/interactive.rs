@@ -4,11 +4,10 @@
 
 use std::io::IsTerminal as _;
 
-use inquire::autocompletion::{Autocomplete, Replacement};
-use inquire::validator::Validation;
-use inquire::{Confirm, CustomUserError, InquireError, Select, Text};
+use inquire::{Confirm, InquireError, Select};
 
 use crate::idp::{IdpSummary, SummaryError};
+use crate::line::LineInput;
 use crate::plan::{self, Answers, Step};
 use crate::questions::{self, Questions};
 use crate::{Options, Outcome, Stop, current_rows, describe, entity_id, idp, make_plan};
@@ -40,7 +39,7 @@ pub fn run(
             Step::Question(questions::DATABASE) => {
                 let q = questions.get(questions::DATABASE).map_err(Stop::Failed)?;
                 loop {
-                    let answer = ask(Text::new(&q.prompt)
+                    let answer = ask(LineInput::new(&q.prompt)
                         .with_help_message(&q.help)
                         .with_initial_value(&database))?;
                     match current_rows(answer.trim()) {
@@ -62,14 +61,11 @@ pub fn run(
                     .and_then(|c| plan::base_of(questions, c))
                     .unwrap_or_default();
                 let checker = questions.clone();
-                let answer = ask(Text::new(&q.prompt)
+                let answer = ask(LineInput::new(&q.prompt)
                     .with_help_message(&q.help)
                     .with_initial_value(&initial)
                     .with_validator(move |input: &str| {
-                        Ok(match plan::check_base_url(&checker, input) {
-                            Ok(_) => Validation::Valid,
-                            Err(message) => Validation::Invalid(message.into()),
-                        })
+                        plan::check_base_url(&checker, input).map(drop)
                     }))?;
                 answers.base_url = Some(answer.trim().to_owned());
             }
@@ -140,24 +136,21 @@ fn ask_setting(
     }
     loop {
         let rows = current.clone();
-        let mut prompt = Text::new(&def.installer.prompt)
+        let mut prompt = LineInput::new(&def.installer.prompt)
             .with_help_message(&def.installer.help)
             .with_initial_value(&initial)
             .with_validator(move |input: &str| {
                 if keep_multiline && input.trim().is_empty() {
-                    return Ok(Validation::Valid);
+                    return Ok(());
                 }
                 let resolved = plan::resolve(def, input);
-                Ok(match plan::check_answer(def, &resolved, &rows) {
-                    Ok(()) => Validation::Valid,
-                    Err(message) => Validation::Invalid(message.into()),
-                })
+                plan::check_answer(def, &resolved, &rows)
             });
         if keep_multiline {
             prompt = prompt.with_placeholder(&placeholder);
         }
         if !def.installer.suggestions.is_empty() {
-            prompt = prompt.with_autocomplete(Suggestions(def.installer.suggestions.clone()));
+            prompt = prompt.with_suggestions(def.installer.suggestions.clone());
         }
         let answer = ask(prompt)?;
         if keep_multiline && answer.trim().is_empty() {
@@ -233,36 +226,6 @@ fn check_metadata_url(
     }
 }
 
-/// Completion of a setting's answer from the schema's suggestions.
-#[derive(Debug, Clone)]
-struct Suggestions(Vec<String>);
-
-impl Autocomplete for Suggestions {
-    fn get_suggestions(&mut self, input: &str) -> Result<Vec<String>, CustomUserError> {
-        let input = input.to_ascii_lowercase();
-        Ok(self
-            .0
-            .iter()
-            .filter(|s| s.to_ascii_lowercase().contains(&input))
-            .cloned()
-            .collect())
-    }
-
-    fn get_completion(
-        &mut self,
-        input: &str,
-        highlighted: Option<String>,
-    ) -> Result<Replacement, CustomUserError> {
-        Ok(highlighted.or_else(|| {
-            let mut matching = self.get_suggestions(input).ok()?.into_iter();
-            match (matching.next(), matching.next()) {
-                (Some(one), None) => Some(one),
-                _ => None,
-            }
-        }))
-    }
-}
-
 /// A prompt's answer; Ctrl-C and Esc stop the install with nothing written.
 fn ask<T>(prompt: impl Prompt<T>) -> Result<T, Stop> {
     match prompt.ask() {
@@ -274,12 +237,13 @@ fn ask<T>(prompt: impl Prompt<T>) -> Result<T, Stop> {
     }
 }
 
-/// The inquire prompts the wizard uses.
+/// The prompts the wizard uses: a line (our editor), a yes/no question and a pick list
+/// (inquire).
 trait Prompt<T> {
     fn ask(self) -> Result<T, InquireError>;
 }
 
-impl Prompt<String> for Text<'_, '_> {
+impl Prompt<String> for LineInput {
     fn ask(self) -> Result<String, InquireError> {
         self.prompt()
     }

@@ -16,6 +16,7 @@
 pub mod idp;
 pub mod interactive;
 pub mod keys;
+pub mod line;
 pub mod plan;
 pub mod questions;
 

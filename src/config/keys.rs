@@ -66,6 +66,15 @@ pub const FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS: &str = "FEDBRIDGE_REQUIRE_SIGNED_
 /// How AuthnRequests are sent.
 pub const FEDBRIDGE_AUTHN_REQUEST_BINDING: &str = "FEDBRIDGE_AUTHN_REQUEST_BINDING";
 
+/// Groups whose members may use the admin console.
+pub const FEDBRIDGE_ADMIN_GROUPS: &str = "FEDBRIDGE_ADMIN_GROUPS";
+/// Bearer token of the metrics scraper.
+pub const FEDBRIDGE_METRICS_TOKEN: &str = "FEDBRIDGE_METRICS_TOKEN";
+/// Certificate expiry warning window.
+pub const FEDBRIDGE_CERT_EXPIRY_WARNING: &str = "FEDBRIDGE_CERT_EXPIRY_WARNING";
+/// Product or company name on the login page.
+pub const FEDBRIDGE_PRODUCT_NAME: &str = "FEDBRIDGE_PRODUCT_NAME";
+
 /// Every key above.
 pub const ALL: &[&str] = &[
     SAML_METADATA_URL,
@@ -100,4 +109,8 @@ pub const ALL: &[&str] = &[
     FEDBRIDGE_EXISTING_USERS_ONLY,
     FEDBRIDGE_REQUIRE_SIGNED_ASSERTIONS,
     FEDBRIDGE_AUTHN_REQUEST_BINDING,
+    FEDBRIDGE_ADMIN_GROUPS,
+    FEDBRIDGE_METRICS_TOKEN,
+    FEDBRIDGE_CERT_EXPIRY_WARNING,
+    FEDBRIDGE_PRODUCT_NAME,
 ];

@@ -352,6 +352,10 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
             FEDBRIDGE_AUTHN_REQUEST_BINDING,
             AuthnRequestBinding::from_name(&authn_request_binding),
         )?,
+        admin_groups: get.strings(FEDBRIDGE_ADMIN_GROUPS)?.unwrap_or_default(),
+        metrics_token: get.secret(FEDBRIDGE_METRICS_TOKEN)?,
+        cert_expiry_warning: get.duration(FEDBRIDGE_CERT_EXPIRY_WARNING)?,
+        product_name: get.text(FEDBRIDGE_PRODUCT_NAME)?,
     })
 }
 

@@ -140,6 +140,14 @@ pub struct Config {
     pub require_signed_assertions: bool,
     /// `FEDBRIDGE_AUTHN_REQUEST_BINDING`.
     pub authn_request_binding: AuthnRequestBinding,
+    /// `FEDBRIDGE_ADMIN_GROUPS`: members of these groups may use the admin console.
+    pub admin_groups: Vec<String>,
+    /// `FEDBRIDGE_METRICS_TOKEN`: the scraper's Bearer token for `/metrics`.
+    pub metrics_token: Option<SecretString>,
+    /// `FEDBRIDGE_CERT_EXPIRY_WARNING`: certificates and keys expiring within it are warned of.
+    pub cert_expiry_warning: Duration,
+    /// `FEDBRIDGE_PRODUCT_NAME`: the name on the login page; `None`: fedbridge.
+    pub product_name: Option<String>,
 }
 
 impl Config {

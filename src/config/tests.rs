@@ -615,6 +615,26 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
             "artifact",
             "'artifact' is not one of auto, redirect, post; e.g. post",
         ),
+        (
+            "FEDBRIDGE_ADMIN_GROUPS",
+            "admins",
+            "'admins' is not a JSON array of strings (expected value at line 1 column 1); e.g. [\"fedbridge-admins\"]",
+        ),
+        (
+            "FEDBRIDGE_METRICS_TOKEN",
+            "short",
+            "the value is shorter than 16 characters; e.g. 9c1e4b7a2f6d8e0b3a5c",
+        ),
+        (
+            "FEDBRIDGE_CERT_EXPIRY_WARNING",
+            "2h",
+            "'2h' is shorter than the minimum of 1d; e.g. 45d",
+        ),
+        (
+            "FEDBRIDGE_PRODUCT_NAME",
+            "a\nb",
+            "'a\nb' contains a control character; e.g. Example Corp",
+        ),
     ];
     let mut covered: Vec<&str> = vec![
         "SAML_METADATA_URL",

@@ -368,6 +368,7 @@ pub enum IdpError {
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/").route(web::get().to(index)))
+        .service(web::resource(pages::STYLESHEET_PATH).route(web::get().to(pages::stylesheet)))
         .service(web::resource("/metadata").route(web::get().to(metadata)))
         .service(
             web::resource("/sso")
@@ -481,16 +482,18 @@ fn login_form(
     error: Option<&str>,
 ) -> HttpResponse {
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|e| format!("<p class=\"notice error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let body = format!(
         "{error}<form method=\"post\" action=\"/sso\">\
          <input type=\"hidden\" name=\"request_id\" value=\"{request_id}\">\
          <input type=\"hidden\" name=\"relay_state\" value=\"{relay_state}\">\
-         <p><label>User name <input name=\"username\" value=\"{username}\" autocomplete=\"off\" \
-         autofocus required></label></p>\
-         <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"off\" \
-         required></label></p>\
+         <div class=\"field\"><label for=\"username\">User name</label>\
+         <input id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"off\" \
+         autofocus required></div>\
+         <div class=\"field\"><label for=\"password\">Password</label>\
+         <input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"off\" \
+         required></div>\
          <p><button type=\"submit\">Log in</button></p>\
          </form>\
          <h2>Sample users</h2>{users}",
@@ -533,7 +536,7 @@ fn auto_post(acs_url: &str, response_xml: &str, relay_state: &str) -> HttpRespon
 /// A refusal page (400), the reason escaped.
 fn refused(error: &IdpError) -> HttpResponse {
     let body = format!(
-        "<p class=\"error\" role=\"alert\">{}</p>\
+        "<p class=\"notice error\" role=\"alert\">{}</p>\
          <p>Start the login at fedbridge (\u{201c}Log in using SSO\u{201d}).</p>",
         escape(&error.to_string())
     );
@@ -558,15 +561,15 @@ fn users_table() -> String {
         );
     }
     format!(
-        "<table><tr><th>user name</th><th>password</th><th>full name</th><th>groups</th></tr>\
-         {rows}</table>"
+        "<div class=\"table-wrap\"><table><thead><tr><th>User name</th><th>Password</th>\
+         <th>Full name</th><th>Groups</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
 }
 
-/// A page with the development banner. `script`: the one inline script to run (allowed by a
-/// fresh CSP nonce, like the stylesheet); no other script runs. Forms may only post to this
-/// IdP, except on a page with a script (the auto-post page: the ACS, and wherever it
-/// redirects).
+/// A page with the development banner, in fedbridge's layout and stylesheet (served by the IdP
+/// itself at the same path). `script`: the one inline script to run (allowed by a fresh CSP
+/// nonce); no other script runs. Forms may only post to this IdP, except on a page with a script
+/// (the auto-post page: the ACS, and wherever it redirects).
 fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> HttpResponse {
     let Ok(nonce) = nonce() else {
         return HttpResponse::InternalServerError()
@@ -576,32 +579,28 @@ fn page(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Ht
     let (csp, script) = match script {
         Some(script) => (
             format!(
-                "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
+                "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; \
                  frame-ancestors 'none'"
             ),
             format!("<script nonce=\"{nonce}\">{script}</script>"),
         ),
         None => (
-            format!(
-                "default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; \
-                 frame-ancestors 'none'"
-            ),
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"
+                .to_owned(),
             String::new(),
         ),
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{title} \u{2013} development IdP</title>\
-         <style nonce=\"{nonce}\">\
-         body{{font-family:sans-serif;max-width:46em;margin:2em auto;padding:0 1em}}\
-         .dev{{background:#b00020;color:#fff;padding:.6em 1em;font-weight:bold}}\
-         .error{{color:#b00020;font-weight:bold}}td,th{{padding:.2em .8em;text-align:left}}\
-         </style></head><body><p class=\"dev\">{banner}</p><h1>{title}</h1>{body}{script}\
-         </body></html>",
-        title = escape(title),
-        banner = escape(BANNER),
+    let content = format!(
+        "<div class=\"card\">\n<h1>{}</h1>\n{body}{script}\n</div>",
+        escape(title)
     );
+    let html = pages::document(&pages::Layout {
+        brand: "Development IdP",
+        brand_sub: Some("fedbridge demo"),
+        banner: Some(BANNER),
+        width: pages::Width::Wide,
+        ..pages::Layout::plain(title, &content)
+    });
     // fedbridge's HTML headers (no cache, no sniffing, no script), then this page's own CSP.
     pages::html_with_csp(HttpResponse::build(status), html, &csp)
 }

@@ -39,6 +39,8 @@ pub const DEFAULT_APP_LISTEN: &str = "127.0.0.1:8090";
 pub const AUDIENCE: &str = "xsession";
 /// The ACS path (the default of the QPR documentation).
 pub const ACS_PATH: &str = "/EnticeServices/rest/authenticate/saml";
+/// The sample group whose members may use the admin console (alice is in it, bob is not).
+pub const ADMIN_GROUP: &str = "Engineering";
 /// The name of the database file in the temporary directory.
 pub const DATABASE_FILE: &str = "fedbridge-demo.db";
 /// How long to wait for fedbridge to have the IdP's metadata in service.
@@ -244,6 +246,10 @@ impl DemoUrls {
             ("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", allowed),
             ("FEDBRIDGE_XSESSION_AUDIENCE", AUDIENCE.into()),
             ("FEDBRIDGE_EXIT_URL", format!("{}/", self.fedbridge)),
+            (
+                "FEDBRIDGE_ADMIN_GROUPS",
+                serde_json::json!([ADMIN_GROUP]).to_string(),
+            ),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), Some(value)))
@@ -442,6 +448,11 @@ fn print_banner(urls: &DemoUrls, database: &str) -> std::io::Result<()> {
     writeln!(stdout, "  users     {}", users.join(", "))?;
     writeln!(stdout, "  IdP       {}/ (development IdP)", urls.idp)?;
     writeln!(stdout, "  app       {}/ (downstream example)", urls.app)?;
+    writeln!(
+        stdout,
+        "  admin     {}/admin (the admin console: members of {ADMIN_GROUP}, e.g. alice)",
+        urls.fedbridge
+    )?;
     writeln!(stdout, "  database  {database}")?;
     writeln!(stdout, "Press Ctrl-C to stop.")?;
     stdout.flush()

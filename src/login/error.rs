@@ -100,6 +100,16 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// Every reason code a login can be refused with: the validator's and the login's own (the
+/// labels of `fedbridge_logins_total`).
+pub fn all_reason_codes() -> Vec<&'static str> {
+    RejectionReason::ALL
+        .iter()
+        .map(|r| r.code())
+        .chain(LoginReason::ALL.iter().map(|r| r.code()))
+        .collect()
+}
+
 impl LoginError {
     /// The stable reason code (snake_case), as in the audit trail and the log.
     pub fn code(&self) -> &'static str {

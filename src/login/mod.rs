@@ -10,22 +10,26 @@
 mod error;
 mod ledger;
 
+use std::time::Instant;
+
 use time::{Duration, OffsetDateTime};
 use url::Url;
 
-pub use self::error::{ErrorKind, LoginError, LoginReason};
+pub use self::error::{ErrorKind, LoginError, LoginReason, all_reason_codes};
 use self::ledger::DatabaseLedger;
 use crate::config::Config;
-use crate::saml::VerifiedAssertion;
+use crate::metrics::Metrics;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
 use crate::saml::keys::certificates;
 use crate::saml::metadata::{SsoBinding, SsoEndpoint};
 use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
+use crate::saml::{SamlAttribute, VerifiedAssertion};
+pub use crate::store::Purpose;
 use crate::store::{
-    CompleteLoginError, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
+    CompleteLoginError, DryRun, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
     SyncOutcome, UsedMessages,
 };
-use crate::sync::{Identity, SyncFlag, SyncPolicy};
+use crate::sync::{Identity, SyncFlag, SyncPolicy, arrived};
 use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
@@ -70,6 +74,8 @@ pub struct LoginContext<'a> {
     pub store: &'a Store,
     /// Now.
     pub now: OffsetDateTime,
+    /// Where outcomes, validation times and the IdP's clock offset are counted.
+    pub metrics: &'a Metrics,
 }
 
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
@@ -82,18 +88,34 @@ pub fn begin(
     target: Option<&str>,
     correlation_id: &str,
 ) -> Result<Outbound, LoginError> {
-    run_begin(ctx, target).map_err(|error| {
+    begin_for(ctx, Purpose::Login, target, correlation_id)
+}
+
+/// [`begin`] for `purpose`: a sign-in to the admin console (its answer also opens an admin
+/// session) or a test login (its answer is shown, not applied).
+pub fn begin_for(
+    ctx: &LoginContext<'_>,
+    purpose: Purpose,
+    target: Option<&str>,
+    correlation_id: &str,
+) -> Result<Outbound, LoginError> {
+    run_begin(ctx, purpose, target).map_err(|error| {
         let failed = Failed {
             error,
             idp: None,
             login_name: None,
+            dry_run: purpose == Purpose::Test,
         };
-        audit_failure(ctx, &failed, correlation_id);
+        audit_failure(ctx, &failed, correlation_id, &Progress::default());
         failed.error
     })
 }
 
-fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<Outbound, LoginError> {
+fn run_begin(
+    ctx: &LoginContext<'_>,
+    purpose: Purpose,
+    target: Option<&str>,
+) -> Result<Outbound, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sso = idp.sso.as_ref().ok_or(LoginError::NoSsoUrl)?;
@@ -107,7 +129,8 @@ fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<Outbound, L
     };
     let request_id = new_request_id().map_err(|e| LoginError::Internal(e.to_string()))?;
     let relay_handle = crate::ids::random_id().map_err(|e| LoginError::Internal(e.to_string()))?;
-    ctx.store.remember_request(
+    ctx.store.remember_request_for(
+        purpose,
         &request_id,
         &relay_handle,
         target.as_ref().map(Url::as_str),
@@ -167,6 +190,20 @@ pub struct PostedResponse<'a> {
     pub too_large: bool,
 }
 
+/// What a response that went through led to.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per login, moved once to the handler; a boxed token would cost an allocation \
+              on every login for nothing"
+)]
+pub enum Outcome {
+    /// A login (of a person, or a sign-in to the admin console): the token and the landing.
+    Login(Completed),
+    /// A test login: what would have been done, nothing of it done.
+    Test(Box<TestReport>),
+}
+
 /// A login that went through: the token and where to send the browser.
 #[derive(Debug, Clone)]
 pub struct Completed {
@@ -174,8 +211,30 @@ pub struct Completed {
     pub token: String,
     /// Its claims.
     pub claims: XsessionClaims,
-    /// The target with `?xsession=<token>` appended.
+    /// The target with `?xsession=<token>` appended (an admin sign-in: the console, without).
     pub landing: Url,
+    /// Why the request was sent ([`Purpose::Login`] for IdP-initiated logins).
+    pub purpose: Purpose,
+}
+
+/// The result of a test login, shown to the administrator instead of applied.
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    /// The verified assertion's Issuer.
+    pub issuer: String,
+    /// Its NameID (`None`: the Subject has none; the login name is an attribute).
+    pub name_id: Option<String>,
+    /// The NameID Format, when given.
+    pub name_id_format: Option<String>,
+    /// Every attribute with every value.
+    pub attributes: Vec<SamlAttribute>,
+    /// The IdP's clock minus ours (seconds).
+    pub clock_offset: Option<i64>,
+    /// The profile the configuration maps from it.
+    pub identity: Identity,
+    /// What the sync would change (and the stored user before), or why the login would be
+    /// refused after validation (a disabled user).
+    pub dry_run: DryRun,
 }
 
 /// A login that did not go through, with what the audit row recorded about it.
@@ -187,6 +246,8 @@ pub struct Failed {
     pub idp: Option<String>,
     /// The login name, when it got that far.
     pub login_name: Option<String>,
+    /// It answered a test login of the admin console (the refusal is shown as its result).
+    pub dry_run: bool,
 }
 
 /// Completes a login from what the IdP posted: validates the response (SPEC section 4, with
@@ -194,23 +255,50 @@ pub struct Failed {
 /// 5), syncs the user and records the session in one transaction (section 6), then makes the
 /// xsession from what the sync left and signs it with `signing_key` (section 7), and finds the
 /// landing page. Writes the audit row either way, under `correlation_id`.
+#[expect(
+    clippy::result_large_err,
+    reason = "a failure carries what its audit row recorded; made once per refused login"
+)]
 pub fn complete(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
     signing_key: &SigningKeyPair,
     correlation_id: &str,
-) -> Result<Completed, Failed> {
+) -> Result<Outcome, Failed> {
     let mut progress = Progress::default();
     let result = run_complete(ctx, posted, signing_key, correlation_id, &mut progress);
+    if let Err(LoginError::Rejected(rejection)) = &result {
+        progress.clock_offset = rejection.clock_offset;
+    }
+    // The measurement is the IdP's, whatever the login was: a test counts too.
+    if let Some(offset) = progress.clock_offset {
+        ctx.metrics.record_clock_offset(offset);
+    }
     match result {
-        Ok(completed) => Ok(completed),
+        Ok(outcome) => {
+            if matches!(outcome, Outcome::Login(_)) {
+                ctx.metrics.count_login("accepted", None);
+            }
+            Ok(outcome)
+        }
         Err(error) => {
+            // Refused before the request was found: a test's RelayState still names it (only
+            // looked up on this failure path, never on a success's).
+            let dry_run = match progress.purpose {
+                Some(purpose) => purpose == Purpose::Test,
+                None => posted
+                    .relay_state
+                    .filter(|r| !r.is_empty())
+                    .and_then(|relay| ctx.store.request_by_relay(relay, ctx.now).ok().flatten())
+                    .is_some_and(|request| request.purpose() == Purpose::Test),
+            };
             let failed = Failed {
                 error,
-                idp: progress.idp,
-                login_name: progress.login_name,
+                idp: progress.idp.take(),
+                login_name: progress.login_name.take(),
+                dry_run,
             };
-            audit_failure(ctx, &failed, correlation_id);
+            audit_failure(ctx, &failed, correlation_id, &progress);
             Err(failed)
         }
     }
@@ -221,6 +309,9 @@ pub fn complete(
 struct Progress {
     idp: Option<String>,
     login_name: Option<String>,
+    clock_offset: Option<i64>,
+    purpose: Option<Purpose>,
+    attributes: Option<String>,
 }
 
 fn run_complete(
@@ -229,7 +320,7 @@ fn run_complete(
     signing_key: &SigningKeyPair,
     correlation_id: &str,
     progress: &mut Progress,
-) -> Result<Completed, LoginError> {
+) -> Result<Outcome, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sp = config.sp_settings();
@@ -246,9 +337,26 @@ fn run_complete(
     let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
     let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
     let mut ledger = DatabaseLedger::new(ctx.store, ctx.now);
-    let assertion = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now)?;
+    let started = Instant::now();
+    let validated = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now);
+    ctx.metrics.validation.observe(started.elapsed());
+    let assertion = validated?;
+    if let Some(issued) = assertion.issue_instant() {
+        progress.clock_offset = Some((issued - ctx.now).whole_seconds());
+    }
     let used = ledger.into_used();
     progress.idp = Some(assertion.issuer().to_owned());
+    progress.purpose = Some(
+        used.request
+            .as_ref()
+            .map_or(Purpose::Login, OutstandingRequest::purpose),
+    );
+    progress.attributes = serde_json::to_string(&arrived(
+        assertion.attributes(),
+        &config.attributes,
+        config.user_id_attribute.as_deref(),
+    ))
+    .ok();
     let finished = finish(
         ctx,
         posted,
@@ -258,8 +366,10 @@ fn run_complete(
         correlation_id,
         progress,
     );
+    let dry_run = progress.purpose == Some(Purpose::Test);
     if let Err(error) = &finished
         && !matches!(error, LoginError::ClaimLost(_))
+        && !dry_run
     {
         // Validated but not completed: the assertion is used and the request answered all
         // the same, so the same response cannot be tried again.
@@ -280,7 +390,7 @@ fn finish(
     signing_key: &SigningKeyPair,
     correlation_id: &str,
     progress: &mut Progress,
-) -> Result<Completed, LoginError> {
+) -> Result<Outcome, LoginError> {
     let config = ctx.config;
     let target = landing_target(config, used.request.as_ref(), posted.relay_state)?;
     let identity = Identity::from_assertion(
@@ -290,6 +400,18 @@ fn finish(
     )?;
     progress.login_name = Some(identity.login_name.clone());
     let policy = SyncPolicy::of(config);
+    let purpose = progress.purpose.unwrap_or(Purpose::Login);
+    if purpose == Purpose::Test {
+        return dry_run(
+            ctx,
+            assertion,
+            used,
+            identity,
+            &policy,
+            correlation_id,
+            progress,
+        );
+    }
     let internal = |e: &dyn std::fmt::Display| LoginError::Internal(e.to_string());
     let session_id = crate::ids::random_id().map_err(|e| internal(&e))?;
     let issuance = Issuance::new(ctx.now, config.xsession.lifetime).map_err(|e| internal(&e))?;
@@ -313,6 +435,10 @@ fn finish(
                 login_name: Some(&identity.login_name),
                 correlation_id,
                 flags: None,
+                dry_run: false,
+                clock_offset: progress.clock_offset,
+                attributes: progress.attributes.as_deref(),
+                changes: None,
             },
         })
         .map_err(|e| match e {
@@ -337,12 +463,70 @@ fn finish(
         session_id,
     });
     let token = sign(&claims, signing_key).map_err(|e| internal(&e))?;
-    let landing = with_token(target, &token);
-    Ok(Completed {
+    // The console is our own page: the cookie carries the session there, the URL no token.
+    let landing = match purpose {
+        Purpose::Admin => target,
+        Purpose::Login | Purpose::Test => with_token(target, &token),
+    };
+    Ok(Outcome::Login(Completed {
         token,
         claims,
         landing,
-    })
+        purpose,
+    }))
+}
+
+/// A test login after validation: uses up the single-use messages (as any answered request),
+/// plans the sync without writing it, and writes the one audit row, marked as a test. No user,
+/// membership, xsession or revocation is written.
+fn dry_run(
+    ctx: &LoginContext<'_>,
+    assertion: &VerifiedAssertion,
+    used: &UsedMessages,
+    identity: Identity,
+    policy: &SyncPolicy,
+    correlation_id: &str,
+    progress: &Progress,
+) -> Result<Outcome, LoginError> {
+    match ctx.store.use_up(used, ctx.now)? {
+        Ok(()) => {}
+        Err(lost) => return Err(LoginError::ClaimLost(lost)),
+    }
+    let planned = ctx.store.plan_login(&identity, policy)??;
+    if planned.disabled {
+        return Err(LoginError::UserDisabled);
+    }
+    let changes = serde_json::to_string(&planned.plan).ok();
+    let flags = planned.plan.flags_column();
+    let audit = LoginAudit {
+        at: ctx.now.unix_timestamp(),
+        outcome: "accepted",
+        reason_code: None,
+        detail: Some("test login from the admin console: shown, not applied"),
+        idp: Some(assertion.issuer()),
+        login_name: Some(&identity.login_name),
+        correlation_id,
+        flags: flags.as_deref(),
+        dry_run: true,
+        clock_offset: progress.clock_offset,
+        attributes: progress.attributes.as_deref(),
+        changes: changes.as_deref(),
+    };
+    ctx.store.audit_login(&audit)?;
+    tracing::info!(
+        correlation_id,
+        login_name = %identity.login_name,
+        "test login: would be accepted (nothing applied)"
+    );
+    Ok(Outcome::Test(Box::new(TestReport {
+        issuer: assertion.issuer().to_owned(),
+        name_id: assertion.name_id().map(str::to_owned),
+        name_id_format: assertion.name_id_format().map(str::to_owned),
+        attributes: assertion.attributes().to_vec(),
+        clock_offset: progress.clock_offset,
+        identity,
+        dry_run: planned,
+    })))
 }
 
 /// Logs what the sync held or reported: a hold (memberships left as they were) at warn, once
@@ -437,7 +621,16 @@ fn with_token(mut target: Url, token: &str) -> Url {
 
 /// Writes the audit row of a failed login; a failure to write it is logged (the login has
 /// failed anyway, and the log line carries the same facts).
-fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) {
+fn audit_failure(
+    ctx: &LoginContext<'_>,
+    failed: &Failed,
+    correlation_id: &str,
+    progress: &Progress,
+) {
+    if !failed.dry_run {
+        ctx.metrics
+            .count_login(failed.error.outcome(), Some(failed.error.code()));
+    }
     let detail = failed.error.to_string();
     let audit = LoginAudit {
         at: ctx.now.unix_timestamp(),
@@ -448,13 +641,19 @@ fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) 
         login_name: failed.login_name.as_deref(),
         correlation_id,
         flags: None,
+        dry_run: failed.dry_run,
+        clock_offset: progress.clock_offset,
+        attributes: progress.attributes.as_deref(),
+        changes: None,
     };
     tracing::warn!(
         correlation_id,
         reason = failed.error.code(),
-        detail = %detail,
+        detail = ?detail,
         idp = failed.idp.as_deref().unwrap_or("-"),
         login_name = failed.login_name.as_deref().unwrap_or("-"),
+        clock_offset = progress.clock_offset,
+        test = failed.dry_run,
         "login refused"
     );
     if let Err(error) = ctx.store.audit_login(&audit) {

@@ -92,6 +92,10 @@ fn audit_rows(store: &Store) -> Vec<(String, Option<String>, Option<String>)> {
         .unwrap()
 }
 
+/// Counters the login tests share (their values are not looked at here).
+static METRICS: std::sync::LazyLock<crate::metrics::Metrics> =
+    std::sync::LazyLock::new(|| crate::metrics::Metrics::new(crate::login::all_reason_codes()));
+
 /// The context of a login at [`NOW`].
 fn context<'a>(
     config: &'a Config,
@@ -103,6 +107,7 @@ fn context<'a>(
         idp,
         store,
         now: NOW,
+        metrics: &METRICS,
     }
 }
 
@@ -118,6 +123,7 @@ fn request(target: Option<&str>) -> OutstandingRequest {
         request_id: "_r1".into(),
         relay_handle: "handle-1".into(),
         target: target.map(str::to_owned),
+        purpose: "login".into(),
     }
 }
 

@@ -170,6 +170,10 @@ pub struct Rejection {
     pub reason: RejectionReason,
     /// One sentence for the administrator (may quote short, truncated pieces of the message).
     pub detail: String,
+    /// The IdP's clock minus ours in seconds, from the IssueInstant of the assertion, when the
+    /// refusal came after its signature was verified (`None` before: unsigned data is not
+    /// measured).
+    pub clock_offset: Option<i64>,
 }
 
 impl Rejection {
@@ -178,6 +182,15 @@ impl Rejection {
         Rejection {
             reason,
             detail: detail.into(),
+            clock_offset: None,
+        }
+    }
+
+    /// The same rejection with the measured clock offset.
+    pub fn with_clock_offset(self, clock_offset: Option<i64>) -> Self {
+        Rejection {
+            clock_offset,
+            ..self
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use base64::Engine as _;
+use openssl::asn1::Asn1Time;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::x509::X509;
 
@@ -12,6 +13,7 @@ use openssl::x509::X509;
 pub struct SigningKey {
     key: PKey<Public>,
     subject: String,
+    not_after: Option<i64>,
 }
 
 /// Why a certificate or key could not be loaded.
@@ -22,6 +24,26 @@ pub enum CredentialError {
         "no certificate found: expected one or more PEM blocks '-----BEGIN CERTIFICATE-----' or a bare base64 body"
     )]
     NoCertificate,
+    /// A PEM block of another kind (a private key, a request) where a certificate belongs.
+    #[error(
+        "found a PEM block '-----BEGIN {label}-----', not a certificate: give the certificate \
+         ('-----BEGIN CERTIFICATE-----'){hint}"
+    )]
+    NotACertificate {
+        /// The block's label, e.g. `PRIVATE KEY`.
+        label: String,
+        /// More help for the label at hand.
+        hint: &'static str,
+    },
+    /// The text is a file name, not the certificate in it.
+    #[error(
+        "the value looks like a file name, not a certificate: give the certificate itself, \
+         e.g. fedbridge config set NAME \"$(cat {name})\""
+    )]
+    FileName {
+        /// The file name given.
+        name: String,
+    },
     /// A certificate block did not parse.
     #[error("certificate {index} does not parse as X.509 ({reason})")]
     BadCertificate {
@@ -72,7 +94,22 @@ impl SigningKey {
             .filter_map(|e| e.data().to_string().ok())
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(SigningKey { key, subject })
+        // The certificate's own validity is not checked (a pinned key is trusted as
+        // configured, as SAML deployments expect); it is reported, so that an expiry is seen.
+        let not_after = Asn1Time::from_unix(0)
+            .and_then(|epoch| epoch.diff(cert.not_after()))
+            .ok()
+            .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs));
+        Ok(SigningKey {
+            key,
+            subject,
+            not_after,
+        })
+    }
+
+    /// When the certificate's validity ends (epoch seconds), when it can be read.
+    pub fn not_after(&self) -> Option<i64> {
+        self.not_after
     }
 
     /// The public key.
@@ -125,6 +162,23 @@ fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, CredentialError> {
         if body.is_empty() {
             return Err(CredentialError::NoCertificate);
         }
+        if let Some(label) = pem_label(body) {
+            let hint = if label.contains("PRIVATE KEY") {
+                "; a private key is secret and never belongs in a certificate setting"
+            } else {
+                ""
+            };
+            return Err(CredentialError::NotACertificate { label, hint });
+        }
+        // '.', '~' and '\\' are not base64: such a short value is a path.
+        if body.chars().count() <= 512
+            && !body.contains(char::is_whitespace)
+            && (body.contains(['.', '~', '\\']) || body.starts_with('/'))
+        {
+            return Err(CredentialError::FileName {
+                name: body.chars().filter(|c| !c.is_control()).take(200).collect(),
+            });
+        }
         return Ok(vec![decode(body, 1)?]);
     }
     let mut bodies = Vec::new();
@@ -140,6 +194,20 @@ fn certificate_bodies(text: &str) -> Result<Vec<Vec<u8>>, CredentialError> {
         rest = &after[end + END.len()..];
     }
     Ok(bodies)
+}
+
+/// The label of the first PEM block in `text` (`-----BEGIN <label>-----`), if any.
+fn pem_label(text: &str) -> Option<String> {
+    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
+    let rest = &text[start..];
+    let end = rest.find("-----")?;
+    Some(
+        rest[..end]
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
+    )
 }
 
 /// An SP private key for EncryptedAssertion key transport (RSA).
@@ -194,6 +262,30 @@ mod tests {
             .filter(|l| !l.starts_with("-----"))
             .collect();
         assert_eq!(SigningKey::from_certificates(&body).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_private_key_or_a_file_name_is_said_to_be_one() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let error = SigningKey::from_certificates(key).unwrap_err();
+        assert!(
+            matches!(&error, CredentialError::NotACertificate { label, .. } if label == "PRIVATE KEY"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("never belongs"), "{error}");
+        for path in [
+            "idp.pem",
+            "/etc/fedbridge/idp.crt",
+            "~/idp.cer",
+            "C:\\certs\\idp.cer",
+        ] {
+            let error = SigningKey::from_certificates(path).unwrap_err();
+            assert!(
+                matches!(&error, CredentialError::FileName { name } if name == path),
+                "{path}: {error:?}"
+            );
+            assert!(error.to_string().contains("$(cat "), "{error}");
+        }
     }
 
     #[test]

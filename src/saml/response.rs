@@ -29,6 +29,7 @@ pub struct VerifiedAssertion {
     attributes: Vec<SamlAttribute>,
     assertion_id: String,
     in_response_to: Option<String>,
+    issue_instant: Option<OffsetDateTime>,
 }
 
 /// One `saml:Attribute` with all its values (full text content of each `AttributeValue`).
@@ -75,6 +76,10 @@ impl VerifiedAssertion {
     /// The request this answers; `None` for an IdP-initiated login.
     pub fn in_response_to(&self) -> Option<&str> {
         self.in_response_to.as_deref()
+    }
+    /// The Assertion's `IssueInstant` (signed), when it parses: the IdP's clock at issue.
+    pub fn issue_instant(&self) -> Option<OffsetDateTime> {
+        self.issue_instant
     }
 }
 
@@ -173,6 +178,34 @@ fn check(
         holder
     };
 
+    // The IdP's clock, from the verified assertion: every refusal from here on says how far
+    // it is from ours (the first thing to look at when a time rule refuses).
+    let issue_instant = assertion
+        .attr("IssueInstant")
+        .and_then(|text| parse_instant(&text));
+    let offset = issue_instant.map(|at| (at - now).whole_seconds());
+    read_verified(
+        response,
+        assertion,
+        response_signed,
+        issue_instant,
+        sp,
+        idp,
+        now,
+    )
+    .map_err(|rejection| rejection.with_clock_offset(offset))
+}
+
+/// The rules that read the verified `response` and `assertion`, and the assertion they give.
+fn read_verified(
+    response: Element<'_>,
+    assertion: Element<'_>,
+    response_signed: bool,
+    issue_instant: Option<OffsetDateTime>,
+    sp: &SpSettings,
+    idp: &TrustedIdp,
+    now: OffsetDateTime,
+) -> Result<VerifiedAssertion, Rejection> {
     // From here on, every value is read from `response` or `assertion`: the elements whose
     // signatures were verified (or, for Response attributes, the element holding the verified
     // assertion, whose values are cross-checked against the signed assertion).
@@ -209,6 +242,7 @@ fn check(
         attributes,
         assertion_id,
         in_response_to,
+        issue_instant,
     })
 }
 

@@ -25,6 +25,44 @@ pub struct OutstandingRequest {
     pub relay_handle: String,
     /// Where to send the user after the login, if the login started with a target.
     pub target: Option<String>,
+    /// Why it was sent (see [`Purpose`]), as stored.
+    pub purpose: String,
+}
+
+impl OutstandingRequest {
+    /// Why it was sent; an unknown value (a newer node's) is taken as a plain login.
+    pub fn purpose(&self) -> Purpose {
+        Purpose::from_name(&self.purpose).unwrap_or(Purpose::Login)
+    }
+}
+
+/// Why an AuthnRequest was sent: what its answer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A person signs in: sync, xsession, landing page.
+    Login,
+    /// Signing in to the admin console: a login, and an admin session besides.
+    Admin,
+    /// A test login from the admin console: the answer is shown, nothing is applied.
+    Test,
+}
+
+impl Purpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+            Purpose::Admin => "admin",
+            Purpose::Test => "test",
+        }
+    }
+
+    /// The purpose stored as `name`.
+    pub fn from_name(name: &str) -> Option<Purpose> {
+        [Purpose::Login, Purpose::Admin, Purpose::Test]
+            .into_iter()
+            .find(|p| p.as_str() == name)
+    }
 }
 
 /// An assertion ID to record as used, and until when (epoch seconds) it is kept.
@@ -67,9 +105,22 @@ pub enum ClaimLost {
 }
 
 impl Store {
-    /// Records an AuthnRequest sent at `now`, answerable until `now + ttl`.
+    /// Records an AuthnRequest of a plain login sent at `now`, answerable until `now + ttl`.
     pub fn remember_request(
         &self,
+        request_id: &str,
+        relay_handle: &str,
+        target: Option<&str>,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.remember_request_for(Purpose::Login, request_id, relay_handle, target, now, ttl)
+    }
+
+    /// [`Store::remember_request`] for `purpose`.
+    pub fn remember_request_for(
+        &self,
+        purpose: Purpose,
         request_id: &str,
         relay_handle: &str,
         target: Option<&str>,
@@ -85,6 +136,7 @@ impl Store {
                     outstanding_requests::target.eq(target),
                     outstanding_requests::created_at.eq(created),
                     outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
+                    outstanding_requests::purpose.eq(purpose.as_str()),
                 ))
                 .execute(&mut **conn)
                 .map(drop)
@@ -119,6 +171,23 @@ impl Store {
             .map_err(|e| self.query_error(&e))
     }
 
+    /// The outstanding request whose RelayState handle is `relay_handle`, if it has not expired
+    /// at `now` (a failed login asks whether it was a test).
+    pub fn request_by_relay(
+        &self,
+        relay_handle: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutstandingRequest>, StoreError> {
+        let mut conn = self.conn()?;
+        outstanding_requests::table
+            .select(OutstandingRequest::as_select())
+            .filter(outstanding_requests::relay_handle.eq(relay_handle))
+            .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
+            .first(&mut conn)
+            .optional()
+            .map_err(|e| self.query_error(&e))
+    }
+
     /// Uses up `used` on its own, for a login that failed after validation: the assertion is
     /// used and the request answered all the same. `Ok(Err(_))` names a message another login
     /// used up first (it is used either way).
@@ -131,6 +200,16 @@ impl Store {
             conn.transaction(|conn| use_up_in(conn, used, now.unix_timestamp()))
                 .map_err(|e| self.query_error(&e))
         })
+    }
+
+    /// How many outstanding requests have not expired at `now` (every node's).
+    pub fn count_outstanding_requests(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        outstanding_requests::table
+            .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
+            .count()
+            .get_result(&mut conn)
+            .map_err(|e| self.query_error(&e))
     }
 
     /// Deletes outstanding requests and replay-cache entries expired at `now`; returns how many
@@ -239,6 +318,7 @@ mod tests {
                 request_id: "_id1".into(),
                 relay_handle: "h1".into(),
                 target: Some("/app".into()),
+                purpose: "login".into(),
             }
         );
         // Finding leaves it in place; committing the claim answers it, on every node.

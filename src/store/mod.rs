@@ -8,6 +8,7 @@
 //! setting means is `config`'s business, never the store's. Every multi-row write is one
 //! transaction.
 
+mod admin;
 mod configuration;
 pub mod connection;
 mod directory;
@@ -24,10 +25,11 @@ mod users;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::r2d2::{Pool, PooledConnection};
 
+pub use self::admin::{AdminSessionRecord, AuditFilter, AuditRecord, GroupMembers, SessionInfo};
 pub use self::configuration::{ConfigRows, RowChange};
 pub use self::connection::{Backend, Location};
 use self::connection::{ConnectionSetup, Manager};
@@ -37,10 +39,11 @@ pub use self::directory::{
 use self::durability::GroupCommit;
 pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
-pub use self::login_state::{ClaimLost, OutstandingRequest, UsedAssertion, UsedMessages};
+pub use self::login_state::{ClaimLost, OutstandingRequest, Purpose, UsedAssertion, UsedMessages};
 pub use self::sessions::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
-pub use self::signing_keys::SigningKeyError;
-pub use self::users::{SyncOutcome, UserRecord};
+pub use self::signing_keys::{SigningKeyError, SigningKeyInfo};
+pub use self::users::{DryRun, SyncOutcome, UserRecord};
+use crate::metrics::Histogram;
 
 /// The default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE: &str = "fedbridge.db";
@@ -77,6 +80,7 @@ pub struct Store {
     busy_timeout: Duration,
     write_gate: Arc<Mutex<()>>,
     group_commit: Arc<GroupCommit>,
+    wait: Arc<Histogram>,
 }
 
 /// A connection for a write, holding this process's SQLite write gate (see [`Store::writer`]).
@@ -154,6 +158,7 @@ impl Store {
             busy_timeout: options.busy_timeout,
             write_gate: Arc::new(Mutex::new(())),
             group_commit: Arc::new(group_commit),
+            wait: Arc::new(Histogram::default()),
         })
     }
 
@@ -167,8 +172,21 @@ impl Store {
         self.location.backend()
     }
 
+    /// How long callers waited for a connection (and, on SQLite, for the write gate): the
+    /// `fedbridge_database_wait_seconds` histogram.
+    pub fn wait_histogram(&self) -> Arc<Histogram> {
+        self.wait.clone()
+    }
+
     /// A connection from the pool.
     pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        let started = Instant::now();
+        let conn = self.pool_conn();
+        self.wait.observe(started.elapsed());
+        conn
+    }
+
+    fn pool_conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.pool
             .get()
             .map_err(|e| StoreError::from_pool(&self.location, &e, self.busy_timeout))
@@ -180,6 +198,7 @@ impl Store {
     /// other processes (an sqlite3 shell, another command) meet the busy timeout. PostgreSQL
     /// needs no gate.
     pub(crate) fn writer(&self) -> Result<Writer<'_>, StoreError> {
+        let started = Instant::now();
         let gate = match self.backend() {
             Backend::Sqlite => Some(
                 self.write_gate
@@ -188,8 +207,10 @@ impl Store {
             ),
             Backend::Postgres => None,
         };
+        let conn = self.pool_conn();
+        self.wait.observe(started.elapsed());
         Ok(Writer {
-            conn: self.conn()?,
+            conn: conn?,
             _gate: gate,
         })
     }

@@ -87,6 +87,7 @@ diesel::table! {
         target -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        purpose -> Text,
     }
 }
 
@@ -129,6 +130,21 @@ diesel::table! {
         login_name -> Nullable<Text>,
         correlation_id -> Nullable<Text>,
         flags -> Nullable<Text>,
+        dry_run -> Bool,
+        clock_offset -> Nullable<BigInt>,
+        attributes -> Nullable<Text>,
+        changes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Sessions of the admin console (the cookie's secret, hashed; the sign-in's xsession).
+    admin_sessions (secret_hash) {
+        secret_hash -> Text,
+        jti -> Text,
+        login_name -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -159,6 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     xsessions,
     login_audit,
     idp_metadata_cache,
+    admin_sessions,
 );
 
 #[cfg(test)]

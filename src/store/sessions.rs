@@ -66,6 +66,15 @@ pub struct LoginAudit<'a> {
     pub correlation_id: &'a str,
     /// The stable codes of what an accepted login's sync held or reported, comma-separated.
     pub flags: Option<&'a str>,
+    /// A test login of the admin console: nothing else was written.
+    pub dry_run: bool,
+    /// The IdP's clock minus ours (seconds), when measured.
+    pub clock_offset: Option<i64>,
+    /// The attributes that arrived (JSON: names; values only for mapped ones).
+    pub attributes: Option<&'a str>,
+    /// What the sync changed, or for a test would change (JSON of the plan); an accepted
+    /// login's is filled in by [`Store::complete_login`].
+    pub changes: Option<&'a str>,
 }
 
 /// Why [`Store::complete_login`] wrote nothing.
@@ -136,10 +145,9 @@ impl Store {
                         xsessions::expires_at.eq(login.session.expires_at),
                     ))
                     .execute(conn)?;
-                let flags = outcome.plan.flags();
-                let flags = (!flags.is_empty())
-                    .then(|| flags.iter().map(|f| f.code()).collect::<Vec<_>>().join(","));
+                let flags = outcome.plan.flags_column();
                 let detail = outcome.plan.report();
+                let changes = serde_json::to_string(&outcome.plan).ok();
                 insert_audit(
                     conn,
                     &LoginAudit {
@@ -147,6 +155,7 @@ impl Store {
                         login_name: Some(&outcome.user.login_name),
                         flags: flags.as_deref(),
                         detail: detail.as_deref().or(login.audit.detail),
+                        changes: changes.as_deref(),
                         ..login.audit
                     },
                 )?;
@@ -235,6 +244,10 @@ fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<
             login_audit::login_name.eq(audit.login_name),
             login_audit::correlation_id.eq(audit.correlation_id),
             login_audit::flags.eq(audit.flags),
+            login_audit::dry_run.eq(audit.dry_run),
+            login_audit::clock_offset.eq(audit.clock_offset),
+            login_audit::attributes.eq(audit.attributes),
+            login_audit::changes.eq(audit.changes),
         ))
         .execute(conn)
         .map(drop)

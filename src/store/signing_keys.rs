@@ -35,6 +35,20 @@ pub enum SigningKeyError {
     },
 }
 
+/// One xsession signing key as an administrator sees it (no key material).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyInfo {
+    /// The key id (the JWS `kid`).
+    pub kid: String,
+    /// The algorithm's name (`ES256`, `RS256`, `EdDSA`).
+    pub algorithm: String,
+    /// When it was made (epoch seconds).
+    pub created_at: i64,
+    /// When it was retired (epoch seconds); `None`: active.
+    pub retired_at: Option<i64>,
+}
+
 /// What a key pair is made from: one `signing_keys` row but its bookkeeping columns.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = signing_keys)]
@@ -135,6 +149,16 @@ impl Store {
                 Ok(PublicKey::from_jwk_json(algorithm, &kid, &jwk)?)
             })
             .collect()
+    }
+
+    /// Every stored signing key, newest first (no key material).
+    pub fn signing_keys(&self) -> Result<Vec<SigningKeyInfo>, StoreError> {
+        let mut conn = self.conn()?;
+        signing_keys::table
+            .select(SigningKeyInfo::as_select())
+            .order((signing_keys::created_at.desc(), signing_keys::kid.desc()))
+            .load(&mut conn)
+            .map_err(|e| self.query_error(&e))
     }
 
     /// Deletes keys retired so long ago that no token they signed can still be valid; returns

@@ -7,6 +7,10 @@
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
+/// Skips are counted for the summary at the end of `cargo test` (tests/summary.rs).
+#[path = "../../tests/skips.rs"]
+pub(crate) mod skips;
+
 /// The command that starts a server for the tests.
 const HOW: &str = "export FEDBRIDGE_TEST_POSTGRES_URL=$(bash .ci/postgres start)";
 
@@ -26,6 +30,10 @@ pub(crate) fn postgres_database(test: &str) -> Option<String> {
             "FEDBRIDGE_REQUIRE_POSTGRES=1 but FEDBRIDGE_TEST_POSTGRES_URL is not set ({HOW})"
         );
         eprintln!("SKIPPED (PostgreSQL half of {test}): no test server; run `{HOW}`");
+        skips::record(
+            test,
+            "no PostgreSQL test server (FEDBRIDGE_TEST_POSTGRES_URL)",
+        );
         return None;
     };
     let name = format!(

@@ -66,14 +66,28 @@ impl Store {
     }
 }
 
-/// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_write`]): read, decide, write. A refusal is decided before anything is written.
-pub(crate) fn sync_in(
+/// What the sync would do to the stored rows, read on `conn` (inside the login's transaction,
+/// or alone for a test login).
+pub(crate) struct Planned {
+    /// The stored user (id and memberships), if any.
+    current: Option<(i64, CurrentUser)>,
+    /// How an existing user was found (`None`: to be created).
+    matched_by: Option<MatchedBy>,
+    /// The user is disabled.
+    disabled: bool,
+    /// Group name -> id, for the groups the reads saw (saves a lookup per change).
+    group_ids: BTreeMap<String, i64>,
+    /// The plan.
+    plan: SyncPlan,
+}
+
+/// Reads the account the identity signs in to, its memberships and the groups the identity
+/// names, and plans the sync; `Ok(Err(_))`: no account for this login. Writes nothing.
+pub(crate) fn plan_in(
     conn: &mut DbConnection,
     identity: &Identity,
     policy: &SyncPolicy,
-    now: i64,
-) -> QueryResult<Result<SyncOutcome, AccountRefusal>> {
+) -> QueryResult<Result<Planned, AccountRefusal>> {
     let by_external_id: Vec<UserRecord> = users::table
         .filter(users::external_id.eq_any(identity.external_id_candidates()))
         .select(UserRecord::as_select())
@@ -107,7 +121,6 @@ pub(crate) fn sync_in(
         ),
     };
     let disabled = found.as_ref().is_some_and(|user| user.disabled);
-    // Group name -> id, for the groups the reads below saw (saves a lookup per change).
     let mut group_ids = BTreeMap::new();
     let current = match found {
         Some(user) => Some((user.id, read_current(conn, user, &mut group_ids)?)),
@@ -118,6 +131,64 @@ pub(crate) fn sync_in(
         _ => LocalGroups::default(),
     };
     let plan = plan(identity, current.as_ref().map(|(_, c)| c), &local, policy);
+    Ok(Ok(Planned {
+        current,
+        matched_by,
+        disabled,
+        group_ids,
+        plan,
+    }))
+}
+
+/// What a test login would change, read without writing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DryRun {
+    /// The stored user before, if any.
+    pub current: Option<CurrentUser>,
+    /// The user is disabled (the login would be refused).
+    pub disabled: bool,
+    /// The plan the sync would apply.
+    pub plan: SyncPlan,
+}
+
+impl Store {
+    /// The sync a login of `identity` would apply now under `policy`, read in one read-only
+    /// pass: nothing is written (the test login of the admin console). `Ok(Err(_))`: the login
+    /// would be refused for want of an account.
+    pub fn plan_login(
+        &self,
+        identity: &Identity,
+        policy: &SyncPolicy,
+    ) -> Result<Result<DryRun, AccountRefusal>, StoreError> {
+        let mut conn = self.conn()?;
+        let planned = plan_in(&mut conn, identity, policy).map_err(|e| self.query_error(&e))?;
+        Ok(planned.map(|planned| DryRun {
+            current: planned.current.map(|(_, c)| c),
+            disabled: planned.disabled,
+            plan: planned.plan,
+        }))
+    }
+}
+
+/// The sync inside the caller's transaction, which holds the write lock already (see
+/// [`lock_for_write`]): read and decide ([`plan_in`]), then write. A refusal is decided before
+/// anything is written.
+pub(crate) fn sync_in(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    policy: &SyncPolicy,
+    now: i64,
+) -> QueryResult<Result<SyncOutcome, AccountRefusal>> {
+    let Planned {
+        current,
+        matched_by,
+        disabled,
+        group_ids,
+        plan,
+    } = match plan_in(conn, identity, policy)? {
+        Ok(planned) => planned,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     // The memberships after the sync, as the plan leaves them.
     let mut groups: BTreeSet<String> = current
         .as_ref()

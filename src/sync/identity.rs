@@ -257,6 +257,59 @@ fn group_claim(attributes: &[SamlAttribute], configured: Option<&str>) -> GroupC
     }
 }
 
+/// One attribute of an assertion as the login audit records it: its name, which setting maps
+/// it, and its values only when mapped (the others may be personal data fedbridge does not use).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ArrivedAttribute {
+    /// `Name`.
+    pub name: String,
+    /// `FriendlyName`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+    /// The setting that maps it (`SAML_USER_EMAIL_ATTRIBUTE`, ...), if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_by: Option<&'static str>,
+    /// How many values it has.
+    pub value_count: usize,
+    /// Its values, for a mapped attribute only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+/// Every attribute of `attributes` as [`ArrivedAttribute`], per the configured mapping.
+pub fn arrived(
+    attributes: &[SamlAttribute],
+    mapping: &AttributeMapping,
+    user_id_attribute: Option<&str>,
+) -> Vec<ArrivedAttribute> {
+    let configured = [
+        ("SAML_USER_ID_ATTRIBUTE", user_id_attribute),
+        ("SAML_USER_FULLNAME_ATTRIBUTE", mapping.fullname.as_deref()),
+        ("SAML_USER_EMAIL_ATTRIBUTE", mapping.email.as_deref()),
+        ("SAML_USER_GROUPS_ATTRIBUTE", mapping.groups.as_deref()),
+        (
+            "SAML_USER_DESCRIPTION_ATTRIBUTE",
+            mapping.description.as_deref(),
+        ),
+    ];
+    attributes
+        .iter()
+        .map(|attribute| {
+            let mapped_by = configured.iter().find_map(|(setting, name)| {
+                let found = find_attribute(attributes, (*name)?)?;
+                std::ptr::eq(found, attribute).then_some(*setting)
+            });
+            ArrivedAttribute {
+                name: attribute.name.clone(),
+                friendly_name: attribute.friendly_name.clone(),
+                mapped_by,
+                value_count: attribute.values.len(),
+                values: mapped_by.map(|_| attribute.values.clone()),
+            }
+        })
+        .collect()
+}
+
 /// The attribute that the configured name `name` designates (see the module documentation).
 pub fn find_attribute<'a>(
     attributes: &'a [SamlAttribute],

@@ -24,7 +24,9 @@ pub use self::account::{
     AccountMatch, AccountRefusal, LoginLookup, MatchedBy, StoredAccount, choose_account,
     login_lookup,
 };
-pub use self::identity::{GroupClaim, Identity, IdentityError, OVERAGE_MARKERS, find_attribute};
+pub use self::identity::{
+    ArrivedAttribute, GroupClaim, Identity, IdentityError, OVERAGE_MARKERS, arrived, find_attribute,
+};
 pub use self::plan::{
     CurrentUser, FieldChanges, Hold, LocalGroups, StoredUser, SyncFlag, SyncPlan, SyncPolicy, plan,
 };

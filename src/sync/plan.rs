@@ -53,7 +53,7 @@ pub struct CurrentUser {
 }
 
 /// Fields to write; `None`: unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FieldChanges {
     /// A new full name.
     pub full_name: Option<String>,
@@ -156,7 +156,8 @@ fn domain_group(value: &str) -> Option<&str> {
 }
 
 /// Why a plan leaves every membership as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Hold {
     /// The groups attribute is mapped but not in the assertion.
     GroupsAbsent,
@@ -201,8 +202,8 @@ const MAX_LISTED: usize = 50;
 /// The audit detail is cut near this many bytes.
 const MAX_DETAIL_BYTES: usize = 4096;
 
-/// What the sync would do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the sync would do (serialised as the audit row's `changes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncPlan {
     /// The user does not exist yet and is created (with [`SyncPlan::fields`]).
     pub create_user: bool,
@@ -243,6 +244,13 @@ impl SyncPlan {
             flags.push(SyncFlag::UnknownGroups);
         }
         flags
+    }
+
+    /// The `login_audit.flags` value: the codes of [`SyncPlan::flags`], comma-separated; `None`
+    /// without flags.
+    pub fn flags_column(&self) -> Option<String> {
+        let flags = self.flags();
+        (!flags.is_empty()).then(|| flags.iter().map(|f| f.code()).collect::<Vec<_>>().join(","))
     }
 
     /// The sentence for the administrator that goes with [`SyncPlan::flags`] (`None` without

@@ -36,6 +36,25 @@ pub enum WebError {
     /// A protected API was called without valid client credentials (401).
     #[error("client authentication failed")]
     Unauthorized,
+    /// `/metrics` without the scraper's token or an administrator's session (401).
+    #[error("metrics: no valid Bearer token or administrator session")]
+    MetricsUnauthorized,
+    /// The admin console for someone who is not in an administrator group (403); the page
+    /// names who is signed in and how to sign out.
+    #[error("not an administrator: {login_name}")]
+    NotAdmin {
+        /// Who is signed in.
+        login_name: String,
+    },
+    /// The admin console without an admin session: 303 to its SSO sign-in, back to `next`.
+    #[error("sign-in to the admin console needed")]
+    SignInNeeded {
+        /// The console page asked for.
+        next: String,
+    },
+    /// A form of the admin console without a valid anti-forgery token (403).
+    #[error("the form's anti-forgery token is missing or wrong")]
+    BadFormToken,
 }
 
 impl From<StoreError> for WebError {
@@ -62,7 +81,9 @@ impl ResponseError for WebError {
                 ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Unauthorized | WebError::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
+            WebError::NotAdmin { .. } | WebError::BadFormToken => StatusCode::FORBIDDEN,
+            WebError::SignInNeeded { .. } => StatusCode::SEE_OTHER,
         }
     }
 
@@ -90,6 +111,32 @@ impl ResponseError for WebError {
                     .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
                     .json(serde_json::json!({ "error": "invalid_client" }));
             }
+            WebError::MetricsUnauthorized => {
+                return HttpResponse::Unauthorized()
+                    .insert_header((
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer realm=\"fedbridge metrics\""),
+                    ))
+                    .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+                    .content_type("text/plain; charset=utf-8")
+                    .body(
+                        "401: send FEDBRIDGE_METRICS_TOKEN as a Bearer token, or sign in to the \
+                         admin console\n",
+                    );
+            }
+            WebError::NotAdmin { login_name } => pages::not_admin(login_name),
+            WebError::SignInNeeded { next } => {
+                let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, format!("/admin/signin?next={next}")))
+                    .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+                    .finish();
+            }
+            WebError::BadFormToken => pages::message(
+                "This form has expired",
+                "The form was not sent from the admin console of this session. Go back, reload \
+                 the page and try again.",
+            ),
         };
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, WebError::NotConfigured(_)) {

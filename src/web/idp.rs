@@ -134,6 +134,7 @@ async fn refresh_once(
         Err(error) => Err(error),
     };
     let now = state.now();
+    state.metrics().count_metadata_fetch(fetched.is_ok());
     let (good, error) = match fetched {
         Ok((metadata, body)) => {
             tracing::info!(

@@ -10,11 +10,13 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, Outbound, PostedResponse};
+use crate::login::{self, LoginContext, Outbound, Outcome, PostedResponse, Purpose};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
+use crate::web::admin;
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
+use crate::web::telemetry::CorrelationId;
 
 /// Room in the ACS body for `RelayState` and the form's field names.
 const FORM_OVERHEAD: usize = 64 * 1024;
@@ -58,7 +60,11 @@ pub async fn login_page(
     let name = signed_in.map(|claims| claims.name.unwrap_or(claims.sub));
     pages::html(
         HttpResponse::Ok(),
-        pages::login_page(target.as_deref(), name.as_deref()),
+        pages::login_page(
+            target.as_deref(),
+            name.as_deref(),
+            active.config.product_name.as_deref(),
+        ),
     )
 }
 
@@ -68,9 +74,21 @@ pub async fn start_login(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
+    CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
-    let correlation_id = correlation_id(state.now());
+    to_idp(state, active, Purpose::Login, target, correlation_id).await
+}
+
+/// Starts a login for `purpose` (a person's, the admin console's sign-in, a test login): 303
+/// to the IdP with the AuthnRequest, or the refusal page.
+pub async fn to_idp(
+    state: web::Data<AppState>,
+    active: std::sync::Arc<crate::web::state::ActiveConfig>,
+    purpose: Purpose,
+    target: Option<String>,
+    correlation_id: String,
+) -> Result<HttpResponse, WebError> {
     let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
@@ -79,8 +97,9 @@ pub async fn start_login(
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
+            metrics: state.metrics(),
         };
-        login::begin(&ctx, target.as_deref(), &cid)
+        login::begin_for(&ctx, purpose, target.as_deref(), &cid)
     })
     .await?;
     match outcome {
@@ -106,10 +125,12 @@ pub async fn assertion_consumer(
     state: web::Data<AppState>,
     Configured(active): Configured,
     payload: web::Payload,
+    CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
-    let correlation_id = correlation_id(state.now());
+    let started = std::time::Instant::now();
     let cid = correlation_id.clone();
     let config = active.clone();
+    let shared = state.clone();
     // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
     // anything longer is refused unread. The exact limit is applied once decoded.
     let limit = active
@@ -143,32 +164,61 @@ pub async fn assertion_consumer(
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
+            metrics: state.metrics(),
         };
-        Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
+        let outcome = login::complete(&ctx, &posted, &signing_key, &cid);
+        // A sign-in to the admin console opens its session here (blocking: a write).
+        let admin_cookie = match &outcome {
+            Ok(Outcome::Login(done)) if done.purpose == Purpose::Admin => {
+                Some(admin::open_session(
+                    &state,
+                    &config.config,
+                    &done.claims.jti,
+                    &done.claims.sub,
+                    done.claims.exp,
+                )?)
+            }
+            _ => None,
+        };
+        Ok((outcome, admin_cookie))
     })
-    .await??;
-    match outcome {
-        Ok(completed) => {
+    .await?;
+    let answer = match outcome {
+        Ok((Ok(Outcome::Login(completed)), admin_cookie)) => {
             tracing::info!(
                 correlation_id,
                 login_name = %completed.claims.sub,
                 groups = completed.claims.groups.len(),
+                purpose = completed.purpose.as_str(),
                 "login accepted"
             );
             let cookie = session_cookie(&active.config, completed.token);
-            Ok(see_other(completed.landing.as_str())
-                .cookie(cookie)
-                .insert_header((
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ))
-                .finish())
+            let mut response = see_other(completed.landing.as_str());
+            response.cookie(cookie).insert_header((
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ));
+            if let Some(admin_cookie) = admin_cookie {
+                response.cookie(admin_cookie);
+            }
+            Ok(response.finish())
         }
-        Err(error) => Err(WebError::Login {
-            error,
+        Ok((Ok(Outcome::Test(report)), _)) => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_result(&report, &correlation_id),
+        )),
+        Ok((Err(failed), _)) if failed.dry_run => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_refused(failed.error.code(), &correlation_id),
+        )),
+        Ok((Err(failed), _)) => Err(WebError::Login {
+            error: failed.error,
             correlation_id,
         }),
-    }
+        Err(error) => Err(error),
+    };
+    shared.metrics().login.observe(started.elapsed());
+    answer
 }
 
 /// `GET /logout`: revokes the browser's xsession (when it has a valid one), clears the cookie
@@ -338,12 +388,6 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     response
-}
-
-/// A fresh correlation ID; should the random generator fail, one from the time `now` (still
-/// unique enough to find the log line).
-fn correlation_id(now: time::OffsetDateTime) -> String {
-    crate::ids::correlation_id().unwrap_or_else(|_| format!("t{:x}", now.unix_timestamp_nanos()))
 }
 
 /// The form fields the ACS reads (`application/x-www-form-urlencoded`); other fields are

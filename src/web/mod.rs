@@ -7,12 +7,17 @@
 //! - [`idp`]: fetches, caches and refreshes the IdP metadata (metadata scenario).
 //! - [`login`]: the login flow's and the xsession's handlers; [`purge`]: deletes what expired.
 //! - [`routes`]: every route in one place; [`handlers`] and [`health`]: thin handlers;
-//!   [`error`]: the one error type mapped to HTTP; [`pages`]: the HTML fedbridge renders.
+//!   [`error`]: the one error type mapped to HTTP; [`pages`]: the HTML fedbridge renders and
+//!   its one layout and stylesheet.
+//! - [`admin`]: the admin console (`/admin`) and `/metrics`; [`telemetry`]: the request log
+//!   line, the correlation ID, the metrics' text; [`certs`]: certificates and keys that expire.
 //!
 //! A server started on an empty or invalid configuration starts anyway: `/healthz` says
 //! `unconfigured` and every other page is the "not configured" page (503) until the settings
 //! are fixed, which it picks up live.
 
+pub mod admin;
+pub mod certs;
 pub mod error;
 pub mod handlers;
 pub mod health;
@@ -23,6 +28,7 @@ pub mod purge;
 pub mod reload;
 pub mod routes;
 pub mod state;
+pub mod telemetry;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -77,7 +83,8 @@ pub struct Started {
 }
 
 /// Opens `database`, reads the settings once, and starts serving on `listener` with the
-/// background tasks (settings reload, IdP metadata refresh, purges) on the current actix
+/// background tasks (settings reload, IdP metadata refresh, purges, the daily certificate
+/// check) on the current actix
 /// runtime. Must be called inside an actix `System`.
 pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started, String> {
     let store = Store::open(database).map_err(|e| e.to_string())?;
@@ -91,6 +98,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(actix_web::middleware::from_fn(telemetry::log_requests))
             .configure(routes::configure)
     })
     .listen(listener)
@@ -102,6 +110,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     actix_web::rt::spawn(reload::watch(state.clone(), reloader));
     actix_web::rt::spawn(idp::watch(state.clone()));
     actix_web::rt::spawn(purge::watch(state.clone()));
+    actix_web::rt::spawn(certs::watch(state.clone()));
     Ok(Started {
         server,
         addresses,

@@ -1,10 +1,158 @@
-//! The few HTML pages fedbridge itself renders, with every dynamic value HTML-escaped.
+//! The HTML pages fedbridge renders, with every dynamic value HTML-escaped, and the one layout
+//! and stylesheet they share.
+//!
+//! Every page is a [`document`]: the stylesheet ([`STYLESHEET`], served at
+//! [`STYLESHEET_PATH`]), the top bar with the brand, and the content. [`page`] is the plain
+//! layout (a title and a card): a new page made with it, or with [`message`], looks like every
+//! other page without any work of its own. The admin console uses the wide layout with its
+//! navigation (`web::admin::view`), the demo's IdP and app the same document with their own
+//! brand.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use crate::login::ErrorKind;
 use crate::web::state::ConfigHealth;
+
+/// The one stylesheet of every page (no fonts or files from elsewhere).
+pub const STYLESHEET: &str = include_str!("fedbridge.css");
+
+/// Where every fedbridge server (and the demo's IdP and app) serves [`STYLESHEET`].
+pub const STYLESHEET_PATH: &str = "/assets/fedbridge.css";
+
+/// The product name in the top bar when `FEDBRIDGE_PRODUCT_NAME` is not set.
+pub const DEFAULT_BRAND: &str = "fedbridge";
+
+/// How wide the content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Width {
+    /// One card in the middle: sign-in, errors, messages.
+    Narrow,
+    /// A card with room for a list (what to fix).
+    Medium,
+    /// The full width: the admin console, the demo's pages.
+    Wide,
+}
+
+/// Everything [`document`] lays out. `nav`, `aside` and `body` are HTML already; the texts are
+/// escaped by [`document`].
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a> {
+    /// The document's title (the browser tab), before ` · brand`.
+    pub title: &'a str,
+    /// The name in the top bar.
+    pub brand: &'a str,
+    /// A second, quieter name beside it ("Admin console", "Development IdP").
+    pub brand_sub: Option<&'a str>,
+    /// Where the brand links to.
+    pub home: &'a str,
+    /// Navigation links (HTML), right of the brand.
+    pub nav: &'a str,
+    /// A red banner above everything (the demo's development tools).
+    pub banner: Option<&'a str>,
+    /// The content's width.
+    pub width: Width,
+    /// The content (HTML).
+    pub body: &'a str,
+}
+
+impl<'a> Layout<'a> {
+    /// The plain layout: fedbridge's brand, a narrow column, `body`.
+    pub fn plain(title: &'a str, body: &'a str) -> Layout<'a> {
+        Layout {
+            title,
+            brand: DEFAULT_BRAND,
+            brand_sub: None,
+            home: "/",
+            nav: "",
+            banner: None,
+            width: Width::Narrow,
+            body,
+        }
+    }
+}
+
+/// The brand mark: an arch over three piers, drawn with presentation attributes only (the pages'
+/// CSP allows no inline style).
+const BRAND_MARK: &str = "<svg class=\"brand-mark\" viewBox=\"0 0 32 32\" aria-hidden=\"true\" \
+     focusable=\"false\"><rect width=\"32\" height=\"32\" rx=\"8\" fill=\"#2f6bff\"/>\
+     <path d=\"M5.5 20.5c3.2-6.2 6.7-9.2 10.5-9.2s7.3 3 10.5 9.2\" fill=\"none\" stroke=\"#fff\" \
+     stroke-width=\"2.4\" stroke-linecap=\"round\"/><path d=\"M5.5 23.5h21\" stroke=\"#fff\" \
+     stroke-width=\"2.4\" stroke-linecap=\"round\"/><path d=\"M11 23.5v-6.2M16 23.5v-8.6M21 23.5v-6.2\" \
+     stroke=\"#fff\" stroke-width=\"2\" stroke-linecap=\"round\"/></svg>";
+
+/// A whole HTML document in fedbridge's layout.
+pub fn document(layout: &Layout<'_>) -> String {
+    let brand = escape(layout.brand);
+    let title = if layout.title == layout.brand {
+        brand.clone()
+    } else {
+        format!("{} \u{b7} {brand}", escape(layout.title))
+    };
+    let sub = layout
+        .brand_sub
+        .map(|s| format!(" <span class=\"brand-sub\">{}</span>", escape(s)))
+        .unwrap_or_default();
+    let banner = layout
+        .banner
+        .map(|b| format!("<p class=\"dev-banner\" role=\"note\">{}</p>\n", escape(b)))
+        .unwrap_or_default();
+    let width = match layout.width {
+        Width::Narrow => "narrow",
+        Width::Medium => "medium",
+        Width::Wide => "wide",
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <title>{title}</title>\n<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">\n</head>\n\
+         <body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n{banner}\
+         <header class=\"bar\"><div class=\"bar-inner\"><a class=\"brand\" href=\"{home}\">\
+         {BRAND_MARK}<span>{brand}</span>{sub}</a>{nav}</div></header>\n\
+         <main id=\"main\" class=\"{width}\">\n{body}\n</main>\n</body>\n</html>\n",
+        home = escape(layout.home),
+        nav = layout.nav,
+        body = layout.body,
+    )
+}
+
+/// `title` (escaped) and `body` (already HTML) as a page of the plain layout: a heading and a
+/// card. Every simple page goes through here, so it looks like the others without work of its
+/// own.
+pub fn page(title: &str, body: &str) -> String {
+    card_page(Width::Narrow, title, body)
+}
+
+/// [`page`] at another width.
+fn card_page(width: Width, title: &str, body: &str) -> String {
+    let content = format!(
+        "<div class=\"card\">\n<h1>{}</h1>\n{body}\n</div>",
+        escape(title)
+    );
+    document(&Layout {
+        width,
+        ..Layout::plain(title, &content)
+    })
+}
+
+/// `GET /assets/fedbridge.css`: the stylesheet, cacheable for a day.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        ))
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        ))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .body(STYLESHEET)
+}
 
 /// The "not configured yet" page: what to fix, key by key (names and messages only; messages
 /// never quote secret values).
@@ -30,16 +178,15 @@ pub fn not_configured(health: &ConfigHealth) -> String {
     if items.is_empty() {
         items.push_str("<li>The settings have not been read yet.</li>\n");
     }
-    page(
-        "fedbridge is not configured yet",
-        &format!(
-            "<p>fedbridge starts serving logins once the settings in the \
-             <code>CONFIGURATIONENTITY</code> table are complete and valid. What is missing or \
-             wrong:</p>\n<ul>\n{items}</ul>\n<p>Fix it with <code>fedbridge config set</code> \
-             (or SQL); this page picks up the change within seconds, no restart needed. \
-             <code>fedbridge config check</code> lists the same problems.</p>"
-        ),
-    )
+    let body = format!(
+        "<p class=\"lead\">fedbridge starts serving logins once the settings in the \
+             <code>CONFIGURATIONENTITY</code> table are complete and valid.</p>\n\
+             <div class=\"notice warn\"><strong>What is missing or wrong:</strong>\n<ul>\n{items}</ul></div>\n\
+             <p>Fix it with <code>fedbridge config set</code> (or SQL); this page picks up the \
+             change within seconds, no restart needed. <code>fedbridge config check</code> \
+             lists the same problems.</p>"
+    );
+    card_page(Width::Medium, "fedbridge is not configured yet", &body)
 }
 
 /// The page of a login that failed: what kind of failure, in general terms, and the
@@ -60,8 +207,10 @@ pub fn login_failed(kind: ErrorKind, correlation_id: &str) -> String {
     page(
         "Sign-in failed",
         &format!(
-            "<p>{}</p>\n<p>If this keeps happening, give your administrator this reference: \
-             <strong><code>{}</code></strong></p>\n<p><a href=\"/\">Try again</a></p>",
+            "<div class=\"notice error\" role=\"alert\">{}</div>\n\
+             <p>If this keeps happening, give your administrator this reference:</p>\n\
+             <p class=\"reference\"><strong><code>{}</code></strong></p>\n\
+             <p class=\"actions\"><a class=\"button\" href=\"/\">Try again</a></p>",
             escape(sentence),
             escape(correlation_id)
         ),
@@ -69,11 +218,17 @@ pub fn login_failed(kind: ErrorKind, correlation_id: &str) -> String {
 }
 
 /// The login page: the "Log in using SSO" button (a form that GETs `/saml/login`, with the
-/// target when there is one), and who is signed in when the browser has a valid xsession.
-pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>) -> String {
+/// target when there is one), who is signed in when the browser has a valid xsession, and the
+/// product or company name (`FEDBRIDGE_PRODUCT_NAME`) when one is configured.
+pub fn login_page(
+    target: Option<&str>,
+    signed_in_as: Option<&str>,
+    product: Option<&str>,
+) -> String {
     let status = match signed_in_as {
         Some(name) => format!(
-            "<p>You are signed in as <strong>{}</strong>. <a href=\"/logout\">Log out</a></p>\n",
+            "<p class=\"status-line\">You are signed in as <strong>{}</strong>. \
+             <a href=\"/logout\">Log out</a></p>\n",
             escape(name)
         ),
         None => String::new(),
@@ -85,12 +240,38 @@ pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>) -> String {
         ),
         None => String::new(),
     };
+    let brand = product.unwrap_or(DEFAULT_BRAND);
+    let heading = match product {
+        Some(product) => format!("Sign in to {}", escape(product)),
+        None => "Sign in".to_owned(),
+    };
+    let body = format!(
+        "<div class=\"card signin\">\n<h1>{heading}</h1>\n{status}\
+         <p class=\"lead\">Use your organisation's account: you are sent to your identity \
+         provider and brought back here.</p>\n\
+         <form method=\"get\" action=\"/saml/login\">{target}\
+         <button type=\"submit\" id=\"sso-login\" class=\"block\">Log in using SSO</button></form>\n\
+         <p class=\"fine\">Single sign-on with SAML 2.0. Trouble signing in? Contact your IT \
+         service desk.</p>\n</div>"
+    );
+    document(&Layout {
+        brand,
+        ..Layout::plain("Sign in", &body)
+    })
+}
+
+/// The admin console's answer to someone who is signed in but in no administrator group.
+pub fn not_admin(login_name: &str) -> String {
     page(
-        "Sign in",
+        "No access to the admin console",
         &format!(
-            "{status}<p>Sign in with your organisation's account.</p>\n\
-             <form method=\"get\" action=\"/saml/login\">{target}\
-             <button type=\"submit\" id=\"sso-login\">Log in using SSO</button></form>"
+            "<div class=\"notice warn\">You are signed in as <strong>{}</strong>, who is not in \
+             a group named by <code>FEDBRIDGE_ADMIN_GROUPS</code>.</div>\n\
+             <p>Ask an administrator to add you to one of those groups (at the IdP, or with \
+             <code>fedbridge</code> locally), then sign in again.</p>\n\
+             <p class=\"actions\"><a class=\"button secondary\" href=\"/logout\">Sign out</a>\
+             <a href=\"/\">Back to sign-in</a></p>",
+            escape(login_name)
         ),
     )
 }
@@ -99,6 +280,11 @@ pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>) -> String {
 pub fn message(title: &str, text: &str) -> String {
     page(title, &format!("<p>{}</p>", escape(text)))
 }
+
+/// The Content-Security-Policy of fedbridge's pages: the stylesheet from our own origin, no
+/// script, no frames.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The one script of the auto-post page.
 const AUTO_POST_SCRIPT: &str = "document.forms[0].submit();";
@@ -130,7 +316,7 @@ pub fn auto_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
         ),
     );
     let csp = format!(
-        "default-src 'none'; script-src '{}'; frame-ancestors 'none'",
+        "default-src 'none'; script-src '{}'; style-src 'self'; frame-ancestors 'none'",
         script_hash(AUTO_POST_SCRIPT)
     );
     html_with_csp(HttpResponse::Ok(), body, &csp)
@@ -171,7 +357,7 @@ pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
         ))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .body(body)
 }
@@ -179,16 +365,6 @@ pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
 /// Escapes `text` for HTML element content and quoted attribute values: the one escape of
 /// fedbridge, [`crate::saml::xml::escape`].
 pub use crate::saml::xml::escape;
-
-/// `title` (escaped) and `body` (already HTML) as a whole document.
-fn page(title: &str, body: &str) -> String {
-    let title = escape(title);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\n</body>\n</html>\n"
-    )
-}
 
 #[cfg(test)]
 mod tests {
@@ -211,7 +387,7 @@ mod tests {
         assert_eq!(
             csp,
             "default-src 'none'; script-src 'sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ='; \
-             frame-ancestors 'none'"
+             style-src 'self'; frame-ancestors 'none'"
         );
         let body = actix_web::body::to_bytes(response.into_body());
         let body = futures_executor(body);
@@ -255,5 +431,44 @@ mod tests {
         assert!(page.contains("<code>SAML_CONSUMER_URL</code>"), "{page}");
         assert!(page.contains("&lt;b&gt;x&lt;/b&gt;"), "{page}");
         assert!(!page.contains("<b>x</b>"), "{page}");
+    }
+
+    #[test]
+    fn every_page_links_the_stylesheet_and_the_policy_allows_it() {
+        for page in [
+            message("A <title>", "text"),
+            login_page(None, None, Some("Example <Corp>")),
+            login_failed(ErrorKind::Refused, "abc123"),
+            not_configured(&ConfigHealth::default()),
+        ] {
+            assert!(
+                page.contains(&format!(
+                    "<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">"
+                )),
+                "{page}"
+            );
+            assert!(
+                !page.contains("<Corp>") && !page.contains("<title>A <title>"),
+                "{page}"
+            );
+            assert!(
+                !page.contains("style=\""),
+                "inline styles are blocked by the CSP: {page}"
+            );
+        }
+        assert!(CONTENT_SECURITY_POLICY.contains("style-src 'self'"));
+        assert!(!CONTENT_SECURITY_POLICY.contains("script-src"));
+    }
+
+    #[test]
+    fn the_product_name_heads_the_login_page() {
+        let page = login_page(None, None, Some("Example Corp"));
+        assert!(page.contains("<h1>Sign in to Example Corp</h1>"), "{page}");
+        assert!(
+            page.contains("<title>Sign in \u{b7} Example Corp</title>"),
+            "{page}"
+        );
+        let plain = login_page(None, None, None);
+        assert!(plain.contains("<h1>Sign in</h1>"), "{plain}");
     }
 }

@@ -44,6 +44,12 @@ pub fn purge_once(state: &AppState) {
         store.purge_expired_sessions(now).map_err(|e| e.to_string()),
     );
     report(
+        "admin sessions",
+        store
+            .purge_admin_sessions(now.unix_timestamp())
+            .map_err(|e| e.to_string()),
+    );
+    report(
         "revocations",
         store.purge_revoked(now).map_err(|e| e.to_string()),
     );

@@ -40,6 +40,8 @@ pub enum LogLine {
 pub struct Step {
     /// A valid configuration to put in service.
     pub activate: Option<Loaded>,
+    /// The rows of the configuration to activate (shown on the admin console).
+    pub rows: Option<ConfigRows>,
     /// The problems of the rows as they are now; `None`: as before.
     pub problems: Option<Vec<Problem>>,
     /// Why the settings could not be read; `None`: they could.
@@ -81,6 +83,7 @@ impl Reloader {
         }
         let mut step = Step {
             activate: None,
+            rows: None,
             problems: None,
             database_error: None,
             log,
@@ -139,6 +142,7 @@ impl Reloader {
                     changed_keys(active, &rows).join(", ")
                 )));
                 step.activate = Some(loaded);
+                step.rows = Some(rows.clone());
             }
             None => {
                 step.log.push(LogLine::Info(format!(
@@ -146,6 +150,7 @@ impl Reloader {
                     rows.len()
                 )));
                 step.activate = Some(loaded);
+                step.rows = Some(rows.clone());
             }
         }
         self.active = Some(rows);
@@ -168,6 +173,7 @@ impl Reloader {
         }
         Step {
             activate: None,
+            rows: None,
             problems: None,
             database_error: Some(failure.public),
             log,
@@ -253,8 +259,14 @@ pub fn apply(state: &AppState, step: Step) {
             LogLine::Warn(message) => tracing::warn!("{message}"),
         }
     }
+    let refused = step.problems.as_ref().is_some_and(|p| !p.is_empty())
+        || (step.database_error.is_some() && !step.log.is_empty());
+    if refused {
+        state.metrics().count_reload(false);
+    }
     if let Some(loaded) = step.activate {
-        state.activate(loaded);
+        state.metrics().count_reload(true);
+        state.activate(loaded, step.rows.unwrap_or_default());
     }
     let before = state.health();
     state.set_health(ConfigHealth {

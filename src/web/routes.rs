@@ -9,8 +9,13 @@
 //! | `GET /saml/metadata` | the SP metadata of the configuration in service |
 //! | `GET /logout` | revokes the xsession, 303 to `FEDBRIDGE_EXIT_URL` |
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
+//! | `GET /metrics` | Prometheus text format: a scraper's Bearer token or an admin session |
+//! | `GET /admin`, `/admin/attempts[/{id}]`, `/admin/users`, `/admin/user?login=`, `/admin/groups` | the admin console (`web::admin`) |
+//! | `GET /admin/signin?next=` | the console's SSO sign-in |
+//! | `POST /admin/test-login`, `/admin/sessions/revoke` | the console's forms (anti-forgery token) |
 //! | `POST /api/xsession/introspect` | RFC 7662 introspection of an xsession |
 //! | `GET /healthz` | the health report (JSON), also while unconfigured |
+//! | `GET /assets/fedbridge.css` | the stylesheet of every page, also while unconfigured |
 //! | anything else | 404, or the "not configured" page (503) while unconfigured |
 //!
 //! The ACS path comes from the settings and may change while the server runs, so its resource
@@ -21,16 +26,27 @@ use actix_web::web;
 
 use crate::web::login;
 use crate::web::state::AppState;
-use crate::web::{handlers, health};
+use crate::web::{admin, handlers, health, pages};
 
 /// Registers every route on an `App` (the server's and the tests').
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource(pages::STYLESHEET_PATH).route(web::get().to(pages::stylesheet)))
         .service(web::resource("/").route(web::get().to(login::login_page)))
         .service(web::resource("/saml/login").route(web::get().to(login::start_login)))
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))
         .service(web::resource("/logout").route(web::get().to(login::logout)))
+        .service(web::resource("/metrics").route(web::get().to(admin::metrics)))
+        .service(web::resource("/admin").route(web::get().to(admin::status)))
+        .service(web::resource("/admin/signin").route(web::get().to(admin::sign_in)))
+        .service(web::resource("/admin/attempts").route(web::get().to(admin::attempts)))
+        .service(web::resource("/admin/attempts/{id}").route(web::get().to(admin::attempt)))
+        .service(web::resource("/admin/users").route(web::get().to(admin::users)))
+        .service(web::resource("/admin/user").route(web::get().to(admin::user)))
+        .service(web::resource("/admin/groups").route(web::get().to(admin::groups)))
+        .service(web::resource("/admin/test-login").route(web::post().to(admin::test_login)))
+        .service(web::resource("/admin/sessions/revoke").route(web::post().to(admin::revoke)))
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(login::jwks_document)))
         .service(
             web::resource("/api/xsession/introspect")

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::{Config, IdpSource, Loaded, Problem};
 pub use crate::login::IdpTrust;
+use crate::metrics::Metrics;
 use crate::saml::TrustedIdp;
 use crate::saml::metadata::IdpMetadata;
 use crate::store::{SigningKeyError, Store};
@@ -28,6 +29,7 @@ pub struct AppState {
     health: ArcSwap<ConfigHealth>,
     metadata: ArcSwapOption<MetadataStatus>,
     signing_key: ArcSwapOption<CachedKey>,
+    metrics: Metrics,
 }
 
 /// The xsession signing key in use, read from the database at most every
@@ -51,6 +53,8 @@ pub struct ActiveConfig {
     pub warnings: Vec<Problem>,
     /// When it was put in service.
     pub loaded_at: OffsetDateTime,
+    /// The rows it was loaded from (the admin console shows them, secrets masked).
+    pub rows: crate::store::ConfigRows,
 }
 
 /// How the settings in the database look right now, as the last poll saw them.
@@ -122,7 +126,13 @@ impl AppState {
             health: ArcSwap::from_pointee(ConfigHealth::default()),
             metadata: ArcSwapOption::empty(),
             signing_key: ArcSwapOption::empty(),
+            metrics: Metrics::new(crate::login::all_reason_codes()),
         }
+    }
+
+    /// The counters of `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The database.
@@ -199,11 +209,12 @@ impl AppState {
     }
 
     /// Puts a valid configuration in service.
-    pub(crate) fn activate(&self, loaded: Loaded) {
+    pub(crate) fn activate(&self, loaded: Loaded, rows: crate::store::ConfigRows) {
         self.config.store(Some(Arc::new(ActiveConfig {
             config: loaded.config,
             warnings: loaded.warnings,
             loaded_at: self.now(),
+            rows,
         })));
     }
 

@@ -117,6 +117,7 @@ fn skip(row: Row, message: &str) {
         );
     }
     record(row, "SKIPPED", 0.0, message);
+    crate::skips::record(row.test, message);
     say(&format!("SKIPPED: {message} [{}]", row.test));
 }
 
@@ -1023,6 +1024,430 @@ fn browser_simplesamlphp_sp_initiated_login() {
         "fedbridge's last login_audit row: {}",
         diagnostics.last_audit()
     );
+    say(&format!(
+        "{TEST}: passed in {:.1}s",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) The admin console (issue 13, check 1), on `fedbridge demo`: alice is in Engineering, the
+// demo's FEDBRIDGE_ADMIN_GROUPS; bob is not.
+// ---------------------------------------------------------------------------------------------
+
+/// The demo IdP's sample users.
+const ALICE: (&str, &str) = ("alice", "alice-password");
+const BOB: (&str, &str) = ("bob", "bob-password");
+
+/// Fills the development IdP's form (waiting for it) as `user` and submits it.
+fn idp_login(diagnostics: &Diagnostics, session: &Session, user: (&str, &str)) {
+    let username = diagnostics.step(
+        Some(session),
+        "the development IdP's login form",
+        session.wait_for_element("input[name=username]", STEP_TIMEOUT),
+    );
+    submit_login(
+        diagnostics,
+        session,
+        &username,
+        &LoginForm {
+            password_field: "input[name=password]",
+            user: user.0,
+            password: user.1,
+            submit: "form button[type=submit]",
+            button: "the IdP's \"Log in\" button",
+        },
+    );
+}
+
+/// Waits for a page at `url_prefix` whose text contains `expected`; its text.
+fn wait_for_page(session: &Session, url_prefix: &str, expected: &str) -> Result<String, String> {
+    session.wait_for(
+        &format!("a page at {url_prefix} saying {expected:?}"),
+        STEP_TIMEOUT,
+        |s| {
+            let url = s.current_url()?;
+            let text = s.body_text()?;
+            if url.starts_with(url_prefix) && text.contains(expected) {
+                Ok(Some(text))
+            } else {
+                Err(format!("at {url}: {}", head(&text, 300)))
+            }
+        },
+    )
+}
+
+/// Opens `/admin` and signs in through the development IdP as `user`.
+fn admin_sign_in(diagnostics: &Diagnostics, session: &Session, demo: &Demo, user: (&str, &str)) {
+    let s = Some(session);
+    diagnostics.step(
+        s,
+        "open the admin console (sends to the IdP)",
+        session.navigate(&format!("{}admin", demo.fedbridge)),
+    );
+    idp_login(diagnostics, session, user);
+}
+
+/// `SELECT ...` on the demo's database, trimmed.
+fn demo_sql(demo: &Demo, sql: &str) -> String {
+    let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(&demo.database)
+        .arg(sql)
+        .output()
+        .expect("sqlite3 runs (apt-get install sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Starts the demo and a browser, or skips; the row's case names the check.
+fn admin_case(
+    test: &'static str,
+    case: &'static str,
+) -> Option<(Diagnostics, Demo, Driver, Session)> {
+    let row = Row {
+        test,
+        idp: "fedbridge-demo",
+        case,
+    };
+    let tools = chromium(row)?;
+    let mut diagnostics = Diagnostics::new(row);
+    let log = interop_dir().join("logs").join(format!("{test}-demo.log"));
+    diagnostics.log("fedbridge demo", &log);
+    let demo = diagnostics.step(None, "start fedbridge demo", Demo::start(&log));
+    diagnostics.database = Some(demo.database.clone());
+    let (driver, session) = browser(&mut diagnostics, &tools);
+    Some((diagnostics, demo, driver, session))
+}
+
+/// An admin signs in through SSO and reaches every page of the console (and /metrics).
+#[test]
+fn browser_admin_console_every_page() {
+    const TEST: &str = "browser_admin_console_every_page";
+    let Some((mut diagnostics, demo, _driver, session)) =
+        admin_case(TEST, "browser: admin console, every page")
+    else {
+        return;
+    };
+    let s = Some(&session);
+    admin_sign_in(&diagnostics, &session, &demo, ALICE);
+    let admin = format!("{}admin", demo.fedbridge);
+    diagnostics.step(
+        s,
+        "land on the status page",
+        wait_for_page(&session, &admin, "Logins per hour"),
+    );
+    final_screenshot(&mut diagnostics, &session, "admin-status");
+    for (path, expected, shot) in [
+        ("admin/attempts", "Login attempts", "admin-attempts"),
+        ("admin/users", "alice", "admin-users"),
+        (
+            "admin/user?login=alice%40demo.example",
+            "Sessions",
+            "admin-user",
+        ),
+        ("admin/groups", "Engineering", "admin-groups"),
+    ] {
+        let url = format!("{}{path}", demo.fedbridge);
+        diagnostics.step(s, &format!("open {url}"), session.navigate(&url));
+        diagnostics.step(
+            s,
+            &format!("{path} says {expected:?}"),
+            wait_for_page(&session, &url, expected),
+        );
+        final_screenshot(&mut diagnostics, &session, shot);
+    }
+    // An attempt in full, from the list.
+    diagnostics.step(
+        s,
+        "open the attempts list",
+        session.navigate(&format!("{}admin/attempts", demo.fedbridge)),
+    );
+    let link = diagnostics.step(
+        s,
+        "the newest attempt's link",
+        session.wait_for_element("table a[href^=\"/admin/attempts/\"]", STEP_TIMEOUT),
+    );
+    diagnostics.step(s, "open the attempt", session.click(&link));
+    let text = diagnostics.step(
+        s,
+        "the attempt shows its attributes and changes",
+        wait_for_page(
+            &session,
+            &format!("{}admin/attempts/", demo.fedbridge),
+            "Attributes that arrived",
+        ),
+    );
+    for expected in [
+        "Clock offset",
+        "SAML_USER_GROUPS_ATTRIBUTE",
+        "add to group Engineering",
+    ] {
+        if !text.contains(expected) {
+            diagnostics.fail(
+                s,
+                "the attempt's detail",
+                &format!("no {expected:?} in: {}", head(&text, 2000)),
+            );
+        }
+    }
+    final_screenshot(&mut diagnostics, &session, "admin-attempt");
+    // /metrics answers the admin session.
+    let url = format!("{}metrics", demo.fedbridge);
+    diagnostics.step(s, "open /metrics", session.navigate(&url));
+    diagnostics.step(
+        s,
+        "/metrics in the text format",
+        wait_for_page(&session, &url, "fedbridge_logins_total"),
+    );
+    say(&format!(
+        "{TEST}: passed in {:.1}s",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
+
+/// A user who is in no admin group gets 403 (and the page says who is signed in).
+#[test]
+fn browser_admin_console_refuses_a_non_admin() {
+    const TEST: &str = "browser_admin_console_refuses_a_non_admin";
+    let Some((mut diagnostics, demo, _driver, session)) =
+        admin_case(TEST, "browser: admin console, a non-admin gets 403")
+    else {
+        return;
+    };
+    let s = Some(&session);
+    admin_sign_in(&diagnostics, &session, &demo, BOB);
+    let text = diagnostics.step(
+        s,
+        "the refusal page",
+        wait_for_page(&session, &demo.fedbridge, "No access to the admin console"),
+    );
+    if !text.contains("bob") {
+        diagnostics.fail(s, "the refusal names bob", head(&text, 500));
+    }
+    final_screenshot(&mut diagnostics, &session, "admin-forbidden");
+    // The status code, with bob's admin cookie, outside the browser.
+    let cookie = diagnostics
+        .step(s, "bob's admin cookie", session.cookie("fedbridge_admin"))
+        .unwrap_or_else(|| diagnostics.fail(s, "bob's admin cookie", "the browser has none"));
+    for path in ["admin", "admin/users", "admin/groups", "metrics"] {
+        let reply = crate::support::reply(
+            crate::support::browser()
+                .get(&format!("{}{path}", demo.fedbridge))
+                .header("Cookie", &format!("fedbridge_admin={cookie}"))
+                .call(),
+        );
+        let expected = if path == "metrics" { 401 } else { 403 };
+        if reply.status != expected {
+            diagnostics.fail(
+                s,
+                &format!("GET /{path} as bob"),
+                &format!("HTTP {}", reply.status),
+            );
+        }
+    }
+    say(&format!(
+        "{TEST}: passed in {:.1}s",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
+
+/// A dry-run test login: the result page shows the sync diff; no user, membership or token
+/// is written, only the audit row marked as a test.
+#[test]
+fn browser_admin_test_login_shows_the_diff_and_writes_nothing() {
+    const TEST: &str = "browser_admin_test_login_shows_the_diff_and_writes_nothing";
+    let Some((mut diagnostics, demo, _driver, session)) =
+        admin_case(TEST, "browser: admin test login (dry run)")
+    else {
+        return;
+    };
+    let s = Some(&session);
+    admin_sign_in(&diagnostics, &session, &demo, ALICE);
+    diagnostics.step(
+        s,
+        "land on the status page",
+        wait_for_page(
+            &session,
+            &format!("{}admin", demo.fedbridge),
+            "Start a test login",
+        ),
+    );
+    let counts = |what: &str| {
+        demo_sql(
+            &demo,
+            &format!(
+                "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM memberships) \
+                 || '/' || (SELECT count(*) FROM xsessions) || '/' || (SELECT count(*) FROM \
+                 revoked_sessions) || '/' || (SELECT count(*) FROM groups) -- {what}"
+            ),
+        )
+    };
+    let before = counts("before");
+    let button = diagnostics.step(
+        s,
+        "the \"Start a test login\" button",
+        session.find("#test-login"),
+    );
+    diagnostics.step(s, "click \"Start a test login\"", session.click(&button));
+    idp_login(&diagnostics, &session, BOB);
+    let text = diagnostics.step(
+        s,
+        "the test login's result",
+        wait_for_page(&session, &demo.fedbridge, "Test login: would be accepted"),
+    );
+    for expected in [
+        "create the user",
+        "add to group Sales",
+        "add to group Staff",
+        "Bob Example",
+        "nothing applied",
+    ] {
+        if !text.contains(expected) {
+            diagnostics.fail(
+                s,
+                "the sync diff",
+                &format!("no {expected:?} in: {}", head(&text, 3000)),
+            );
+        }
+    }
+    final_screenshot(&mut diagnostics, &session, "admin-test-login");
+    let after = counts("after");
+    if before != after {
+        diagnostics.fail(
+            s,
+            "nothing written",
+            &format!("users/memberships/xsessions/revocations/groups were {before}, now {after}"),
+        );
+    }
+    if demo_sql(
+        &demo,
+        "SELECT count(*) FROM users WHERE login_name = 'bob@demo.example'",
+    ) != "0"
+    {
+        diagnostics.fail(s, "no user bob", "the test login created bob");
+    }
+    let audit = demo_sql(
+        &demo,
+        "SELECT outcome || '|' || dry_run FROM login_audit WHERE login_name = 'bob@demo.example'",
+    );
+    if audit != "accepted|1" {
+        diagnostics.fail(s, "the audit row marked as a test", &audit);
+    }
+    say(&format!(
+        "{TEST}: passed in {:.1}s; counts {before} before and after",
+        diagnostics.started.elapsed().as_secs_f64()
+    ));
+}
+
+/// The revoke button ends a session: introspection answers inactive from then on.
+#[test]
+fn browser_admin_revoke_ends_a_session() {
+    const TEST: &str = "browser_admin_revoke_ends_a_session";
+    let Some((mut diagnostics, demo, _driver, session)) =
+        admin_case(TEST, "browser: admin console revokes a session")
+    else {
+        return;
+    };
+    let s = Some(&session);
+    // An ordinary login first, to the downstream app.
+    diagnostics.step(s, "open fedbridge", session.navigate(&demo.fedbridge));
+    let sso = diagnostics.step(
+        s,
+        "the SSO button",
+        session.wait_for_element("#sso-login", STEP_TIMEOUT),
+    );
+    diagnostics.step(s, "click \"Log in using SSO\"", session.click(&sso));
+    idp_login(&diagnostics, &session, ALICE);
+    diagnostics.step(
+        s,
+        "land in the downstream app",
+        wait_for_greeting(&session, &demo.app, &["Hello, Alice Example"]),
+    );
+    let token = diagnostics
+        .step(s, "the xsession cookie", session.cookie("xsession"))
+        .unwrap_or_else(|| diagnostics.fail(s, "the xsession cookie", "none"));
+    let introspect = |token: &str| -> bool {
+        let reply = crate::support::reply(
+            crate::support::browser()
+                .post(&format!("{}api/xsession/introspect", demo.fedbridge))
+                .send_form([("token", token)]),
+        );
+        let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap_or_default();
+        json["active"] == serde_json::Value::Bool(true)
+    };
+    if !introspect(&token) {
+        diagnostics.fail(
+            s,
+            "introspection before the revoke",
+            "the token is not active",
+        );
+    }
+    let sid = {
+        use base64::Engine as _;
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let claims: serde_json::Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        claims["sid"].as_str().unwrap_or_default().to_owned()
+    };
+    // Then the console, and alice's page.
+    admin_sign_in(&diagnostics, &session, &demo, ALICE);
+    diagnostics.step(
+        s,
+        "land on the status page",
+        wait_for_page(&session, &format!("{}admin", demo.fedbridge), "Status"),
+    );
+    let user = format!("{}admin/user?login=alice%40demo.example", demo.fedbridge);
+    diagnostics.step(s, "open alice's page", session.navigate(&user));
+    diagnostics.step(s, "alice's sessions", wait_for_page(&session, &user, &sid));
+    final_screenshot(&mut diagnostics, &session, "admin-sessions-before");
+    let rows = diagnostics.step(s, "the session rows", session.find_all("tbody tr"));
+    let mut clicked = false;
+    for row in &rows {
+        let text = session.text(row).unwrap_or_default();
+        if text.contains(&sid) {
+            let button = diagnostics.step(
+                s,
+                "the session's revoke button",
+                session.find_all("tbody tr").and_then(|_| {
+                    session.find(&format!(
+                        "tr:nth-child({}) button",
+                        1 + rows.iter().position(|r| r == row).unwrap_or(0)
+                    ))
+                }),
+            );
+            diagnostics.step(s, "click Revoke", session.click(&button));
+            clicked = true;
+            break;
+        }
+    }
+    if !clicked {
+        diagnostics.fail(
+            s,
+            "the session of the first login",
+            &format!("no row with sid {sid}"),
+        );
+    }
+    diagnostics.step(
+        s,
+        "the session shows as revoked",
+        wait_for_page(&session, &user, "revoked"),
+    );
+    final_screenshot(&mut diagnostics, &session, "admin-sessions-after");
+    if introspect(&token) {
+        diagnostics.fail(
+            s,
+            "introspection after the revoke",
+            "the token is still active",
+        );
+    }
     say(&format!(
         "{TEST}: passed in {:.1}s",
         diagnostics.started.elapsed().as_secs_f64()

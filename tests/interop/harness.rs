@@ -337,19 +337,32 @@ impl Case {
             _lock: lock,
         };
         let why = match idp.missing() {
-            Some(missing) => Some(format!(
-                "SKIPPED: {} not installed (install: bash tests/interop/setup/{}.sh): {missing}",
-                idp.name(),
-                idp.name()
+            Some(missing) => Some((
+                format!(
+                    "SKIPPED: {} not installed (install: bash tests/interop/setup/{}.sh): {missing}",
+                    idp.name(),
+                    idp.name()
+                ),
+                format!(
+                    "interop: {} not installed (bash tests/interop/setup/{}.sh)",
+                    idp.name(),
+                    idp.name()
+                ),
             )),
-            None if !one_test_thread() => Some(format!(
-                "SKIPPED: {} / {name}: the interop suite runs one test at a time (fixed ports): \
-                 cargo test --test interop -- --test-threads=1 (bash .ci/interop does)",
-                idp.name()
+            None if !one_test_thread() => Some((
+                format!(
+                    "SKIPPED: {} / {name}: the interop suite runs one test at a time (fixed ports): \
+                     cargo test --test interop -- --test-threads=1 (bash .ci/interop does)",
+                    idp.name()
+                ),
+                "interop: the cases with real IdPs run one at a time on fixed ports (bash \
+                 .ci/interop)"
+                    .to_owned(),
             )),
             None => None,
         };
-        if let Some(message) = why {
+        if let Some((message, reason)) = why {
+            crate::skips::record(&format!("interop {} / {name}", idp.name()), &reason);
             if std::env::var_os("FEDBRIDGE_REQUIRE_INTEROP").is_some() {
                 panic!("{message}; FEDBRIDGE_REQUIRE_INTEROP is set, so this is a failure");
             }

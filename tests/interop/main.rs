@@ -11,6 +11,9 @@
 #[path = "../suite/support.rs"]
 mod support;
 
+#[path = "../skips.rs"]
+mod skips;
+
 mod harness;
 
 mod cases;

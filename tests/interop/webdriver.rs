@@ -422,6 +422,18 @@ impl Session {
         Ok(value.as_str().map(str::to_owned))
     }
 
+    /// The value of the cookie `name` the browser holds for the current page, if any.
+    pub fn cookie(&self, name: &str) -> Result<Option<String>, String> {
+        match self.call("GET", &format!("/cookie/{name}"), None) {
+            Ok(value) => Ok(value
+                .get("value")
+                .and_then(Value::as_str)
+                .map(str::to_owned)),
+            Err(e) if e.contains("no such cookie") => Ok(None),
+            Err(e) => Err(format!("cookie {name}: {e}")),
+        }
+    }
+
     /// The rendered text of the page's `<body>`.
     pub fn body_text(&self) -> Result<String, String> {
         let body = self.find("body")?;

@@ -90,6 +90,9 @@ pub struct Assertion {
     /// Namespace declarations added to the Response element (`xmlns:p="uri"`), which an
     /// inclusive canonical form of the assertion includes.
     pub response_namespaces: Vec<(String, String)>,
+    /// How far the IdP's clock is ahead of ours (negative: behind); every time in the
+    /// assertion is shifted by it.
+    pub clock_ahead: Duration,
 }
 
 /// The Format of an unspecified NameID.
@@ -114,6 +117,7 @@ impl Assertion {
             c14n: C14n::Exclusive,
             sign_response: false,
             response_namespaces: Vec::new(),
+            clock_ahead: Duration::ZERO,
         }
     }
 
@@ -123,6 +127,12 @@ impl Assertion {
             name_id: None,
             ..Assertion::about("")
         }
+    }
+
+    /// As issued by an IdP whose clock is `ahead` of ours.
+    pub fn clock_ahead(mut self, ahead: Duration) -> Assertion {
+        self.clock_ahead = ahead;
+        self
     }
 
     /// Answers the AuthnRequest `request_id`.
@@ -193,6 +203,7 @@ impl Assertion {
     /// The unsigned Response at `now` with fresh IDs, the Signature template inside the
     /// Assertion (or the Response); every value XML-escaped.
     pub fn template(&self, now: OffsetDateTime) -> String {
+        let now = now + self.clock_ahead;
         let at = |offset: Duration| (now + offset).format(&Rfc3339).unwrap();
         let (issued, not_before, not_after, session_end) = (
             at(Duration::ZERO),

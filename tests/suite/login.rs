@@ -468,6 +468,10 @@ print(json.dumps(claims))
             "{message}"
         );
         crate::support::shout(&message);
+        crate::skips::record(
+            test,
+            "python3 with pyjwt and cryptography not found (pip install pyjwt cryptography)",
+        );
         return None;
     }
     let out = std::process::Command::new("python3")
@@ -727,7 +731,7 @@ fn login_targets_outside_the_allow_list_are_refused_without_echoing_them() {
         ("https://evil.example/", "evil"),
         ("//evil.example/", "evil"),
         ("https://sp.example.test@evil.example/", "evil"),
-        ("javascript:alert(1)", "alert"),
+        ("javascript:alert(1)", "alert(1)"),
         (evil_port_host.as_str(), "evil"),
         ("https://app.example.test/portal-admin/", "portal-admin"),
         ("https://app.example.test/otherapp", "otherapp"),
@@ -1505,4 +1509,529 @@ fn a_subject_without_name_id_logs_in_only_with_the_login_name_in_an_attribute() 
     bridge.wait_reloaded("SAML_USER_ID_ATTRIBUTE");
     let landed = bridge.login(&idp, None, without());
     assert_eq!(bridge.verify(&landed.token).sub, "jdoe@corp.test");
+}
+
+// ---------------------------------------------------------------------------------------------
+// /metrics (issue 13, check 2): parsed by the Prometheus text-format parser of the
+// prometheus_client Python package after a few logins.
+// ---------------------------------------------------------------------------------------------
+
+/// The scraper's token (`FEDBRIDGE_METRICS_TOKEN`).
+const METRICS_TOKEN: &str = "scrape-token-0123456789";
+
+/// One sample: (family, type, sample name, labels, value).
+type Sample = (String, String, String, Value, f64);
+
+/// `/metrics` parsed by `prometheus_client.parser.text_string_to_metric_families`: every
+/// sample as (family, type, sample name, labels, value); `None` when the package is missing
+/// (a skip, unless FEDBRIDGE_REQUIRE_PROMETHEUS is set).
+fn prometheus_parse(test: &str, text: &str) -> Option<Vec<Sample>> {
+    const SCRIPT: &str = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append([family.name, family.type, s.name, s.labels, s.value])
+print(json.dumps(out))
+"#;
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        let message = format!(
+            "SKIPPED {test}: python3 with prometheus_client not found (pip install \
+             prometheus_client; .ci/run does)"
+        );
+        assert!(
+            std::env::var_os("FEDBRIDGE_REQUIRE_PROMETHEUS").is_none(),
+            "{message}"
+        );
+        eprintln!("{message}");
+        crate::skips::record(
+            test,
+            "python3 with prometheus_client not found (pip install prometheus_client)",
+        );
+        return None;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refuses /metrics: {}\n{text}",
+        stderr(&out)
+    );
+    let rows: Vec<Sample> = serde_json::from_slice(&out.stdout).unwrap();
+    Some(rows)
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_count_the_logins() {
+    const TEST: &str = "metrics_parse_as_prometheus_text_and_count_the_logins";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_METRICS_TOKEN", METRICS_TOKEN)]);
+    // Refused without the token, or with another one.
+    assert_eq!(bridge.get("/metrics", &[]).status, 401);
+    assert_eq!(
+        bridge
+            .get(
+                "/metrics",
+                &[("Authorization", "Bearer scrape-token-wrong-value")]
+            )
+            .status,
+        401
+    );
+    // Two logins, a replay, one login begun and not finished.
+    bridge.login(&idp, None, alice(&["Sales"]));
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Staff"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.landed(&reply, DOWNSTREAM, "the second login");
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    bridge.refused(&reply, "replay", "the replay");
+    bridge.begin(None);
+    // A change refused at reload.
+    bridge
+        .instance
+        .sqlite3("UPDATE CONFIGURATIONENTITY SET VALUE = 'soon' WHERE NAME = 'SAML_CONSUMER_URL'");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let reply = bridge.get("/metrics", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let Some(samples) = prometheus_parse(TEST, &reply.body) else {
+        return;
+    };
+    let value = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        samples
+            .iter()
+            .find(|(_, _, sample, l, _)| sample == name && labels.iter().all(|(k, v)| l[*k] == *v))
+            .map(|s| s.4)
+    };
+    let kind = |family: &str| {
+        samples
+            .iter()
+            .find(|s| s.0 == family)
+            .map(|s| s.1.clone())
+            .unwrap_or_else(|| panic!("no family {family} in:\n{}", reply.body))
+    };
+    // Every metric the issue names, with its type.
+    for (family, expected) in [
+        ("fedbridge_logins", "counter"),
+        ("fedbridge_validation_duration_seconds", "histogram"),
+        ("fedbridge_login_duration_seconds", "histogram"),
+        ("fedbridge_idp_clock_offset_seconds", "gauge"),
+        ("fedbridge_certificate_expiry_days", "gauge"),
+        ("fedbridge_config_reloads", "counter"),
+        ("fedbridge_config_reload_failures", "counter"),
+        ("fedbridge_metadata_fetches", "counter"),
+        ("fedbridge_outstanding_requests", "gauge"),
+        ("fedbridge_database_wait_seconds", "histogram"),
+    ] {
+        assert_eq!(kind(family), expected, "{family}");
+    }
+    let body = &reply.body;
+    assert_eq!(
+        value("fedbridge_logins_total", &[("outcome", "accepted")]),
+        Some(2.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            "fedbridge_logins_total",
+            &[("outcome", "rejected"), ("reason", "replay")]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_validation_duration_seconds_count", &[]),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            "fedbridge_validation_duration_seconds_bucket",
+            &[("le", "+Inf")]
+        ),
+        Some(3.0),
+        "{body}"
+    );
+    assert!(value("fedbridge_validation_duration_seconds_sum", &[]).unwrap() > 0.0);
+    assert_eq!(
+        value("fedbridge_login_duration_seconds_count", &[]),
+        Some(3.0),
+        "{body}"
+    );
+    let offset = value("fedbridge_idp_clock_offset_seconds", &[]).unwrap();
+    assert!(
+        offset.abs() < 60.0,
+        "the test IdP signs with our clock: {offset}"
+    );
+    let idp_cert = value(
+        "fedbridge_certificate_expiry_days",
+        &[("kind", "idp_signing")],
+    )
+    .unwrap_or_else(|| panic!("no IdP certificate expiry in:\n{body}"));
+    assert!(idp_cert.is_finite(), "{body}");
+    let key = value(
+        "fedbridge_certificate_expiry_days",
+        &[("kind", "xsession_key")],
+    )
+    .unwrap();
+    assert!(
+        (364.0..=365.0).contains(&key),
+        "a fresh key is due in a year: {key}"
+    );
+    assert_eq!(
+        value("fedbridge_config_reloads_total", &[]),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_config_reload_failures_total", &[]),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        value("fedbridge_metadata_fetches_total", &[("result", "ok")]),
+        Some(0.0),
+        "the public-key scenario fetches no metadata"
+    );
+    assert_eq!(
+        value("fedbridge_outstanding_requests", &[]),
+        Some(1.0),
+        "the login begun and not finished: {body}"
+    );
+    assert!(value("fedbridge_database_wait_seconds_count", &[]).unwrap() >= 5.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admin console's doors (issue 13): its own session, forms with a token, 403 for others.
+// ---------------------------------------------------------------------------------------------
+
+impl Bridge {
+    /// Signs in to the admin console as `assertion`'s user through `/admin/signin`: the reply
+    /// of the ACS (303 to the console with the admin cookie, when it works).
+    fn admin_sign_in(&self, idp: &Idp, assertion: Assertion) -> Reply {
+        let reply = self.get("/admin/signin?next=/admin/users", &[]);
+        assert_eq!(
+            reply.status,
+            303,
+            "{}",
+            self.why("GET /admin/signin", &reply)
+        );
+        let decoded = decode_redirect(&reply.location).unwrap();
+        let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
+        let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
+        let response = idp.post_value(&assertion.answering(&request_id));
+        self.post_response(&response, decoded.relay_state.as_deref())
+    }
+
+    /// The anti-forgery token of the console's forms, read from a console page.
+    fn form_token(&self, page: &str) -> String {
+        let marker = "name=\"token\" value=\"";
+        let start = page
+            .find(marker)
+            .unwrap_or_else(|| panic!("no form token in {page}"))
+            + marker.len();
+        page[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn the_admin_console_needs_its_own_session_a_form_token_and_an_admin_group() {
+    const TEST: &str = "the_admin_console_needs_its_own_session_a_form_token_and_an_admin_group";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ADMIN_GROUPS", "[\"Engineering\"]")]);
+    // An ordinary login: the xsession (cookie, Bearer) does not open the console.
+    let landed = bridge.login(&idp, None, alice(&["Engineering"]));
+    let reply = bridge.get("/admin", &[]);
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("GET /admin with an xsession", &reply)
+    );
+    assert!(
+        reply.location.starts_with("/admin/signin"),
+        "{}",
+        reply.location
+    );
+    let bearer = format!("Bearer {}", landed.token);
+    let reply = bridge.get("/admin/users", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 303, "a downstream app's token opens nothing");
+    let reply = bridge.get("/metrics", &[("Authorization", &bearer)]);
+    assert_eq!(reply.status, 401, "nor /metrics");
+
+    // The console's own sign-in: lands on the page asked for, no token in the URL.
+    let reply = bridge.admin_sign_in(&idp, alice(&["Engineering"]));
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("the admin sign-in's ACS", &reply)
+    );
+    assert_eq!(reply.location, "https://sp.example.test/admin/users");
+    assert!(
+        reply
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("fedbridge_admin=")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Lax")
+                && c.contains("Secure")),
+        "{:?}",
+        reply.set_cookies
+    );
+    let page = bridge.get("/admin/user?login=alice%40example.test", &[]);
+    assert_eq!(page.status, 200, "{}", bridge.why("the user page", &page));
+    let token = bridge.form_token(&page.body);
+    let jti = bridge.verify(&landed.token).jti;
+    // A revoke without the form token, or with another one, is refused and changes nothing.
+    for form in [
+        vec![("jti", jti.as_str()), ("login", ALICE)],
+        vec![
+            ("token", "0".repeat(64).as_str()),
+            ("jti", jti.as_str()),
+            ("login", ALICE),
+        ],
+    ] {
+        let reply = bridge.post_form("/admin/sessions/revoke", &form, &[]);
+        assert_eq!(
+            reply.status,
+            403,
+            "{}",
+            bridge.why("a forged revoke", &reply)
+        );
+        assert!(bridge.active(&landed.token));
+    }
+    // A session of another user cannot be revoked through alice's name.
+    let reply = bridge.post_form(
+        "/admin/sessions/revoke",
+        &[
+            ("token", &token),
+            ("jti", "not-a-session-of-alice"),
+            ("login", ALICE),
+        ],
+        &[],
+    );
+    assert_eq!(
+        reply.status,
+        404,
+        "{}",
+        bridge.why("an unknown session", &reply)
+    );
+    // With the token: the session ends.
+    let reply = bridge.post_form(
+        "/admin/sessions/revoke",
+        &[("token", &token), ("jti", &jti), ("login", ALICE)],
+        &[],
+    );
+    assert_eq!(reply.status, 303, "{}", bridge.why("the revoke", &reply));
+    assert!(
+        !bridge.active(&landed.token),
+        "introspection says inactive after the revoke"
+    );
+
+    // Removed from the admin group (a later login of hers without it): 403 at once.
+    bridge.login(&idp, None, alice(&["Sales"]));
+    // That login removed a membership, so her earlier tokens, the console's among them, are
+    // revoked: the console asks for a sign-in again.
+    let reply = bridge.get("/admin", &[]);
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("the console after leaving the admin group", &reply)
+    );
+}
+
+#[test]
+fn a_non_admin_gets_403_from_every_console_page() {
+    const TEST: &str = "a_non_admin_gets_403_from_every_console_page";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ADMIN_GROUPS", "[\"Engineering\"]")]);
+    let reply = bridge.admin_sign_in(&idp, alice(&["Sales"]));
+    assert_eq!(reply.status, 303, "{}", bridge.why("the sign-in", &reply));
+    for path in ["/admin", "/admin/attempts", "/admin/users", "/admin/groups"] {
+        let reply = bridge.get(path, &[]);
+        assert_eq!(reply.status, 403, "{}", bridge.why(path, &reply));
+        assert!(
+            reply.body.contains("No access to the admin console"),
+            "{}",
+            reply.body
+        );
+    }
+    let reply = bridge.post_form("/admin/test-login", &[("token", "x")], &[]);
+    assert_eq!(reply.status, 403);
+    assert_eq!(bridge.get("/metrics", &[]).status, 401);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs (issue 13): a line per request and per login attempt with the correlation ID, JSON on
+// request, never a token or a SAML message.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_request_and_login_is_logged_with_its_correlation_id_and_no_secret() {
+    const TEST: &str = "every_request_and_login_is_logged_with_its_correlation_id_and_no_secret";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    let landed = bridge.landed(&reply, DOWNSTREAM, "the login");
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    let refused = bridge.refused(&reply, "replay", "the replay");
+    let accepted = bridge
+        .instance
+        .sqlite3("SELECT correlation_id FROM login_audit WHERE outcome = 'accepted'")
+        .trim()
+        .to_owned();
+    let log = bridge.server.log();
+    // The ACS's request line and the login's line carry the audit row's correlation ID.
+    for (id, login_line) in [(&accepted, "login accepted"), (&refused, "login refused")] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(id.as_str())).collect();
+        assert!(
+            lines.iter().any(|l| l.contains(login_line)),
+            "no {login_line:?} line with {id}:\n{log}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("request") && l.contains("POST") && l.contains(ACS_PATH)),
+            "no request line with {id}:\n{log}"
+        );
+    }
+    // Every request has its line: /saml/login and the two posts at least.
+    assert!(log.matches("fedbridge::request").count() >= 3, "{log}");
+    assert!(!log.contains(&landed.token), "the token is in the log");
+    assert!(
+        !log.contains(&response[..64]),
+        "the SAML response is in the log"
+    );
+    assert!(!log.contains("xsession="), "a query string is in the log");
+}
+
+#[test]
+fn json_logs_on_request() {
+    let instance = Instance::new();
+    let log = instance.dir.path().join("json.log");
+    let (mut child, rx) = spawn_fedbridge(
+        std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database")
+            .arg(&instance.db)
+            .env_remove("FEDBRIDGE_LOG_FORMAT"),
+        &log,
+    );
+    let line = rx.recv_timeout(SERVER_START_DEADLINE).unwrap();
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let (status, _) = http_get(port, "/healthz?secret=not-logged");
+    assert_eq!(status, 503, "unconfigured");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("no request line for /healthz:\n{text}"));
+    assert_eq!(request["status"], 503);
+    assert_eq!(request["method"], "GET");
+    assert_eq!(
+        request["correlation_id"].as_str().map(str::len),
+        Some(12),
+        "{request}"
+    );
+    assert!(
+        !text.contains("not-logged"),
+        "the query string is in the log"
+    );
+}
+
+#[test]
+fn the_audit_row_records_the_idps_clock_offset_attributes_and_changes() {
+    const TEST: &str = "the_audit_row_records_the_idps_clock_offset_attributes_and_changes";
+    let Some(idp) = Idp::new(TEST) else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    bridge.login(&idp, None, alice(&["Sales", "Nonexistent"]));
+    let row = bridge.instance.sqlite3(
+        "SELECT clock_offset, dry_run, attributes, changes FROM login_audit WHERE outcome = 'accepted'",
+    );
+    let fields: Vec<&str> = row.trim().split('|').collect();
+    let offset: i64 = fields[0].parse().unwrap();
+    assert!(offset.abs() <= 2, "{row}");
+    assert_eq!(fields[1], "0");
+    let attributes: Value = serde_json::from_str(fields[2]).unwrap();
+    let mail = attributes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "mail")
+        .unwrap();
+    assert_eq!(mail["mapped_by"], "SAML_USER_EMAIL_ATTRIBUTE");
+    assert_eq!(mail["values"][0], ALICE);
+    let changes: Value = serde_json::from_str(fields[3]).unwrap();
+    assert_eq!(changes["create_user"], true);
+    assert_eq!(changes["add_memberships"], serde_json::json!(["Sales"]));
+    assert_eq!(
+        changes["unknown_groups"],
+        serde_json::json!(["Nonexistent"])
+    );
+
+    // An IdP whose clock is an hour ahead: refused as not yet valid, the offset measured from
+    // the signed IssueInstant.
+    let begun = bridge.begin(None);
+    let ahead = alice(&["Sales"])
+        .clock_ahead(time::Duration::hours(1))
+        .answering(&begun.request_id);
+    let reply = bridge.post_response(&idp.post_value(&ahead), Some(&begun.relay_state));
+    let id = bridge.refused(&reply, "not_yet_valid", "an IdP an hour ahead");
+    let offset: i64 = bridge
+        .instance
+        .sqlite3(&format!(
+            "SELECT clock_offset FROM login_audit WHERE correlation_id = '{id}'"
+        ))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((3_598..=3_602).contains(&offset), "{offset}");
+    // Garbage: refused before any signature, so no offset is measured.
+    let reply = bridge.post_response("bm90IFNBTUw=", None);
+    let id = correlation_id(&reply.body).unwrap();
+    assert_eq!(
+        bridge.instance.sqlite3(&format!(
+            "SELECT clock_offset FROM login_audit WHERE correlation_id = '{id}'"
+        )),
+        "<NULL>\n"
+    );
 }

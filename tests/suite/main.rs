@@ -5,9 +5,13 @@
 
 mod support;
 
+#[path = "../skips.rs"]
+mod skips;
+
 mod architecture;
 mod attacks;
 mod cli;
+mod cli_options;
 mod config_cli;
 mod corpus;
 mod demo;

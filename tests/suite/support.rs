@@ -147,6 +147,7 @@ pub fn tool_available(
         "{test} FAILED: {reason}; {require}=1 or CI is set, so it may not be skipped"
     );
     shout(&format!("SKIPPED {test}: {reason}"));
+    crate::skips::record(test, reason);
     false
 }
 

@@ -69,6 +69,10 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
         login_name: Some(login),
         correlation_id,
         flags: None,
+        dry_run: false,
+        clock_offset: None,
+        attributes: None,
+        changes: None,
     }
 }
 
@@ -91,6 +95,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             request_id: request_id.to_owned(),
             relay_handle: handle,
             target: Some("/app".into()),
+            purpose: "login".into(),
         }),
     }
 }
@@ -678,6 +683,10 @@ fn audit_login_writes_the_given_row() {
             login_name: None,
             correlation_id: "c0ffee000001",
             flags: None,
+            dry_run: false,
+            clock_offset: Some(-3),
+            attributes: None,
+            changes: None,
         })
         .unwrap();
     store
@@ -690,6 +699,10 @@ fn audit_login_writes_the_given_row() {
             login_name: Some("ada"),
             correlation_id: "c0ffee000002",
             flags: None,
+            dry_run: true,
+            clock_offset: None,
+            attributes: Some("[]"),
+            changes: None,
         })
         .unwrap();
     assert_eq!(

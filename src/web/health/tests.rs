@@ -29,6 +29,7 @@ fn configured(metadata_url: &str) -> ActiveConfig {
         config: loaded.config,
         warnings: loaded.warnings,
         loaded_at: AT,
+        rows,
     }
 }
 
