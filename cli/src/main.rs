@@ -124,3 +124,7 @@ fn init_logging(default: &str) {
 fn main() -> ExitCode {
     run(std::env::args_os())
 }
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -7,6 +7,7 @@ mod support;
 
 mod architecture;
 mod attacks;
+mod c14n;
 mod cli;
 mod config_cli;
 mod corpus;
