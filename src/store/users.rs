@@ -1,21 +1,26 @@
 //! `users`, `groups`, `memberships`: the login sync (SPEC section 6) applied in one transaction.
 //!
-//! [`Store::sync_login`] takes the write lock as the transaction's first statement, reads the
+//! A sync (in [`Store::sync_login`] and in the login's transaction, `Store::complete_login`)
+//! first takes the identity lock ([`lock_identity`] on [`identity_lock_keys`]), then reads the
 //! user, its memberships and the local groups, plans with [`crate::sync::plan()`] from those
 //! fresh rows, and writes the plan. Concurrent logins of the same user are serialised by that
 //! lock, so each one plans from what the previous one committed and memberships never end
 //! half-reconciled; any failure rolls the whole sync back.
 //!
-//! SQLite: the first statement is a write (which takes the database's write lock, waiting up to
-//! the busy timeout), the equivalent of `BEGIN IMMEDIATE`. PostgreSQL: a `SHARE ROW EXCLUSIVE`
-//! lock on `users`, which serialises syncs (of every user) but not readers.
+//! SQLite: the lock is the database's write lock (one writer at a time), taken before the
+//! reads. PostgreSQL: advisory locks on the values the user is looked up by, so logins of
+//! different users never wait for each other; the user's row is read `FOR UPDATE`, so two logins
+//! that reach one user through different names (an external ID and a login name) wait for each
+//! other too; and missing groups are created with `ON CONFLICT DO NOTHING` in name order, so two
+//! users' logins creating the same group both succeed (the second waits for the first's commit
+//! and uses its row) and never deadlock.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 
 use crate::config::ManagedGroups;
-use crate::store::connection::{DbConnection, lock_for_write};
+use crate::store::connection::{DbConnection, lock_identity};
 use crate::store::schema::{groups, memberships, users};
 use crate::store::{Store, StoreError};
 use crate::sync::{CurrentUser, FieldChanges, Identity, StoredUser, SyncPlan, plan};
@@ -50,7 +55,7 @@ impl Store {
     ) -> Result<SyncOutcome, StoreError> {
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, "users")?;
+                lock_identity(conn, &identity_lock_keys(identity), false)?;
                 sync_in(conn, identity, managed, create_missing, now)
             })
             .map_err(|e| self.query_error(&e))
@@ -58,8 +63,22 @@ impl Store {
     }
 }
 
-/// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_write`]): read, plan and write.
+/// What [`lock_identity`] locks for a sync of `identity`: every value the sync looks a user up
+/// by (the login name, case-folded so that spellings of one name share a lock, and the external
+/// ID). Whoever changes how `sync_in` finds users changes this list with it.
+pub(crate) fn identity_lock_keys(identity: &Identity) -> Vec<String> {
+    let mut keys = vec![format!(
+        "user/login/{}",
+        identity.login_name.to_ascii_lowercase()
+    )];
+    if let Some(external_id) = &identity.external_id {
+        keys.push(format!("user/external/{external_id}"));
+    }
+    keys
+}
+
+/// The sync inside the caller's transaction, which holds the identity lock already (see
+/// [`lock_identity`]): read, plan and write.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
     identity: &Identity,
@@ -95,10 +114,10 @@ pub(crate) fn sync_in(
         }
         None => create_user(conn, identity, now)?,
     };
+    // In name order (a set): two logins creating the same groups wait for each other in one
+    // order only.
     for name in &plan.create_groups {
-        diesel::insert_into(groups::table)
-            .values(groups::name.eq(name))
-            .execute(conn)?;
+        create_group(conn, name)?;
     }
     for name in &plan.add_memberships {
         let group_id = match group_ids.get(name) {
@@ -163,23 +182,51 @@ pub struct UserRecord {
     pub updated_at: i64,
 }
 
-/// The user with the identity's external ID, else the one with its login name.
+/// The first user `filter` selects; on PostgreSQL its row stays locked (`FOR UPDATE`) until the
+/// transaction ends, and a row changed by a transaction that committed meanwhile is read as it
+/// now is.
+macro_rules! locked_user {
+    ($conn:expr, $filter:expr) => {
+        match $conn {
+            DbConnection::Postgres(pg) => users::table
+                .filter($filter)
+                .select(UserRecord::as_select())
+                .for_update()
+                .first(pg)
+                .optional(),
+            DbConnection::Sqlite(sqlite) => users::table
+                .filter($filter)
+                .select(UserRecord::as_select())
+                .first(sqlite)
+                .optional(),
+        }
+    };
+}
+
+/// The user with the identity's external ID, else the one with its login name (row locked, see
+/// [`locked_user`]).
 fn find_user(conn: &mut DbConnection, identity: &Identity) -> QueryResult<Option<UserRecord>> {
     if let Some(external_id) = &identity.external_id {
-        let found = users::table
-            .filter(users::external_id.eq(external_id))
-            .select(UserRecord::as_select())
-            .first(conn)
-            .optional()?;
+        let found = locked_user!(&mut *conn, users::external_id.eq(external_id))?;
         if found.is_some() {
             return Ok(found);
         }
     }
-    users::table
-        .filter(users::login_name.eq(&identity.login_name))
-        .select(UserRecord::as_select())
-        .first(conn)
-        .optional()
+    locked_user!(conn, users::login_name.eq(&identity.login_name))
+}
+
+/// Creates the group `name` unless it exists, also when a concurrent login created it first
+/// (PostgreSQL waits for that login's commit, then does nothing; SQLite has one writer).
+fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
+    let insert = diesel::insert_into(groups::table).values(groups::name.eq(name));
+    match conn {
+        DbConnection::Postgres(pg) => insert
+            .on_conflict(groups::name)
+            .do_nothing()
+            .execute(pg)
+            .map(drop),
+        DbConnection::Sqlite(sqlite) => insert.execute(sqlite).map(drop),
+    }
 }
 
 /// The stored user and its memberships; records the ids of its groups in `group_ids`.
