@@ -83,14 +83,14 @@ fn invalid_names_are_usage_errors() {
         );
     }
     // Refused before the database is even opened.
-    assert!(!env.db.exists());
+    assert!(env.untouched());
 }
 
 #[test]
 fn users_show_splits_federated_and_local_groups() {
     let env = Instance::new();
     ok(&env.fedbridge(&["groups", "add", "Sales", "Support", "Admins"]));
-    let store = Store::open(env.db.to_str().unwrap()).unwrap();
+    let store = Store::open(&env.database).unwrap();
     let identity = Identity {
         login_name: "alice@example.test".into(),
         external_id: Some("ext-alice-1".into()),
@@ -106,7 +106,7 @@ fn users_show_splits_federated_and_local_groups() {
     // A local membership, added by an administrator, and two logins in the audit.
     env.sqlite3(&format!(
         "INSERT INTO memberships (user_id, group_id, federated) \
-         SELECT {}, id, 0 FROM groups WHERE name = 'Admins'; \
+         SELECT {}, id, FALSE FROM groups WHERE name = 'Admins'; \
          INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
          VALUES (1767225600, 'accepted', NULL, 'https://idp.example.test', 'alice@example.test', 'c-1'), \
                 (1767229200, 'rejected', 'replay', 'https://idp.example.test', 'alice@example.test', 'c-2');",

@@ -39,7 +39,12 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 }
 
 fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("fedbridge.db").to_string_lossy()).unwrap()
+    Store::open(&crate::store::testing::database_in(
+        dir.path(),
+        "fedbridge.db",
+        "sessions",
+    ))
+    .unwrap()
 }
 
 fn identity(login: &str, groups: Option<&[&str]>) -> Identity {
@@ -402,8 +407,9 @@ fn login_with(store: &Store, claims: &UsedMessages, login: &str, now: i64) -> Lo
 fn concurrent_logins_with_the_same_claims_succeed_once() {
     const ROUNDS: usize = 6;
     let dir = tempfile::tempdir().unwrap();
-    let a = open(&dir);
-    let b = open(&dir);
+    let url = crate::store::testing::database_in(dir.path(), "fedbridge.db", "two nodes");
+    let a = Store::open(&url).unwrap();
+    let b = Store::open(&url).unwrap();
     for round in 0..ROUNDS {
         let mut claims = claims(&a, &format!("_req{round}"), &format!("_as{round}"), NOW + 1);
         let unsolicited = round % 2 == 1;
