@@ -18,4 +18,5 @@ mod idp_signer;
 mod install;
 mod login;
 mod metadata;
+mod nodes;
 mod serve;
