@@ -1,22 +1,34 @@
-//! Load benchmark of complete logins through HTTP (issue 4, check 4).
+//! Load benchmark of complete logins through HTTP (issue 4, check 4; PostgreSQL and several
+//! nodes: issue 14, check 3).
 //!
 //! ```text
-//! cargo bench --bench login                      # 1,000 and 100,000 existing users
+//! cargo bench --bench login                      # 1,000 and 100,000 existing users, SQLite
 //! FEDBRIDGE_BENCH_LOGINS=20000 FEDBRIDGE_BENCH_CONNECTIONS=16 cargo bench --bench login
+//! # PostgreSQL, 1 or 2 nodes (an administrative URL: each run creates its own database):
+//! FEDBRIDGE_BENCH_DATABASE=postgres://postgres@127.0.0.1:PORT/postgres FEDBRIDGE_BENCH_NODES=2 \
+//!     cargo bench --bench login
 //! ```
 //!
-//! For each population it creates a fresh SQLite database, seeds that many existing users (each
-//! in three of 20 local groups), configures fedbridge in the public-key scenario with
-//! IdP-initiated login allowed, and starts the real `fedbridge serve` binary as a child process.
+//! For each population it creates a fresh database (an SQLite file, or a PostgreSQL database
+//! on the server `FEDBRIDGE_BENCH_DATABASE` names), seeds that many existing users (each in three
+//! of 20 local groups), configures fedbridge in the public-key scenario with IdP-initiated login
+//! allowed, and starts the real `fedbridge serve` binary as a child process, or
+//! `FEDBRIDGE_BENCH_NODES` of them on the same PostgreSQL database (connection `i` goes to node
+//! `i % N`, as a round-robin load balancer would send it).
 //! It then signs, before the clock starts, one fresh response per login (RSA-2048 RSA-SHA256,
 //! Assertion signed, a random existing user with a random set of groups, a unique assertion ID)
 //! and POSTs them to the ACS from keep-alive connections in a closed loop. A login counts when
 //! the answer is the 303 to the landing page with an xsession: validation, replay record, user
 //! and group sync, token minting and the audit row all happened.
 //!
-//! Reported: logins per second, latency percentiles (client side, per request), failures, and
-//! the server's peak resident memory (`VmHWM`). The load generator shares the machine's cores
-//! with the server, as a reverse proxy would.
+//! Reported: logins per second, latency percentiles (client side, per request), failures, the
+//! servers' peak resident memory (`VmHWM`), the CPU per login of fedbridge (all nodes) and of
+//! PostgreSQL (the postmaster with every backend, exited ones included), from `/proc`. The load
+//! generator shares the machine's cores with the server, as a reverse proxy would.
+//!
+//! The PostgreSQL server of the figures is durable (`fsync` and `synchronous_commit` on, as the
+//! SQLite figures are): `FEDBRIDGE_CI_POSTGRES_DURABLE=1 bash .ci/postgres start` starts one with
+//! the settings of the figures (`.ci/postgres` documents them).
 
 #![allow(
     clippy::expect_used,
@@ -32,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection as _, SqliteConnection};
+use diesel::{Connection as _, PgConnection, RunQueryDsl as _, SqliteConnection};
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::saml::xmldsig::sign::sign_enveloped;
 use fedbridge::store::Store;
@@ -53,20 +65,47 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let logins = env_number("FEDBRIDGE_BENCH_LOGINS", if quick { 200 } else { 10_000 });
     let connections = env_number("FEDBRIDGE_BENCH_CONNECTIONS", 8);
-    let populations: Vec<usize> = if quick {
-        vec![1_000]
-    } else {
-        vec![1_000, 100_000]
+    let populations: Vec<usize> = match std::env::var("FEDBRIDGE_BENCH_USERS") {
+        Ok(users) => users
+            .split(',')
+            .filter_map(|u| u.trim().parse().ok())
+            .collect(),
+        Err(_) if quick => vec![1_000],
+        Err(_) => vec![1_000, 100_000],
+    };
+    let backend = match std::env::var("FEDBRIDGE_BENCH_DATABASE") {
+        Ok(admin) if admin.starts_with("postgres") => Backend::Postgres {
+            admin,
+            nodes: env_number("FEDBRIDGE_BENCH_NODES", 1).max(1),
+        },
+        _ => Backend::Sqlite,
     };
     println!(
         "login bench: {logins} logins per run over {connections} keep-alive connections, \
-         {} cores",
+         {} cores, {backend}",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let (key, certificate) = idp_credentials();
     for users in populations {
-        let result = run(users, logins, connections, &key, &certificate);
+        let result = run(&backend, users, logins, connections, &key, &certificate);
         println!("{result}");
+    }
+}
+
+/// Where the runs keep their data.
+enum Backend {
+    /// A fresh SQLite file per run, one node.
+    Sqlite,
+    /// A fresh database per run on the PostgreSQL server of `admin`, served by `nodes` nodes.
+    Postgres { admin: String, nodes: usize },
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Sqlite => write!(f, "SQLite, 1 node"),
+            Backend::Postgres { nodes, .. } => write!(f, "PostgreSQL, {nodes} node(s)"),
+        }
     }
 }
 
@@ -79,6 +118,7 @@ struct Outcome {
     latencies: Vec<Duration>,
     peak_rss_kib: Option<u64>,
     server_cpu: Option<Duration>,
+    postgres_cpu: Option<Duration>,
     first_failure: Option<String>,
 }
 
@@ -98,7 +138,7 @@ impl std::fmt::Display for Outcome {
             f,
             "users {:>7}: {ok} logins in {:.2} s = {rate:.0} logins/s; latency p50 {:.2} ms, \
              p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; failures {}; server peak RSS {}; \
-             server CPU {}",
+             fedbridge CPU {}{}",
             self.users,
             self.elapsed.as_secs_f64(),
             pct(0.50),
@@ -115,6 +155,11 @@ impl std::fmt::Display for Outcome {
                 cpu.as_secs_f64() * 1000.0 / ok.max(1) as f64,
                 cpu.as_secs_f64() * 100.0 / self.elapsed.as_secs_f64()
             )),
+            self.postgres_cpu.map_or(String::new(), |cpu| format!(
+                "; PostgreSQL CPU {:.2} ms per login ({:.0} % of one core)",
+                cpu.as_secs_f64() * 1000.0 / ok.max(1) as f64,
+                cpu.as_secs_f64() * 100.0 / self.elapsed.as_secs_f64()
+            )),
         )?;
         if let Some(failure) = &self.first_failure {
             write!(f, "\n  first failure: {failure}")?;
@@ -124,6 +169,7 @@ impl std::fmt::Display for Outcome {
 }
 
 fn run(
+    backend: &Backend,
     users: usize,
     logins: usize,
     connections: usize,
@@ -131,11 +177,17 @@ fn run(
     certificate: &X509,
 ) -> Outcome {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("bench.db");
-    let db = db.to_str().expect("utf-8 path");
+    let (db, nodes) = match backend {
+        Backend::Sqlite => (dir.path().join("bench.db").display().to_string(), 1),
+        Backend::Postgres { admin, nodes } => (postgres_database(admin, users), *nodes),
+    };
+    let db = db.as_str();
     configure(db, certificate);
     let seeded = Instant::now();
-    seed_users(db, users);
+    match backend {
+        Backend::Sqlite => seed_users(db, users),
+        Backend::Postgres { .. } => seed_users_postgres(db, users),
+    }
     eprintln!(
         "  seeded {users} users in {:.1} s",
         seeded.elapsed().as_secs_f64()
@@ -146,20 +198,34 @@ fn run(
         "  signed {logins} responses in {:.1} s",
         signed.elapsed().as_secs_f64()
     );
-    let mut server = Server::start(db);
+    // The nodes start together: they migrate under the advisory lock (nothing is pending).
+    let mut servers: Vec<Server> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..nodes)
+            .map(|_| scope.spawn(|| Server::start(db)))
+            .collect();
+        starting
+            .into_iter()
+            .map(|s| s.join().expect("start a node"))
+            .collect()
+    });
     // Warm-up: the first login creates the xsession signing key.
-    let warm = post(&mut connect(server.port), &bodies[0]);
+    let warm = post(&mut connect(servers[0].port), &bodies[0]);
     assert!(warm.is_ok(), "warm-up login failed: {warm:?}");
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres { .. } => Some(PostgresProcesses::of(db)),
+    };
 
     let next = Arc::new(AtomicUsize::new(1));
-    let cpu_before = server.cpu_time();
+    let cpu_before = servers_cpu(&servers);
+    let postgres_before = postgres.as_ref().and_then(PostgresProcesses::cpu_time);
     let client_before = cpu_time_of("self");
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
-        .map(|_| {
+        .map(|connection| {
             let bodies = bodies.clone();
             let next = next.clone();
-            let port = server.port;
+            let port = servers[connection % servers.len()].port;
             std::thread::spawn(move || {
                 let mut stream = connect(port);
                 let mut latencies = Vec::new();
@@ -194,13 +260,19 @@ fn run(
             after.saturating_sub(before).as_secs_f64() * 100.0 / elapsed.as_secs_f64()
         );
     }
-    let server_cpu = server
-        .cpu_time()
+    let server_cpu = servers_cpu(&servers)
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
+    let postgres_cpu = postgres
+        .as_ref()
+        .and_then(PostgresProcesses::cpu_time)
+        .zip(postgres_before)
+        .map(|(after, before)| after.saturating_sub(before));
     latencies.sort();
-    let peak_rss_kib = server.peak_rss_kib();
-    server.stop();
+    let peak_rss_kib = servers.iter().filter_map(Server::peak_rss_kib).max();
+    for server in &mut servers {
+        server.stop();
+    }
     Outcome {
         users,
         logins: logins - 1,
@@ -209,8 +281,108 @@ fn run(
         latencies,
         peak_rss_kib,
         server_cpu,
+        postgres_cpu,
         first_failure: failures.into_iter().next(),
     }
+}
+
+/// User + system CPU time of every node so far.
+fn servers_cpu(servers: &[Server]) -> Option<Duration> {
+    servers.iter().map(Server::cpu_time).sum()
+}
+
+/// A fresh database for one run on the PostgreSQL server of `admin`: its URL.
+fn postgres_database(admin: &str, users: usize) -> String {
+    let mut conn = PgConnection::establish(admin).expect("connect to the PostgreSQL server");
+    let name = format!("fedbridge_bench_{}_{users}", std::process::id());
+    // Two statements: a multi-statement batch is one transaction, which DROP DATABASE refuses.
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .expect("drop an earlier bench database");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create the bench database");
+    let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+/// [`seed_users`] on PostgreSQL, then statistics and a checkpoint, so that the run starts
+/// from a settled server.
+fn seed_users_postgres(url: &str, users: usize) {
+    let mut conn = PgConnection::establish(url).expect("postgres");
+    let now = SystemClock.now().unix_timestamp();
+    conn.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO groups (name) SELECT format('group-%s', lpad(i::text, 2, '0'))
+           FROM generate_series(1, {GROUPS}) AS i;
+         INSERT INTO users (login_name, full_name, email, created_at, updated_at)
+           SELECT format('user%s@bench.test', lpad(i::text, 7, '0')), format('User %s', i),
+                  format('user%s@bench.test', lpad(i::text, 7, '0')), {now}, {now}
+           FROM generate_series(1, {users}) AS i;
+         INSERT INTO memberships (user_id, group_id, federated)
+           SELECT id, 1 + (id % {GROUPS}), TRUE FROM users;
+         INSERT INTO memberships (user_id, group_id, federated)
+           SELECT id, 1 + ((id + 7) % {GROUPS}), TRUE FROM users;
+         INSERT INTO memberships (user_id, group_id, federated)
+           SELECT id, 1 + ((id + 13) % {GROUPS}), FALSE FROM users;
+         COMMIT;"
+    ))
+    .expect("seed the users");
+    conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
+    conn.batch_execute("CHECKPOINT").expect("checkpoint");
+}
+
+/// The processes of the PostgreSQL server: the postmaster (whose children's CPU, exited ones
+/// included, is in its `cutime`/`cstime`) and its live children.
+struct PostgresProcesses {
+    postmaster: u32,
+}
+
+impl PostgresProcesses {
+    /// The server of the database `url` (the parent of a backend of it).
+    fn of(url: &str) -> PostgresProcesses {
+        let mut conn = PgConnection::establish(url).expect("postgres");
+        let backend: BackendPid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result(&mut conn)
+            .expect("backend pid");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", backend.pid))
+            .expect("PostgreSQL runs on this machine");
+        let postmaster = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|p| p.trim().parse().ok())
+            .expect("the postmaster");
+        PostgresProcesses { postmaster }
+    }
+
+    /// CPU of the postmaster, of its exited children and of the live ones.
+    fn cpu_time(&self) -> Option<Duration> {
+        let mut total = cpu_time_with_children(&self.postmaster.to_string())?;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let parent = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("PPid:"))
+                        .and_then(|p| p.trim().parse::<u32>().ok())
+                });
+            if parent == Some(self.postmaster) {
+                total += cpu_time_of(pid).unwrap_or_default();
+            }
+        }
+        Some(total)
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
 }
 
 /// The settings: public-key scenario, IdP-initiated allowed, groups mapped.
@@ -520,9 +692,23 @@ fn env_number(name: &str, default: usize) -> usize {
 /// User + system CPU time of the process `pid` (`self` for this one) so far, from `/proc` (in
 /// clock ticks of 10 ms).
 fn cpu_time_of(pid: &str) -> Option<Duration> {
+    cpu_ticks(pid, 2)
+}
+
+/// [`cpu_time_of`] plus the CPU of its children that exited and were waited for.
+fn cpu_time_with_children(pid: &str) -> Option<Duration> {
+    cpu_ticks(pid, 4)
+}
+
+/// The sum of the first `fields` of utime, stime, cutime, cstime of `pid`.
+fn cpu_ticks(pid: &str, fields: usize) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which ends with ')'): utime is the 12th, stime 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Fields after the command name (which ends with ')'): utime is the 12th, then stime,
+    // cutime, cstime.
+    let all: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let mut ticks = 0u64;
+    for field in all.get(11..11 + fields)? {
+        ticks += field.parse::<u64>().ok()?;
+    }
     Some(Duration::from_millis(ticks * 10))
 }

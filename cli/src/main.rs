@@ -238,3 +238,7 @@ fn time(at: i64) -> String {
 fn main() -> ExitCode {
     run(std::env::args_os())
 }
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

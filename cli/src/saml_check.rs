@@ -3,6 +3,7 @@
 //! Exit status: 0 all accepted, 1 at least one rejected, 2 usage or I/O error. Content that is
 //! not an acceptable SAMLResponse is a rejection (1), never a usage error.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -79,38 +80,38 @@ fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
         .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-01-15T10:00:00Z"))
 }
 
-/// One line of output.
+/// One line of output, borrowing from the verdict (nothing is copied to print it).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-enum Verdict {
-    Accepted(Accepted),
-    Rejected(Rejected),
+enum Verdict<'a> {
+    Accepted(Accepted<'a>),
+    Rejected(Rejected<'a>),
 }
 
 #[derive(Debug, Serialize)]
-struct Accepted {
+struct Accepted<'a> {
     file: String,
     accepted: bool,
-    issuer: String,
-    name_id: Option<String>,
-    name_id_format: Option<String>,
+    issuer: &'a str,
+    name_id: Option<&'a str>,
+    name_id_format: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     login_name: Option<String>,
-    session_index: Option<String>,
+    session_index: Option<&'a str>,
     not_on_or_after: String,
-    attributes: BTreeMap<String, Vec<String>>,
-    assertion_id: String,
-    in_response_to: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    unchecked: Vec<&'static str>,
+    attributes: BTreeMap<&'a str, &'a [String]>,
+    assertion_id: &'a str,
+    in_response_to: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    unchecked: &'a [&'static str],
 }
 
 #[derive(Debug, Serialize)]
-struct Rejected {
+struct Rejected<'a> {
     file: String,
     accepted: bool,
     reason: &'static str,
-    detail: String,
+    detail: &'a str,
 }
 
 /// Runs the command.
@@ -130,26 +131,28 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let unchecked = unchecked_rules(&sp, &idp);
     let mut io_error = false;
     let mut rejected = false;
-    let stdout = std::io::stdout();
+    // One buffered writer for the whole run (a write(2) per 64 KiB, not per line), flushed
+    // before anything goes to stderr so that the two stay in order.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    // One input buffer for the whole run.
+    let mut bytes = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
-        let bytes = match read_input(file, args.max_bytes) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("fedbridge saml check: cannot read {name}: {e}");
-                io_error = true;
-                continue;
-            }
-        };
+        if let Err(e) = read_input(file, args.max_bytes, &mut bytes) {
+            let _ = out.flush();
+            eprintln!("fedbridge saml check: cannot read {name}: {e}");
+            io_error = true;
+            continue;
+        }
         let outcome = to_xml(&bytes, args.max_bytes).and_then(|xml| {
             validate_response(&xml, &sp, &idp, &mut ledger, clock.now()).map_err(Rejection::from)
         });
-        let verdict = match outcome {
+        let verdict = match &outcome {
             Ok(assertion) => Verdict::Accepted(accepted(
                 name,
-                &assertion,
+                assertion,
                 args.user_id_attribute.as_deref(),
-                unchecked.clone(),
+                &unchecked,
             )),
             Err(rejection) => {
                 rejected = true;
@@ -157,13 +160,16 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                     file: name,
                     accepted: false,
                     reason: rejection.reason.code(),
-                    detail: rejection.detail,
+                    detail: &rejection.detail,
                 })
             }
         };
-        let line = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
-        let _ = writeln!(stdout.lock(), "{line}");
+        if serde_json::to_writer(&mut out, &verdict).is_err() {
+            let _ = out.write_all(b"{}");
+        }
+        let _ = out.write_all(b"\n");
     }
+    let _ = out.flush();
     ExitCode::from(if io_error {
         2
     } else if rejected {
@@ -251,22 +257,22 @@ fn unchecked_rules(sp: &SpSettings, idp: &TrustedIdp) -> Vec<&'static str> {
     rules
 }
 
-/// Reads a file (or stdin for "-"), at most a little more than the base64 form of `max_bytes`.
-fn read_input(path: &Path, max_bytes: usize) -> std::io::Result<Vec<u8>> {
+/// Reads a file (or stdin for "-") into `bytes` (emptied first), at most a little more than the
+/// base64 form of `max_bytes`.
+fn read_input(path: &Path, max_bytes: usize, bytes: &mut Vec<u8>) -> std::io::Result<()> {
     let cap = u64::try_from(max_bytes.saturating_mul(2).saturating_add(1024)).unwrap_or(u64::MAX);
-    let mut bytes = Vec::new();
+    bytes.clear();
     if path == Path::new("-") {
-        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)?;
+        std::io::stdin().lock().take(cap).read_to_end(bytes)?;
     } else {
-        std::fs::File::open(path)?
-            .take(cap)
-            .read_to_end(&mut bytes)?;
+        std::fs::File::open(path)?.take(cap).read_to_end(bytes)?;
     }
-    Ok(bytes)
+    Ok(())
 }
 
-/// Raw XML passes through; anything else is taken as the (possibly URL-encoded) base64 form value.
-fn to_xml(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, Rejection> {
+/// Raw XML passes through (borrowed); anything else is taken as the (possibly URL-encoded)
+/// base64 form value.
+fn to_xml(bytes: &[u8], max_bytes: usize) -> Result<Cow<'_, [u8]>, Rejection> {
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -279,13 +285,15 @@ fn to_xml(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, Rejection> {
         ));
     }
     if body.starts_with(b"<") || body.starts_with(b"\xEF\xBB\xBF") {
-        return Ok(bytes.to_vec());
+        return Ok(Cow::Borrowed(bytes));
     }
     let body = body.strip_prefix(b"SAMLResponse=").unwrap_or(body);
-    if body.contains(&b'%') {
-        return decode_post_binding(&percent_decode(body), max_bytes);
-    }
-    decode_post_binding(body, max_bytes)
+    let decoded = if body.contains(&b'%') {
+        decode_post_binding(&percent_decode(body), max_bytes)
+    } else {
+        decode_post_binding(body, max_bytes)
+    };
+    decoded.map(Cow::Owned)
 }
 
 fn percent_decode(input: &[u8]) -> Vec<u8> {
@@ -312,12 +320,12 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn accepted(
+fn accepted<'a>(
     file: String,
-    assertion: &VerifiedAssertion,
+    assertion: &'a VerifiedAssertion,
     user_id_attribute: Option<&str>,
-    unchecked: Vec<&'static str>,
-) -> Accepted {
+    unchecked: &'a [&'static str],
+) -> Accepted<'a> {
     // The values of the login-name attribute, joined as the login would see them (one value
     // is required there).
     let login_name = user_id_attribute.map(|name| {
@@ -328,11 +336,11 @@ fn accepted(
     Accepted {
         file,
         accepted: true,
-        issuer: assertion.issuer().to_string(),
-        name_id: assertion.name_id().map(str::to_string),
+        issuer: assertion.issuer(),
+        name_id: assertion.name_id(),
         login_name,
-        name_id_format: assertion.name_id_format().map(str::to_string),
-        session_index: assertion.session_index().map(str::to_string),
+        name_id_format: assertion.name_id_format(),
+        session_index: assertion.session_index(),
         not_on_or_after: assertion
             .not_on_or_after()
             .format(&Rfc3339)
@@ -340,10 +348,10 @@ fn accepted(
         attributes: assertion
             .attributes()
             .iter()
-            .map(|a| (a.name.clone(), a.values.clone()))
+            .map(|a| (a.name.as_str(), a.values.as_slice()))
             .collect(),
-        assertion_id: assertion.assertion_id().to_string(),
-        in_response_to: assertion.in_response_to().map(str::to_string),
+        assertion_id: assertion.assertion_id(),
+        in_response_to: assertion.in_response_to(),
         unchecked,
     }
 }

@@ -1,9 +1,14 @@
 //! Fuzzes the validator's entry point with the settings the seeds were signed for, so that
 //! mutations reach the signature, decryption and protocol checks. Any panic is a finding.
+//!
+//! Every input that parses also goes through the C14N differential: wherever the Rust exclusive
+//! C14N answers, libxml2's must give the same bytes (a difference panics: a finding).
 #![no_main]
 
 use std::sync::OnceLock;
 
+use fedbridge::saml::xml::c14n::{Mode, exclusive_in_rust, with_libxml2};
+use fedbridge::saml::xml::{self, XmlDocument};
 use fedbridge::saml::{
     DecryptionKey, MessageLedger, SigningKey, SpSettings, TrustedIdp, decode_post_binding,
     validate_response,
@@ -54,7 +59,31 @@ fuzz_target!(|data: &[u8]| {
     // 2026-01-15T10:01:00Z, inside every seed's validity window.
     let now = OffsetDateTime::from_unix_timestamp(1_768_471_260).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let _ = validate_response(data, sp, idp, &mut Open, now);
+    if let Ok(doc) = xml::parse(data, sp.max_response_bytes) {
+        c14n_agrees(&doc);
+    }
     if let Ok(xml) = decode_post_binding(data, sp.max_response_bytes) {
         let _ = validate_response(&xml, sp, idp, &mut Open, now);
     }
 });
+
+/// Panics when the Rust exclusive C14N and libxml2's differ on any element of `doc` (as the
+/// apex, with nothing or its signature excluded, with and without a PrefixList).
+fn c14n_agrees(doc: &XmlDocument) {
+    const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+    let Some(root) = doc.root() else { return };
+    for apex in std::iter::once(root).chain(root.descendants()) {
+        for excluded in [None, apex.first_child(DSIG, "Signature")] {
+            for prefixes in [&[][..], &["xs", "ds", "saml"][..]] {
+                if let Some(rust) = exclusive_in_rust(doc, apex, excluded, prefixes) {
+                    let libxml2 = with_libxml2(doc, apex, excluded, Mode::Exclusive, prefixes, false);
+                    assert_eq!(
+                        libxml2.as_deref(),
+                        Ok(&rust[..]),
+                        "Rust C14N differs from libxml2 on apex {apex:?}, excluded {excluded:?}, PrefixList {prefixes:?}"
+                    );
+                }
+            }
+        }
+    }
+}

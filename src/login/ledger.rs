@@ -74,9 +74,8 @@ mod tests {
     #[test]
     fn the_ledger_shares_replay_protection_across_nodes() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("fedbridge.db");
-        let path = path.to_str().unwrap();
-        let (a, b) = (Store::open(path).unwrap(), Store::open(path).unwrap());
+        let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", "ledger");
+        let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
         a.remember_request("_req", "h", Some("/t"), NOW, Duration::minutes(5))
             .unwrap();
         let expires = NOW + Duration::minutes(5);

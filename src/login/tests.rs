@@ -75,7 +75,12 @@ fn redirected(outbound: Outbound) -> String {
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+    let store = Store::open(&crate::store::testing::database_in(
+        dir.path(),
+        "t.db",
+        "login",
+    ))
+    .unwrap();
     (dir, store)
 }
 

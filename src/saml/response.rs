@@ -326,17 +326,14 @@ fn decrypted_assertion<'a>(
 /// Response and, through `seen`, the assertion decrypted from it.
 fn check_unique_ids(root: Element<'_>, seen: &mut HashSet<String>) -> Result<(), Rejection> {
     for element in std::iter::once(root).chain(root.descendants()) {
-        for attr in element.attrs() {
-            if attr.namespace.is_empty()
-                && (attr.name == "ID" || attr.name == "Id")
-                && !seen.insert(attr.value.to_string())
-            {
+        for value in [element.attr("ID"), element.attr("Id")]
+            .into_iter()
+            .flatten()
+        {
+            if !seen.insert(value.to_string()) {
                 return Err(Rejection::new(
                     R::DuplicateId,
-                    format!(
-                        "the ID {} is used twice in the document",
-                        quote(&attr.value)
-                    ),
+                    format!("the ID {} is used twice in the document", quote(&value)),
                 ));
             }
         }

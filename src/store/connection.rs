@@ -225,12 +225,60 @@ pub(crate) fn lock_for_write(conn: &mut DbConnection, table: &'static str) -> Qu
     diesel::sql_query(statement).execute(conn).map(drop)
 }
 
+/// Serialises the transactions that may change one user, and only those: the login sync and the
+/// records it writes. `keys` are the values the sync looks the user up by (see
+/// `users::identity_lock_keys`); `holds_write_lock` says whether the transaction has written
+/// already (then SQLite holds its write lock).
+///
+/// SQLite: the database's write lock (one writer at a time anyway), taken by a write that
+/// changes nothing unless the transaction holds it already; it must come before the
+/// transaction's reads. PostgreSQL: one transaction-scoped advisory lock per key, so that two
+/// logins of one user wait for each other and logins of different users never do (a hash
+/// collision only makes two of them wait). The keys are locked in ascending order, in one
+/// statement whose select list PostgreSQL evaluates left to right, so two transactions never
+/// wait for each other in opposite orders.
+pub(crate) fn lock_identity(
+    conn: &mut DbConnection,
+    keys: &[String],
+    holds_write_lock: bool,
+) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) if holds_write_lock => Ok(()),
+        DbConnection::Sqlite(_) => lock_for_write(conn, "users"),
+        DbConnection::Postgres(pg) => {
+            let mut ids: Vec<i64> = keys.iter().map(|key| advisory_key(key)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let calls: Vec<String> = (1..=ids.len())
+                .map(|n| format!("pg_advisory_xact_lock(${n})"))
+                .collect();
+            let mut query = diesel::sql_query(format!("SELECT {}", calls.join(", "))).into_boxed();
+            for id in ids {
+                query = query.bind::<diesel::sql_types::BigInt, _>(id);
+            }
+            query.execute(pg).map(drop)
+        }
+    }
+}
+
+/// The advisory lock number of `key`: the first 8 bytes of SHA-256("fedbridge/" + key), so
+/// that fedbridge's locks stay apart from any other application's on the same server.
+pub(crate) fn advisory_key(key: &str) -> i64 {
+    let digest = openssl::sha::sha256(format!("fedbridge/{key}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// The error of a migration run (diesel_migrations reports a boxed error).
 pub(crate) type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Applies every pending migration of the connection's backend. On SQLite the check and the
-/// run happen under one write lock, so two processes opening a new file at once do not both
-/// create the tables.
+/// run happen under one write lock, on PostgreSQL under an advisory lock, so two processes (two
+/// nodes) opening a new database at once do not both create the tables.
 pub(crate) fn migrate(conn: &mut DbConnection) -> Result<(), MigrationError> {
     match conn {
         DbConnection::Sqlite(conn) => {
@@ -244,7 +292,22 @@ pub(crate) fn migrate(conn: &mut DbConnection) -> Result<(), MigrationError> {
             })
             .map_err(|e: MigrationFailed| e.0)
         }
-        DbConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
+        DbConnection::Postgres(conn) => {
+            // Nodes starting together: one migrates while the others wait, then find nothing
+            // pending. A session lock (diesel commits each migration on its own, and creates
+            // its version table outside them), released on every path; a connection that dies
+            // releases it too.
+            let key = advisory_key("migrations");
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .execute(conn)?;
+            let migrated = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .execute(conn);
+            migrated?;
+            unlocked.map(drop).map_err(Into::into)
+        }
     }
 }
 

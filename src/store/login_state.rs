@@ -281,10 +281,9 @@ mod tests {
 
     fn temp_store() -> (tempfile::TempDir, Store, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("fedbridge.db");
-        let path = path.to_str().unwrap();
-        let a = Store::open(path).unwrap();
-        let b = Store::open(path).unwrap();
+        let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", "login_state");
+        let a = Store::open(&path).unwrap();
+        let b = Store::open(&path).unwrap();
         (dir, a, b)
     }
 

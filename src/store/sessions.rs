@@ -10,11 +10,10 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use time::OffsetDateTime;
 
-use crate::store::connection::DbConnection;
-use crate::store::connection::lock_for_write;
+use crate::store::connection::{DbConnection, lock_identity};
 use crate::store::login_state::{ClaimLost, UsedMessages, use_up_in};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
-use crate::store::users::{SyncOutcome, sync_in};
+use crate::store::users::{SyncOutcome, identity_lock_keys, sync_in};
 use crate::store::{Store, StoreError};
 use crate::sync::{AccountRefusal, Identity, SyncPolicy};
 use crate::token::LEEWAY_SECONDS;
@@ -122,12 +121,14 @@ impl Store {
         let now = login.audit.at;
         self.write(|conn| {
             let result = conn.transaction(|conn| {
-                // The messages are used up first; with none, the lock statement takes the write
-                // lock (the transaction's first write must come before its reads).
-                if login.used.is_empty() {
-                    lock_for_write(conn, "users")?;
-                }
+                // The messages are used up first (a lost race ends the login here), then the
+                // identity lock is taken, before the sync reads anything (see `store::users`).
                 use_up_in(conn, login.used, now)?.map_err(TxError::Lost)?;
+                lock_identity(
+                    conn,
+                    &identity_lock_keys(login.identity),
+                    !login.used.is_empty(),
+                )?;
                 let outcome =
                     sync_in(conn, login.identity, login.policy, now)?.map_err(TxError::Refused)?;
                 if outcome.disabled {

@@ -51,3 +51,24 @@ pub(crate) fn postgres_database(test: &str) -> Option<String> {
     let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
     Some(format!("{base}/{name}"))
 }
+
+/// The switch that runs the whole test suite against PostgreSQL: `FEDBRIDGE_TEST_DATABASE`
+/// `postgres` (the server is `FEDBRIDGE_TEST_POSTGRES_URL`'s); unset or `sqlite`: SQLite.
+pub(crate) fn postgres_switch() -> bool {
+    match std::env::var("FEDBRIDGE_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("FEDBRIDGE_TEST_DATABASE={other:?}: say sqlite or postgres"),
+    }
+}
+
+/// The database of a test that runs on the backend under test: the file `name` in `dir`
+/// (SQLite), or, under the PostgreSQL switch, a fresh database on the test server (each call
+/// a new one: open one URL twice for two handles on one database).
+pub(crate) fn database_in(dir: &std::path::Path, name: &str, test: &str) -> String {
+    if postgres_switch() {
+        return postgres_database(test)
+            .unwrap_or_else(|| panic!("FEDBRIDGE_TEST_DATABASE=postgres needs a server: {HOW}"));
+    }
+    dir.join(name).display().to_string()
+}

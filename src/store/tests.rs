@@ -385,3 +385,90 @@ fn idp_metadata_cache_keeps_the_last_copy_per_url() {
         None
     );
 }
+
+/// Nodes that start together on a new PostgreSQL database: one migrates, the others wait for
+/// its advisory lock and find nothing pending (without the lock they race on creating
+/// `__diesel_schema_migrations` and on applying the same version twice).
+#[test]
+fn nodes_migrating_one_new_postgres_database_at_once_all_start() {
+    for round in 0..5 {
+        let Some(url) = testing::postgres_database("nodes_migrating_one_new_postgres_database")
+        else {
+            return;
+        };
+        let barrier = std::sync::Barrier::new(8);
+        let opened: Vec<Result<Store, StoreError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        Store::open(&url)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (node, result) in opened.iter().enumerate() {
+            assert!(result.is_ok(), "round {round}, node {node}: {result:?}");
+        }
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        let (versions, distinct): (i64, i64) = diesel::sql_query(
+            "SELECT count(*) AS versions, count(DISTINCT version) AS distinct_versions \
+             FROM __diesel_schema_migrations",
+        )
+        .get_result::<MigrationCount>(&mut conn)
+        .map(|c| (c.versions, c.distinct_versions))
+        .unwrap();
+        assert_eq!(
+            versions, distinct,
+            "round {round}: a migration was applied twice"
+        );
+        let expected = i64::try_from(
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres"))
+                .unwrap()
+                .count(),
+        )
+        .unwrap();
+        assert_eq!(versions, expected, "round {round}");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct MigrationCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    versions: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    distinct_versions: i64,
+}
+
+/// A node whose database connections are cut (a server restart, a failover, a firewall) carries
+/// on by itself: the pool pings a connection before handing it out and replaces a dead one.
+#[test]
+fn a_store_reconnects_after_postgres_drops_its_connections() {
+    let Some(url) = testing::postgres_database("a_store_reconnects_after_postgres_drops") else {
+        return;
+    };
+    let store = Store::open(&url).unwrap();
+    store.set_config("A", Some("1")).unwrap();
+    assert_eq!(store.config_rows().unwrap().len(), 1);
+    let mut admin = diesel::PgConnection::establish(&url).unwrap();
+    let terminated: Vec<Terminated> = diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .load(&mut admin)
+    .unwrap();
+    assert!(
+        terminated.iter().any(|t| t.terminated),
+        "the store held no connection to cut"
+    );
+    // Reads and writes right after, without an error in between.
+    store.set_config("A", Some("2")).unwrap();
+    assert_eq!(store.config_rows().unwrap(), rows(&[("A", Some("2"))]));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Terminated {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    terminated: bool,
+}

@@ -1,26 +1,31 @@
 //! `users`, `groups`, `memberships`: the login sync (SPEC section 6) applied in one transaction.
 //!
-//! [`Store::sync_login`] takes the write lock as the transaction's first statement, reads the
+//! A sync (in [`Store::sync_login`] and in the login's transaction, `Store::complete_login`)
+//! first takes the identity lock ([`lock_identity`] on [`identity_lock_keys`]), then reads the
 //! user, its memberships and the local groups, plans with [`crate::sync::plan()`] from those
 //! fresh rows, and writes the plan. Concurrent logins of the same user are serialised by that
 //! lock, so each one plans from what the previous one committed and memberships never end
 //! half-reconciled; any failure rolls the whole sync back.
 //!
-//! SQLite: the first statement is a write (which takes the database's write lock, waiting up to
-//! the busy timeout), the equivalent of `BEGIN IMMEDIATE`. PostgreSQL: a `SHARE ROW EXCLUSIVE`
-//! lock on `users`, which serialises syncs (of every user) but not readers.
+//! SQLite: the lock is the database's write lock (one writer at a time), taken before the
+//! reads. PostgreSQL: advisory locks on the values the user is looked up by, so logins of
+//! different users never wait for each other; the user's row is read `FOR UPDATE`, so two logins
+//! that reach one user through different names (an external ID and a login name) wait for each
+//! other too; and missing groups are created with `ON CONFLICT DO NOTHING` in name order, so two
+//! users' logins creating the same group both succeed (the second waits for the first's commit
+//! and uses its row) and never deadlock.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 
-use crate::store::connection::{DbConnection, lock_for_write};
+use crate::store::connection::{DbConnection, lock_identity};
 use crate::store::schema::{group_idp_ids, groups, memberships, users};
 use crate::store::{Store, StoreError};
 use crate::sync::{
     AccountMatch, AccountRefusal, CurrentUser, FieldChanges, GroupClaim, Identity, LocalGroups,
     LoginLookup, MatchedBy, StoredAccount, StoredUser, SyncPlan, SyncPolicy, choose_account,
-    login_lookup, plan,
+    login_key, login_lookup, plan,
 };
 
 /// What a login sync did.
@@ -54,7 +59,7 @@ impl Store {
     ) -> Result<Result<SyncOutcome, AccountRefusal>, StoreError> {
         self.write(|conn| {
             conn.transaction(|conn| {
-                lock_for_write(conn, "users")?;
+                lock_identity(conn, &identity_lock_keys(identity), false)?;
                 match sync_in(conn, identity, policy, now)? {
                     Ok(outcome) => Ok(Ok(outcome)),
                     // Nothing was written; the transaction ends without changes either way.
@@ -64,6 +69,20 @@ impl Store {
             .map_err(|e: diesel::result::Error| self.query_error(&e))
         })
     }
+}
+
+/// What [`lock_identity`] locks for a sync of `identity`: every value the sync looks a user up
+/// by (the login name's key, shared by every spelling of one name, and each external ID
+/// candidate). Whoever changes how [`plan_in`] finds users changes this list with it.
+pub(crate) fn identity_lock_keys(identity: &Identity) -> Vec<String> {
+    let mut keys = vec![format!("user/login/{}", login_key(&identity.login_name))];
+    keys.extend(
+        identity
+            .external_id_candidates()
+            .into_iter()
+            .map(|candidate| format!("user/external/{candidate}")),
+    );
+    keys
 }
 
 /// What the sync would do to the stored rows, read on `conn` (inside the login's transaction,
@@ -81,6 +100,25 @@ pub(crate) struct Planned {
     plan: SyncPlan,
 }
 
+/// The users `filter` selects; on PostgreSQL their rows stay locked (`FOR UPDATE`) until the
+/// transaction ends, and a row changed by a transaction that committed meanwhile is read as it
+/// now is.
+macro_rules! locked_users {
+    ($conn:expr, $filter:expr) => {
+        match &mut *$conn {
+            DbConnection::Postgres(pg) => users::table
+                .filter($filter)
+                .select(UserRecord::as_select())
+                .for_update()
+                .load(pg),
+            DbConnection::Sqlite(sqlite) => users::table
+                .filter($filter)
+                .select(UserRecord::as_select())
+                .load(sqlite),
+        }
+    };
+}
+
 /// Reads the account the identity signs in to, its memberships and the groups the identity
 /// names, and plans the sync; `Ok(Err(_))`: no account for this login. Writes nothing.
 pub(crate) fn plan_in(
@@ -88,19 +126,13 @@ pub(crate) fn plan_in(
     identity: &Identity,
     policy: &SyncPolicy,
 ) -> QueryResult<Result<Planned, AccountRefusal>> {
-    let by_external_id: Vec<UserRecord> = users::table
-        .filter(users::external_id.eq_any(identity.external_id_candidates()))
-        .select(UserRecord::as_select())
-        .load(conn)?;
+    let by_external_id: Vec<UserRecord> = locked_users!(
+        conn,
+        users::external_id.eq_any(identity.external_id_candidates())
+    )?;
     let by_login_name: Vec<UserRecord> = match login_lookup(identity, policy) {
-        LoginLookup::Key(key) => users::table
-            .filter(users::login_key.eq(key))
-            .select(UserRecord::as_select())
-            .load(conn)?,
-        LoginLookup::Exact(name) => users::table
-            .filter(users::login_name.eq(name))
-            .select(UserRecord::as_select())
-            .load(conn)?,
+        LoginLookup::Key(key) => locked_users!(conn, users::login_key.eq(key))?,
+        LoginLookup::Exact(name) => locked_users!(conn, users::login_name.eq(name))?,
     };
     let chosen = choose_account(
         identity,
@@ -170,8 +202,8 @@ impl Store {
     }
 }
 
-/// The sync inside the caller's transaction, which holds the write lock already (see
-/// [`lock_for_write`]): read and decide ([`plan_in`]), then write. A refusal is decided before
+/// The sync inside the caller's transaction, which holds the identity lock already (see
+/// [`lock_identity`]): read and decide ([`plan_in`]), then write. A refusal is decided before
 /// anything is written.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
@@ -201,10 +233,10 @@ pub(crate) fn sync_in(
         }
         None => (create_user(conn, identity, now)?, new_user(identity)),
     };
+    // In name order (a set): two logins creating the same groups wait for each other in one
+    // order only.
     for name in &plan.create_groups {
-        diesel::insert_into(groups::table)
-            .values(groups::name.eq(name))
-            .execute(conn)?;
+        create_group(conn, name)?;
     }
     for name in &plan.add_memberships {
         let group_id = match group_ids.get(name) {
@@ -304,6 +336,20 @@ pub struct UserRecord {
     pub created_at: i64,
     /// Last updated (epoch seconds).
     pub updated_at: i64,
+}
+
+/// Creates the group `name` unless it exists, also when a concurrent login created it first
+/// (PostgreSQL waits for that login's commit, then does nothing; SQLite has one writer).
+fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
+    let insert = diesel::insert_into(groups::table).values(groups::name.eq(name));
+    match conn {
+        DbConnection::Postgres(pg) => insert
+            .on_conflict(groups::name)
+            .do_nothing()
+            .execute(pg)
+            .map(drop),
+        DbConnection::Sqlite(sqlite) => insert.execute(sqlite).map(drop),
+    }
 }
 
 /// The stored user and its memberships; records the ids of its groups in `group_ids`.

@@ -392,7 +392,12 @@ mod tests {
     #[actix_web::test]
     async fn a_failed_refresh_keeps_the_copy_in_service_and_fresh_starts_use_the_cache() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+        let store = crate::store::Store::open(&crate::store::testing::database_in(
+            dir.path(),
+            "t.db",
+            "web::idp",
+        ))
+        .unwrap();
         let state = web::Data::new(AppState::new(store, Arc::new(crate::clock::SystemClock)));
         let client = awc::Client::default();
         let sample = std::fs::read(concat!(
@@ -430,7 +435,12 @@ mod tests {
     #[actix_web::test]
     async fn an_unreachable_url_without_cache_has_no_metadata() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+        let store = crate::store::Store::open(&crate::store::testing::database_in(
+            dir.path(),
+            "t.db",
+            "web::idp",
+        ))
+        .unwrap();
         let state = web::Data::new(AppState::new(store, Arc::new(crate::clock::SystemClock)));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -25,7 +25,12 @@ fn idp_cert() -> String {
 /// A state on a temporary database holding `rows`, after the first poll.
 fn state(rows: &[(&str, &str)]) -> (tempfile::TempDir, web::Data<AppState>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+    let store = Store::open(&crate::store::testing::database_in(
+        dir.path(),
+        "t.db",
+        "web",
+    ))
+    .unwrap();
     let rows: BTreeMap<String, Option<String>> = rows
         .iter()
         .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))

@@ -386,6 +386,16 @@ fn attack_corpus_is_rejected_with_the_expected_reasons() {
     );
 }
 
+/// Every generated attack document with its case name (the C14N differential of `c14n.rs` runs
+/// over them).
+pub(crate) fn documents() -> Vec<(String, Vec<u8>)> {
+    build_corpus()
+        .cases
+        .into_iter()
+        .map(|case| (case.name, case.xml))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // String surgery on the fixtures
 // ---------------------------------------------------------------------------------------------

@@ -15,18 +15,21 @@ const SSO: &str = "https://idp.example.com/saml2/sso";
 struct Env {
     dir: tempfile::TempDir,
     db: PathBuf,
+    /// `--database`: the file, or a PostgreSQL URL under the switch (see `support::sql`).
+    database: String,
 }
 
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("settings.db");
-        Env { dir, db }
+        let database = fresh_database(dir.path(), "settings.db");
+        Env { dir, db, database }
     }
 
     /// `fedbridge --database DB ARGS...`
     fn run(&self, args: &[&str]) -> Output {
-        let mut full = vec!["--database", self.db.to_str().unwrap()];
+        let mut full = vec!["--database", self.database.as_str()];
         full.extend_from_slice(args);
         self.run_plain(&full, None)
     }
@@ -45,7 +48,7 @@ impl Env {
     /// `sqlite3 DB SQL`, as an administrator would type it; the output with NULL shown as
     /// `<NULL>`.
     fn sqlite3(&self, sql: &str) -> String {
-        sqlite3(&self.db, sql)
+        self::sql(&self.database, sql)
     }
 
     /// The rows of CONFIGURATIONENTITY, `NAME|VALUE` per line, read by the sqlite3 shell.
@@ -89,7 +92,7 @@ fn assert_ok(out: &Output) {
 fn set_get_list_unset_round_trip() {
     let env = Env::new();
     env.configure();
-    assert!(env.db.is_file());
+    assert!(postgres_switch() || env.db.is_file());
 
     let out = env.run(&["config", "get", "SAML_CONSUMER_URL"]);
     assert_ok(&out);

@@ -82,14 +82,14 @@ fn invalid_names_are_usage_errors() {
         );
     }
     // Refused before the database is even opened.
-    assert!(!env.db.exists());
+    assert!(env.untouched());
 }
 
 #[test]
 fn users_show_splits_federated_and_local_groups() {
     let env = Instance::new();
     ok(&env.fedbridge(&["groups", "add", "Sales", "Support", "Admins"]));
-    let store = Store::open(env.db.to_str().unwrap()).unwrap();
+    let store = Store::open(&env.database).unwrap();
     let identity = Identity {
         login_name: "alice@example.test".into(),
         name_id: Some("alice@example.test".into()),
@@ -107,7 +107,7 @@ fn users_show_splits_federated_and_local_groups() {
     env.sqlite3(&format!(
         "UPDATE users SET external_id = 'ext-alice-1'; \
          INSERT INTO memberships (user_id, group_id, federated) \
-         SELECT {}, id, 0 FROM groups WHERE name = 'Admins'; \
+         SELECT {}, id, FALSE FROM groups WHERE name = 'Admins'; \
          INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
          VALUES (1767225600, 'accepted', NULL, 'https://idp.example.test', 'alice@example.test', 'c-1'), \
                 (1767229200, 'rejected', 'replay', 'https://idp.example.test', 'alice@example.test', 'c-2');",

@@ -37,8 +37,9 @@ fn wizard(instance: &Instance) -> Session {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fedbridge"));
     command
         .arg("--database")
-        .arg(&instance.db)
+        .arg(&instance.database)
         .arg("install")
+        .current_dir(instance.dir.path())
         .env_remove("FEDBRIDGE_DATABASE")
         .env("TERM", "xterm");
     let mut session = expectrl::Session::spawn(command).unwrap();
@@ -72,7 +73,7 @@ fn rows(instance: &Instance) -> String {
 }
 
 fn dump(instance: &Instance) -> String {
-    instance.sqlite3(".dump")
+    instance.snapshot()
 }
 
 /// The message `fedbridge config set` gives for `value` of `key`: the loader's.
@@ -261,7 +262,7 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     assert!(stdout(&out).contains("SAML_CONSUMER_URL = https://sso.example.test/EnticeServices"));
     assert!(stdout(&out).contains("FEDBRIDGE_SP_PRIVATE_KEY = ********"));
     assert!(!stdout(&out).contains("PRIVATE KEY-----"));
-    assert!(!instance.db.exists());
+    assert!(instance.untouched());
 
     let out = instance.fedbridge(&["install", "--answers", answers]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
@@ -274,7 +275,7 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     );
 
     // Run again with --dry-run on the installed database: nothing to change, nothing written.
-    let before = instance.sqlite3(".dump");
+    let before = instance.snapshot();
     let out = instance.fedbridge(&["install", "--answers", answers, "--dry-run"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
@@ -282,7 +283,7 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
         "{}",
         stdout(&out)
     );
-    assert_eq!(instance.sqlite3(".dump"), before);
+    assert_eq!(instance.snapshot(), before);
 
     let server = instance.serve("serve.log");
     let (status, body) = server.get("/saml/metadata");
@@ -295,13 +296,13 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
         "SAML_AUTOMATIC_LOGIN = \"yes\"\n",
     )
     .unwrap();
-    let before = instance.sqlite3(".dump");
+    let before = instance.snapshot();
     let bad = instance.dir.path().join("bad.toml");
     let out = instance.fedbridge(&["install", "--answers", bad.to_str().unwrap()]);
     assert_eq!(code(&out), 1);
     let message = loader_message("SAML_AUTOMATIC_LOGIN", "yes");
     assert!(stderr(&out).contains(&message), "{}", stderr(&out));
-    assert_eq!(instance.sqlite3(".dump"), before);
+    assert_eq!(instance.snapshot(), before);
 }
 
 #[test]

@@ -146,7 +146,7 @@ impl Bridge {
     /// The last row of `login_audit`, all columns.
     fn last_audit(&self) -> String {
         let row = self.instance.sqlite3(
-            "SELECT id, datetime(at, 'unixepoch'), outcome, reason_code, detail, idp, \
+            "SELECT id, at, outcome, reason_code, detail, idp, \
              login_name, correlation_id FROM login_audit ORDER BY id DESC LIMIT 1",
         );
         if row.trim().is_empty() {
@@ -181,7 +181,7 @@ impl Bridge {
     /// `group|federated` lines of `login`'s memberships, by group name.
     fn memberships(&self, login: &str) -> String {
         self.instance.sqlite3(&format!(
-            "SELECT g.name, m.federated FROM memberships m JOIN groups g ON g.id = m.group_id \
+            "SELECT g.name, CAST(m.federated AS INTEGER) FROM memberships m JOIN groups g ON g.id = m.group_id \
              JOIN users u ON u.id = m.user_id WHERE u.login_name = '{}' ORDER BY g.name",
             login.replace('\'', "''")
         ))
@@ -937,12 +937,12 @@ fn group_sync_over_two_logins_moves_managed_groups_and_revokes_the_older_token()
     bridge.instance.sqlite3(&format!(
         "INSERT INTO users (login_name, created_at, updated_at) VALUES ('{ALICE}', 0, 0); \
          INSERT INTO memberships (user_id, group_id, federated) \
-         SELECT u.id, g.id, 0 FROM users u, groups g \
+         SELECT u.id, g.id, FALSE FROM users u, groups g \
          WHERE u.login_name = '{ALICE}' AND g.name = 'Staff';"
     ));
     let memberships = || {
         bridge.instance.sqlite3(&format!(
-            "SELECT g.name, m.federated FROM memberships m JOIN groups g ON g.id = m.group_id \
+            "SELECT g.name, CAST(m.federated AS INTEGER) FROM memberships m JOIN groups g ON g.id = m.group_id \
              JOIN users u ON u.id = m.user_id WHERE u.login_name = '{ALICE}' ORDER BY g.name"
         ))
     };
@@ -996,7 +996,7 @@ fn a_disabled_user_is_refused_with_403_and_no_token() {
     let bridge = Bridge::start(&[]);
     bridge.instance.sqlite3(&format!(
         "INSERT INTO users (login_name, disabled, created_at, updated_at) \
-         VALUES ('{ALICE}', 1, 0, 0)"
+         VALUES ('{ALICE}', TRUE, 0, 0)"
     ));
     let begun = bridge.begin(None);
     let response = idp.post_value(&alice(&["Sales"]).answering(&begun.request_id));
@@ -1985,7 +1985,7 @@ fn the_audit_row_records_the_idps_clock_offset_attributes_and_changes() {
     let bridge = Bridge::start(&[]);
     bridge.login(&idp, None, alice(&["Sales", "Nonexistent"]));
     let row = bridge.instance.sqlite3(
-        "SELECT clock_offset, dry_run, attributes, changes FROM login_audit WHERE outcome = 'accepted'",
+        "SELECT clock_offset, CAST(dry_run AS INTEGER), attributes, changes FROM login_audit WHERE outcome = 'accepted'",
     );
     let fields: Vec<&str> = row.trim().split('|').collect();
     let offset: i64 = fields[0].parse().unwrap();

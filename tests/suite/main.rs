@@ -10,6 +10,7 @@ mod skips;
 
 mod architecture;
 mod attacks;
+mod c14n;
 mod cli;
 mod cli_options;
 mod config_cli;
@@ -21,4 +22,5 @@ mod idp_signer;
 mod install;
 mod login;
 mod metadata;
+mod nodes;
 mod serve;

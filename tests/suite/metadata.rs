@@ -392,24 +392,24 @@ fn not_metadata_is_refused() {
 const ACS: &str = "https://sp.example.com/EnticeServices/rest/authenticate/saml";
 const SSO: &str = "https://idp.example.com/saml2/sso";
 
-/// A temporary directory holding the database.
+/// A temporary directory holding the database (or, under the PostgreSQL switch, beside it).
 struct Instance {
     dir: tempfile::TempDir,
+    database: String,
 }
 
 impl Instance {
     fn new() -> Instance {
-        Instance {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let database = fresh_database(dir.path(), "fedbridge.db");
+        Instance { dir, database }
     }
 
     /// `fedbridge --database DB ARGS...`, in the temporary directory.
     fn run(&self, args: &[&str]) -> Output {
-        let db = self.dir.path().join("fedbridge.db");
         Command::new(env!("CARGO_BIN_EXE_fedbridge"))
             .arg("--database")
-            .arg(&db)
+            .arg(&self.database)
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("FEDBRIDGE_DATABASE")

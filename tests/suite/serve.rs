@@ -122,20 +122,27 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
     let (_, took) = server.wait_health(RELOAD_DEADLINE, "ok after the fix", is_ok);
     eprintln!("reload latency (fix -> ok): {took:?}");
 
-    // The database file goes away: the configuration stays, /healthz says why.
-    let moved = env.dir.path().join("moved.db");
-    std::fs::rename(&env.db, &moved).unwrap();
-    let (json, _) = server.wait_health(RELOAD_DEADLINE * 2, "degraded: database gone", |s, j| {
-        s == 503 && j["config"]["database_error"] == "the database file is gone"
-    });
-    assert_eq!(json["status"], "degraded");
-    assert!(
-        !env.db.exists(),
-        "polling must not create an empty database"
-    );
-    assert_eq!(server.get("/saml/metadata").0, 200);
-    std::fs::rename(&moved, &env.db).unwrap();
-    server.wait_health(RELOAD_DEADLINE * 2, "ok once the file is back", is_ok);
+    // The database file goes away: the configuration stays, /healthz says why. (SQLite only:
+    // a PostgreSQL database has no file to move; a lost server is store::tests' reconnect test.)
+    if sqlite_only(
+        "sql_changes_take_effect_live: the database file goes away",
+        "moves the file",
+    ) {
+        let moved = env.dir.path().join("moved.db");
+        std::fs::rename(&env.db, &moved).unwrap();
+        let (json, _) =
+            server.wait_health(RELOAD_DEADLINE * 2, "degraded: database gone", |s, j| {
+                s == 503 && j["config"]["database_error"] == "the database file is gone"
+            });
+        assert_eq!(json["status"], "degraded");
+        assert!(
+            !env.db.exists(),
+            "polling must not create an empty database"
+        );
+        assert_eq!(server.get("/saml/metadata").0, 200);
+        std::fs::rename(&moved, &env.db).unwrap();
+        server.wait_health(RELOAD_DEADLINE * 2, "ok once the file is back", is_ok);
+    }
 
     // Each distinct problem was logged once, and no value of the certificate reached the log.
     thread::sleep(Duration::from_millis(1200));
@@ -146,7 +153,12 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
         "the invalid setting is logged exactly once:\n{log}"
     );
     assert!(log.contains("changed: FEDBRIDGE_SP_ENTITY_ID"), "{log}");
-    assert_eq!(log.matches("no longer exists").count(), 1, "{log}");
+    let file_gone_once = usize::from(!postgres_switch());
+    assert_eq!(
+        log.matches("no longer exists").count(),
+        file_gone_once,
+        "{log}"
+    );
     let cert_line = cert.lines().nth(1).unwrap();
     assert!(!log.contains(cert_line), "{log}");
 }
@@ -223,7 +235,7 @@ fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
     assert!(idp.served.load(Ordering::SeqCst) >= 1);
     // The good copy is in the database.
     let cached = env.sqlite3(&format!(
-        "SELECT length(body) > 0 FROM idp_metadata_cache WHERE url = '{}'",
+        "SELECT CASE WHEN length(body) > 0 THEN 1 ELSE 0 END FROM idp_metadata_cache WHERE url = '{}'",
         idp.url()
     ));
     assert_eq!(cached.trim(), "1");

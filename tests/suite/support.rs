@@ -151,6 +151,79 @@ pub fn tool_available(
     false
 }
 
+/// Whether the suite runs against PostgreSQL: `FEDBRIDGE_TEST_DATABASE=postgres` (`.ci/run`'s
+/// second pass), on the server `FEDBRIDGE_TEST_POSTGRES_URL` names; unset or `sqlite`: SQLite.
+pub fn postgres_switch() -> bool {
+    match std::env::var("FEDBRIDGE_TEST_DATABASE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("FEDBRIDGE_TEST_DATABASE={other:?}: say sqlite or postgres"),
+    }
+}
+
+/// The `--database` of a test: the file `name` in `dir` (SQLite), or under the PostgreSQL
+/// switch the URL of a new, empty database on the test server (each call a new one).
+pub fn fresh_database(dir: &Path, name: &str) -> String {
+    if !postgres_switch() {
+        return dir.join(name).display().to_string();
+    }
+    use diesel::{Connection as _, RunQueryDsl as _};
+    let server = std::env::var("FEDBRIDGE_TEST_POSTGRES_URL").expect(
+        "FEDBRIDGE_TEST_DATABASE=postgres needs a server: \
+         export FEDBRIDGE_TEST_POSTGRES_URL=$(bash .ci/postgres start)",
+    );
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "suite_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    let mut admin = diesel::PgConnection::establish(&server)
+        .unwrap_or_else(|e| panic!("cannot connect to {server}: {e}"));
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap_or_else(|e| panic!("cannot create the database {name}: {e}"));
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+/// `true` on SQLite; under the PostgreSQL switch prints `SKIPPED <test> (SQLite only: <why>)`
+/// and returns `false`, for the tests about SQLite's file itself.
+pub fn sqlite_only(test: &str, why: &str) -> bool {
+    if postgres_switch() {
+        shout(&format!(
+            "SKIPPED {test} on PostgreSQL (SQLite only: {why})"
+        ));
+        return false;
+    }
+    true
+}
+
+/// `SQL` run by the shell an administrator uses on `database`: `sqlite3` for a file, `psql` for
+/// a `postgres://` URL, with the same output (`a|b` lines, NULL as `<NULL>`, booleans as
+/// PostgreSQL prints them: `t`/`f`).
+pub fn sql(database: &str, sql: &str) -> String {
+    if !database.starts_with("postgres://") {
+        return sqlite3(Path::new(database), sql);
+    }
+    let output = std::process::Command::new("psql")
+        .args(["-X", "-q", "-A", "-t", "-F", "|", "-P", "null=<NULL>"])
+        .args(["-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("this test needs psql ({e}); install it: apt-get install postgresql-client")
+        });
+    assert!(
+        output.status.success(),
+        "psql {sql:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// `sqlite3 DB SQL`, the shell an administrator uses; NULL is shown as `<NULL>`. A missing
 /// shell fails the test with an install hint (never a silent pass).
 pub fn sqlite3(db: &std::path::Path, sql: &str) -> String {
@@ -182,13 +255,16 @@ pub fn idp_cert() -> String {
 /// Generous bound for starting `fedbridge serve` (a debug build on a busy machine).
 pub const SERVER_START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// A temporary directory with a fedbridge database in it: the CLI runs on it and servers
-/// serve it, as an administrator would run them.
+/// A temporary directory with a fedbridge database: the CLI runs on it and servers serve it,
+/// as an administrator would run them. The database is the file `fedbridge.db` in the
+/// directory, or under the PostgreSQL switch ([`postgres_switch`]) a fresh PostgreSQL database.
 pub struct Instance {
     /// The directory (removed on drop); server logs go here too.
     pub dir: tempfile::TempDir,
-    /// The SQLite database file.
+    /// The SQLite database file (unused under the PostgreSQL switch).
     pub db: PathBuf,
+    /// What `--database` says: the file's path or the PostgreSQL URL.
+    pub database: String,
 }
 
 impl Instance {
@@ -196,15 +272,17 @@ impl Instance {
     pub fn new() -> Instance {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("fedbridge.db");
-        Instance { dir, db }
+        let database = fresh_database(dir.path(), "fedbridge.db");
+        Instance { dir, db, database }
     }
 
     /// `fedbridge --database DB ARGS...`
     pub fn fedbridge(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
             .arg("--database")
-            .arg(&self.db)
+            .arg(&self.database)
             .args(args)
+            .current_dir(self.dir.path())
             .env_remove("FEDBRIDGE_DATABASE")
             .output()
             .expect("the fedbridge binary runs")
@@ -231,14 +309,45 @@ impl Instance {
         self.fedbridge_ok(&args);
     }
 
-    /// `sqlite3 DB SQL`, as an administrator would type it.
+    /// `SQL` in the database's shell, as an administrator would type it: `sqlite3`, or `psql`
+    /// under the PostgreSQL switch (see [`sql`]).
     pub fn sqlite3(&self, sql: &str) -> String {
-        sqlite3(&self.db, sql)
+        self::sql(&self.database, sql)
+    }
+
+    /// Whether nothing was ever written to the database: no SQLite file; on PostgreSQL no
+    /// setting (opening a PostgreSQL database migrates it: its tables may exist, empty).
+    pub fn untouched(&self) -> bool {
+        if !postgres_switch() {
+            return !self.db.exists();
+        }
+        let tables = self.sqlite3("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+        !tables.lines().any(|t| t == "configurationentity")
+            || self
+                .sqlite3("SELECT count(*) FROM CONFIGURATIONENTITY")
+                .trim()
+                == "0"
+    }
+
+    /// Every row of every table, table by table in name order, each sorted: what `sqlite3 .dump`
+    /// shows of the data, on either backend (to compare before and after).
+    pub fn snapshot(&self) -> String {
+        let list = if postgres_switch() {
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"
+        };
+        let mut out = String::new();
+        for table in self.sqlite3(list).lines().filter(|t| !t.is_empty()) {
+            out.push_str(&format!("== {table}\n"));
+            out.push_str(&self.sqlite3(&format!("SELECT * FROM \"{table}\" ORDER BY 1")));
+        }
+        out
     }
 
     /// Starts `fedbridge serve` on a free port; `log` names its stderr file in the directory.
     pub fn serve(&self, log: &str) -> Server {
-        Server::start(&self.db, &self.dir.path().join(log))
+        Server::start(&self.database, &self.dir.path().join(log))
     }
 }
 
@@ -253,7 +362,7 @@ pub struct Server {
 impl Server {
     /// `fedbridge --database DB serve --listen 127.0.0.1:0`, stderr to `log`; waits for the
     /// `fedbridge listening on http://ADDRESS` line.
-    pub fn start(db: &Path, log: &Path) -> Server {
+    pub fn start(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Server {
         let (child, rx) = spawn_fedbridge(
             std::process::Command::new(env!("CARGO_BIN_EXE_fedbridge"))
                 .arg("--database")

@@ -213,6 +213,8 @@ libxml2_api! {
         XML_CDATA_SECTION_NODE: c_int = 4,
         /// `xmlElementType`: an entity reference.
         XML_ENTITY_REF_NODE: c_int = 5,
+        /// `xmlElementType`: a comment.
+        XML_COMMENT_NODE: c_int = 8,
         /// `xmlElementType`: a DTD.
         XML_DTD_NODE: c_int = 14,
         /// `xmlElementType`: a namespace node (as the C14N callback sees one).
@@ -233,6 +235,9 @@ libxml2_api! {
         XML_PARSE_NOWARNING: c_int = 64,
         /// `xmlParserOption`: no network access.
         XML_PARSE_NONET: c_int = 2048,
+        /// `xmlParserOption`: text shorter than two pointers is stored inside its node (no
+        /// allocation); the tree is read-only anyway.
+        XML_PARSE_COMPACT: c_int = 65536,
         /// `xmlC14NMode`: Canonical XML 1.0 (inclusive).
         XML_C14N_1_0: c_int = 0,
         /// `xmlC14NMode`: Exclusive XML Canonicalization 1.0.
@@ -283,6 +288,8 @@ libxml2_api! {
             as "xmlDocPtr (*)(xmlParserCtxtPtr, const char *, int, const char *, const char *, int)";
         /// Frees a document and every node of it.
         fn xmlFreeDoc(cur: *mut XmlDoc) as "void (*)(xmlDocPtr)";
+        /// The bytes a string dictionary holds (`xmlDoc.dict`, shared with the parser context).
+        fn xmlDictGetUsage(dict: *mut c_void) -> usize as "size_t (*)(xmlDictPtr)";
         /// Replaces the process-wide external entity loader.
         fn xmlSetExternalEntityLoader(f: XmlExternalEntityLoader)
             as "void (*)(xmlExternalEntityLoader)";

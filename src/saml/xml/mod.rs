@@ -9,6 +9,7 @@ pub mod c14n;
 mod ffi;
 
 use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -16,8 +17,8 @@ use std::sync::Once;
 
 use ffi::{
     XML_CDATA_SECTION_NODE, XML_DTD_NODE, XML_ELEMENT_NODE, XML_ENTITY_REF_NODE, XML_ERR_ERROR,
-    XML_ERR_FATAL, XML_PARSE_NOERROR, XML_PARSE_NONET, XML_PARSE_NOWARNING, XML_TEXT_NODE, XmlAttr,
-    XmlDoc, XmlNode, XmlParserCtxt, XmlParserInput,
+    XML_ERR_FATAL, XML_PARSE_COMPACT, XML_PARSE_NOERROR, XML_PARSE_NONET, XML_PARSE_NOWARNING,
+    XML_TEXT_NODE, XmlAttr, XmlDoc, XmlNode, XmlParserCtxt, XmlParserInput,
 };
 
 /// Deepest element nesting accepted; a SAML response nests about 10 levels.
@@ -51,6 +52,9 @@ pub enum XmlError {
 /// A parsed, hardened document. Not `Send`: libxml2 trees stay on the thread that parsed them.
 pub struct XmlDocument {
     doc: NonNull<XmlDoc>,
+    /// Whether every namespace URI of the document is one the Rust C14N handles, computed on
+    /// first use (a signature canonicalizes twice).
+    plain_namespaces: OnceCell<bool>,
 }
 
 impl Drop for XmlDocument {
@@ -66,8 +70,11 @@ impl Drop for XmlDocument {
 /// broken document is refused, not repaired), `XML_PARSE_NOENT` (no entity substitution),
 /// `XML_PARSE_DTDLOAD`/`DTDATTR`/`DTDVALID` (no DTD is loaded or applied) and
 /// `XML_PARSE_HUGE` (libxml2's hard limits stay, depth 256 among them). These are the flags
-/// the `libxml` crate passed for the options fedbridge used to give it.
-const PARSE_OPTIONS: c_int = XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NONET;
+/// the `libxml` crate passed for the options fedbridge used to give it, plus
+/// `XML_PARSE_COMPACT`, which only changes where libxml2 stores short text (inside its node
+/// instead of a separate allocation).
+const PARSE_OPTIONS: c_int =
+    XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NONET | XML_PARSE_COMPACT;
 
 /// Parses `bytes` with libxml2 under fedbridge's hardening rules.
 ///
@@ -112,11 +119,44 @@ struct Diagnostics {
 /// input can make one per few bytes.
 const MAX_DIAGNOSTICS: usize = 100;
 
-/// Runs libxml2's parser over `bytes` with `options` on a fresh parser context, the external
-/// entity loader of [`refuse_external_entities`] in place and this thread's structured error
-/// handler collecting the diagnostics. More bytes than libxml2 takes (`int`):
-/// [`XmlError::TooLarge`] with `max_bytes`; no document: [`XmlError::TooDeep`] for libxml2's
-/// depth limit, else [`XmlError::Malformed`] with the first message.
+/// A libxml2 parser context owned by one thread, freed on drop.
+struct ParserContext(NonNull<XmlParserCtxt>);
+
+impl ParserContext {
+    fn new() -> Result<Self, XmlError> {
+        // SAFETY: plain allocation, owned by the value returned (freed by its `Drop`).
+        NonNull::new(unsafe { ffi::xmlNewParserCtxt() })
+            .map(ParserContext)
+            .ok_or_else(|| XmlError::Malformed("Could not allocate parser context".into()))
+    }
+}
+
+impl Drop for ParserContext {
+    fn drop(&mut self) {
+        // SAFETY: the context is owned by `self` alone and freed once. Documents it parsed hold
+        // their own reference to its dictionary, so they outlive it safely.
+        unsafe { ffi::xmlFreeParserCtxt(self.0.as_ptr()) }
+    }
+}
+
+/// The dictionary size (bytes of interned names) past which a thread's parser context is
+/// replaced instead of reused, so that hostile documents full of distinct names cannot make it
+/// grow without bound. SAML documents share a few hundred names: a few KiB.
+const MAX_REUSED_DICTIONARY: usize = 256 * 1024;
+
+thread_local! {
+    /// This thread's parser context, reused from one parse to the next (`xmlCtxtReadMemory`
+    /// resets it first, as libxml2 intends): the dictionary of names, the input and node tables
+    /// are then made once, not per document.
+    static PARSER_CONTEXT: Cell<Option<ParserContext>> = const { Cell::new(None) };
+}
+
+/// Runs libxml2's parser over `bytes` with `options` on this thread's parser context (see
+/// [`PARSER_CONTEXT`]), the external entity loader of [`refuse_external_entities`] in place
+/// and this thread's structured error handler collecting the diagnostics. More bytes than
+/// libxml2 takes (`int`): [`XmlError::TooLarge`] with `max_bytes`; no document:
+/// [`XmlError::TooDeep`] for libxml2's depth limit, else [`XmlError::Malformed`] with the first
+/// message.
 fn parse_with_options(
     bytes: &[u8],
     options: c_int,
@@ -127,26 +167,29 @@ fn parse_with_options(
         limit: max_bytes,
     })?;
     init_libxml2();
-    // SAFETY: plain allocation; the context is freed below on every path.
-    let context = unsafe { ffi::xmlNewParserCtxt() };
-    if context.is_null() {
-        return Err(XmlError::Malformed(
-            "Could not allocate parser context".into(),
-        ));
-    }
+    // Only `parse`'s own options share the thread's context: libxml2 never clears option bits
+    // of a context (`xmlCtxtUseOptionsInternal` ORs them in), so a context that ever parsed
+    // with other options is used once. Taken out while in use: a parse started inside this
+    // one would make its own.
+    let reuse = options == PARSE_OPTIONS;
+    let context = match PARSER_CONTEXT.take().filter(|_| reuse) {
+        Some(context) => context,
+        None => ParserContext::new()?,
+    };
     let mut diagnostics = Diagnostics::default();
     // SAFETY: `bytes` is valid for `size` bytes during the call; URL and encoding are null
     // (none; the encoding is detected from the bytes). `diagnostics` outlives the call and is
     // handed to `collect_diagnostic` only through this thread's handler, which is reset before
     // `diagnostics` is read; libxml2 keeps the handler per thread, so other threads' parses are
-    // unaffected. The context is used once and freed once; the document is independent of it.
+    // unaffected. The context is this thread's alone; the document returned is independent of
+    // it but for the shared, reference-counted dictionary.
     let document = unsafe {
         ffi::xmlSetStructuredErrorFunc(
             (&raw mut diagnostics).cast::<c_void>(),
             Some(collect_diagnostic),
         );
         let document = ffi::xmlCtxtReadMemory(
-            context,
+            context.0.as_ptr(),
             bytes.as_ptr().cast::<c_char>(),
             size,
             ptr::null(),
@@ -154,11 +197,29 @@ fn parse_with_options(
             options,
         );
         ffi::xmlSetStructuredErrorFunc(ptr::null_mut(), None);
-        ffi::xmlFreeParserCtxt(context);
         document
     };
+    // Kept for the next parse after a success with a small dictionary; freed otherwise (a
+    // failed parse leaves nothing worth keeping).
+    // SAFETY: `document` is null or the live document just parsed; `dict` is null or its
+    // dictionary.
+    let dictionary = NonNull::new(document).map(|d| unsafe { (*d.as_ptr()).dict });
+    if reuse
+        && let Some(dict) = dictionary
+        && !dict.is_null()
+        // SAFETY: `dict` is the live dictionary of the live document.
+        && unsafe { ffi::xmlDictGetUsage(dict) } <= MAX_REUSED_DICTIONARY
+    {
+        PARSER_CONTEXT.set(Some(context));
+    }
     match NonNull::new(document) {
-        Some(doc) => Ok((XmlDocument { doc }, diagnostics)),
+        Some(doc) => Ok((
+            XmlDocument {
+                doc,
+                plain_namespaces: OnceCell::new(),
+            },
+            diagnostics,
+        )),
         None => Err(malformed_or_too_deep(
             diagnostics
                 .first
@@ -233,8 +294,14 @@ fn declares_dtd(bytes: &[u8]) -> bool {
             bytes.get(pos) == Some(&c) && zero.and_then(|z| bytes.get(z)) == Some(&0)
         })
     };
+    // UTF-16 puts a zero byte beside every ASCII character: with no zero byte at all, only the
+    // UTF-8 form is possible, and both markers then follow a "<!" (found with SIMD).
+    if memchr::memchr(0, bytes).is_none() {
+        return memchr::memmem::find_iter(bytes, b"<!")
+            .any(|at| MARKERS.iter().any(|m| utf8(at, m)));
+    }
     let mut rest = 0;
-    while let Some(offset) = bytes[rest..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[rest..]) {
         let at = rest + offset;
         if MARKERS
             .iter()
@@ -307,6 +374,15 @@ impl XmlDocument {
         self.doc.as_ptr()
     }
 
+    /// True when every namespace declaration of the document has a URI the Rust C14N handles
+    /// (`c14n::exclusive`'s `plain_namespace_uri`); computed once per document.
+    fn has_plain_namespaces(&self) -> bool {
+        *self.plain_namespaces.get_or_init(|| {
+            // SAFETY: the document is live and borrowed for the call; the walk only reads.
+            unsafe { c14n::plain_namespaces((*self.doc.as_ptr()).children) }
+        })
+    }
+
     /// Rejects DTD nodes, entity references and excessive depth, without recursion.
     fn check_shape(&self) -> Result<(), XmlError> {
         let doc = self.doc.as_ptr();
@@ -367,6 +443,26 @@ impl std::fmt::Debug for Element<'_> {
     }
 }
 
+/// Whether the NUL-terminated `p` (null reads as "") equals `expected`, compared in place.
+///
+/// # Safety
+/// `p` is null or a live NUL-terminated string.
+unsafe fn c_str_is(p: *const u8, expected: &str) -> bool {
+    if p.is_null() {
+        return expected.is_empty();
+    }
+    for (i, &b) in expected.as_bytes().iter().enumerate() {
+        // SAFETY: every byte read is at or before the terminating NUL: the loop stops at the
+        // first difference, and the NUL differs from any byte of `expected` but a NUL, after
+        // which a C string cannot go on being equal anyway.
+        if b == 0 || unsafe { *p.add(i) } != b {
+            return false;
+        }
+    }
+    // SAFETY: all of `expected` matched, so the string is at least that long.
+    unsafe { *p.add(expected.len()) == 0 }
+}
+
 /// Reads a libxml2 string as `&str`; invalid UTF-8 (impossible after a successful parse) reads as "".
 ///
 /// # Safety
@@ -409,7 +505,19 @@ impl<'a> Element<'a> {
 
     /// True when the element is `{namespace}local`.
     pub fn is(self, namespace: &str, local: &str) -> bool {
-        self.local_name() == local && self.namespace() == namespace
+        // Compares bytes with the NUL-terminated names in place: no length scan, no UTF-8
+        // check (this runs for every child looked at).
+        // SAFETY: `name` and the namespace's `href` are NUL-terminated strings owned by the
+        // live document borrowed for 'a.
+        unsafe {
+            let ns = (*self.ptr).ns;
+            c_str_is((*self.ptr).name, local)
+                && if ns.is_null() {
+                    namespace.is_empty()
+                } else {
+                    c_str_is((*ns).href, namespace)
+                }
+        }
     }
 
     /// The parent element, `None` at the root.
@@ -469,9 +577,19 @@ impl<'a> Element<'a> {
 
     /// The value of the attribute `name` that has no namespace.
     pub fn attr(self, name: &str) -> Option<Cow<'a, str>> {
-        self.attrs()
-            .find(|a| a.namespace.is_empty() && a.name == name)
-            .map(|a| a.value)
+        // Names first; only the value of the attribute found is read.
+        // SAFETY: `properties` is null or the first attribute of this live element; names and
+        // value nodes are owned by the document borrowed for 'a.
+        unsafe {
+            let mut attr: *mut XmlAttr = (*self.ptr).properties;
+            while !attr.is_null() {
+                if (*attr).ns.is_null() && c_str_is((*attr).name, name) {
+                    return Some(concat_text((*attr).children, false));
+                }
+                attr = (*attr).next;
+            }
+        }
+        None
     }
 
     /// Every attribute of the element.
@@ -564,34 +682,43 @@ pub struct Attribute<'a> {
 }
 
 /// Concatenates the text of `first` and its siblings (and, when `deep`, of their descendants).
+/// One text node (the usual case) is borrowed, never copied.
 ///
 /// # Safety
 /// `first` is null or a live node whose siblings and descendants outlive `'a`.
 unsafe fn concat_text<'a>(first: *mut XmlNode, deep: bool) -> Cow<'a, str> {
-    let mut out: Option<Cow<'a, str>> = None;
-    let mut stack = vec![first];
-    while let Some(mut node) = stack.pop() {
-        while !node.is_null() {
-            // SAFETY: guaranteed by the caller for the whole sibling/descendant set.
-            unsafe {
-                let kind = (*node).type_;
-                if kind == XML_TEXT_NODE || kind == XML_CDATA_SECTION_NODE {
-                    let piece = xml_str((*node).content);
-                    out = Some(match out {
-                        None => Cow::Borrowed(piece),
-                        Some(prev) => Cow::Owned(prev.into_owned() + piece),
-                    });
-                } else if deep && kind == XML_ELEMENT_NODE {
-                    // Finish the siblings after this element once its children are done.
-                    stack.push((*node).next);
-                    node = (*node).children;
-                    continue;
+    let mut out: Cow<'a, str> = Cow::Borrowed("");
+    if first.is_null() {
+        return out;
+    }
+    // Document order through parent pointers (no stack to allocate), never above `stop`.
+    // SAFETY: guaranteed by the caller.
+    let stop = unsafe { (*first).parent };
+    let mut node = first;
+    // SAFETY: for the whole loop, guaranteed by the caller for the whole sibling/descendant set.
+    unsafe {
+        loop {
+            let kind = (*node).type_;
+            if kind == XML_TEXT_NODE || kind == XML_CDATA_SECTION_NODE {
+                let piece = xml_str((*node).content);
+                if out.is_empty() {
+                    out = Cow::Borrowed(piece);
+                } else if !piece.is_empty() {
+                    out.to_mut().push_str(piece);
                 }
-                node = (*node).next;
+            } else if deep && kind == XML_ELEMENT_NODE && !(*node).children.is_null() {
+                node = (*node).children;
+                continue;
             }
+            while (*node).next.is_null() {
+                node = (*node).parent;
+                if node.is_null() || node == stop {
+                    return out;
+                }
+            }
+            node = (*node).next;
         }
     }
-    out.unwrap_or(Cow::Borrowed(""))
 }
 
 /// Iterator over child elements.

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::sync::Barrier;
 
+use diesel::Connection as _;
+
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
@@ -36,7 +38,12 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 }
 
 fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("fedbridge.db").to_string_lossy()).unwrap()
+    Store::open(&crate::store::testing::database_in(
+        dir.path(),
+        "fedbridge.db",
+        "sessions",
+    ))
+    .unwrap()
 }
 
 fn identity(login: &str, groups: Option<&[&str]>) -> Identity {
@@ -411,8 +418,9 @@ fn login_with(store: &Store, claims: &UsedMessages, login: &str, now: i64) -> Lo
 fn concurrent_logins_with_the_same_claims_succeed_once() {
     const ROUNDS: usize = 6;
     let dir = tempfile::tempdir().unwrap();
-    let a = open(&dir);
-    let b = open(&dir);
+    let url = crate::store::testing::database_in(dir.path(), "fedbridge.db", "two nodes");
+    let a = Store::open(&url).unwrap();
+    let b = Store::open(&url).unwrap();
     for round in 0..ROUNDS {
         let mut claims = claims(&a, &format!("_req{round}"), &format!("_as{round}"), NOW + 1);
         let unsolicited = round % 2 == 1;
@@ -766,4 +774,136 @@ fn purge_expired_sessions_deletes_only_expired_records() {
     assert_eq!((counts.users, counts.memberships, counts.audit), (2, 2, 4));
     assert!(store.session_active("kept").unwrap());
     assert!(!store.session_active("gone-0").unwrap());
+}
+
+// ---- Concurrency of the login transaction on each backend (issue 14) ----
+
+/// A fresh store on each backend: SQLite in `dir`, and PostgreSQL when a test server is
+/// configured (see `store::testing`), each with `max_connections`.
+fn stores(dir: &tempfile::TempDir, test: &str, max_connections: u32) -> Vec<(&'static str, Store)> {
+    let options = crate::store::OpenOptions {
+        max_connections,
+        ..crate::store::OpenOptions::default()
+    };
+    let mut stores = vec![(
+        "SQLite",
+        Store::open_with(&dir.path().join("fedbridge.db").to_string_lossy(), &options).unwrap(),
+    )];
+    if let Some(url) = crate::store::testing::postgres_database(test) {
+        stores.push(("PostgreSQL", Store::open_with(&url, &options).unwrap()));
+    }
+    stores
+}
+
+/// `n` logins at once (each with its own assertion claim, as web logins have), one thread each;
+/// their results in order.
+fn racing_logins(store: &Store, identities: Vec<Identity>) -> Vec<Login> {
+    let barrier = Barrier::new(identities.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = identities
+            .iter()
+            .enumerate()
+            .map(|(i, identity)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let used = UsedMessages {
+                        assertion: Some(used_assertion(&format!("_as-race-{i}"), NOW + 300)),
+                        request: None,
+                    };
+                    barrier.wait();
+                    complete(
+                        store,
+                        &used,
+                        identity,
+                        &format!("jti-race-{i}"),
+                        NOW,
+                        NOW + 600,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn concurrent_web_logins_of_one_user_all_succeed_and_leave_one_plan() {
+    // Before issue 14, PostgreSQL took no lock in a login that used up messages (every web
+    // login): two logins of one user planned from the same rows and collided (a duplicate
+    // membership or user: a 503) or left the union of both plans.
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in stores(&dir, "concurrent_web_logins_of_one_user", 20) {
+        let sets: [&[&str]; 4] = [&["A", "B"], &["B", "C"], &["C", "D"], &["A", "D", "E"]];
+        let identities: Vec<Identity> = (0..20)
+            .map(|i| identity("ada", Some(sets[i % 4])))
+            .collect();
+        let results = racing_logins(&store, identities);
+        for (i, result) in results.iter().enumerate() {
+            let outcome = result
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{backend}: login {i} failed: {e}"));
+            assert_eq!(outcome.groups, names(sets[i % 4]), "{backend}: login {i}");
+        }
+        let left = user_groups(&store, "ada");
+        assert!(
+            sets.iter().any(|set| names(set) == left),
+            "{backend}: the memberships {left:?} are no login's plan (a lost update)"
+        );
+        let counts = counts(&store);
+        assert_eq!(counts.users, 1, "{backend}");
+        assert_eq!((counts.xsessions, counts.audit), (20, 20), "{backend}");
+    }
+}
+
+#[test]
+fn concurrent_logins_of_new_users_create_each_missing_group_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in stores(&dir, "concurrent_logins_of_new_users", 20) {
+        let identities: Vec<Identity> = (0..20)
+            .map(|i| identity(&format!("user{i}"), Some(&["New1", "New2", "New3"])))
+            .collect();
+        for (i, result) in racing_logins(&store, identities).iter().enumerate() {
+            assert!(result.is_ok(), "{backend}: login {i} failed: {result:?}");
+        }
+        let counts = counts(&store);
+        assert_eq!((counts.users, counts.groups), (20, 3), "{backend}");
+        assert_eq!(counts.memberships, 60, "{backend}");
+    }
+}
+
+#[test]
+fn a_login_waits_for_its_own_users_lock_only() {
+    // The identity lock of "ada" held by another transaction: a login of "bob" completes, a
+    // login of "ada" waits until that transaction ends (PostgreSQL: no table lock any more).
+    let Some(url) =
+        crate::store::testing::postgres_database("a_login_waits_for_its_own_users_lock_only")
+    else {
+        return;
+    };
+    let store = Store::open(&url).unwrap();
+    let mut holder = diesel::PgConnection::establish(&url).unwrap();
+    let keys: Vec<i64> = crate::store::users::identity_lock_keys(&identity("ada", None))
+        .iter()
+        .map(|key| crate::store::connection::advisory_key(key))
+        .collect();
+    diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
+    for key in &keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(&mut holder)
+            .unwrap();
+    }
+    let other = std::time::Instant::now();
+    login(&store, "bob", Some(&["A"]), "jti-bob").unwrap();
+    assert!(other.elapsed() < std::time::Duration::from_secs(5));
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| login(&store, "ada", Some(&["A"]), "jti-ada"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !waiting.is_finished(),
+            "ada's login did not wait for ada's lock"
+        );
+        diesel::sql_query("COMMIT").execute(&mut holder).unwrap();
+        waiting.join().unwrap().unwrap();
+    });
 }

@@ -11,7 +11,7 @@ const LIFETIME: Duration = Duration::hours(8);
 
 fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("keys.db").display().to_string();
+    let path = crate::store::testing::database_in(dir.path(), "keys.db", "signing_keys");
     let store = Store::open(&path).unwrap();
     (dir, store)
 }

@@ -38,12 +38,12 @@ fn sync(store: &Store, identity: &Identity, policy: &SyncPolicy, now: i64) -> Sy
 }
 
 fn open(dir: &tempfile::TempDir, max_connections: u32) -> Store {
-    let path = dir.path().join("fedbridge.db");
+    let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", "users");
     let options = OpenOptions {
         max_connections,
         ..OpenOptions::default()
     };
-    Store::open_with(&path.to_string_lossy(), &options).unwrap()
+    Store::open_with(&path, &options).unwrap()
 }
 
 fn add_groups(store: &Store, list: &[&str]) {
@@ -153,13 +153,22 @@ fn a_user_found_by_external_id_keeps_its_login_name() {
 fn a_failure_in_the_middle_rolls_everything_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir, 2);
-    diesel::sql_query(
-        "CREATE TRIGGER injected_failure BEFORE INSERT ON memberships \
-         WHEN NEW.group_id = (SELECT id FROM groups WHERE name = 'Boom') \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&mut *store.conn().unwrap())
-    .unwrap();
+    let trigger = match store.backend() {
+        crate::store::Backend::Sqlite => {
+            "CREATE TRIGGER injected_failure BEFORE INSERT ON memberships \
+             WHEN NEW.group_id = (SELECT id FROM groups WHERE name = 'Boom') \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        }
+        crate::store::Backend::Postgres => {
+            "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.group_id = (SELECT id FROM groups WHERE name = 'Boom') THEN \
+             RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER injected_failure BEFORE INSERT ON memberships FOR EACH ROW \
+             EXECUTE FUNCTION injected_failure()"
+        }
+    };
+    diesel::connection::SimpleConnection::batch_execute(&mut *store.conn().unwrap(), trigger)
+        .unwrap();
     let eve = identity("eve", Some(&["Boom", "New"]));
     let result = store.sync_login(&eve, &policy(&ManagedGroups::All, true), 1);
     assert!(result.is_err(), "{result:?}");
