@@ -15,5 +15,6 @@ pub mod login;
 pub mod saml;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod token;
 pub mod web;

@@ -23,6 +23,8 @@ reason_codes! {
         LoginNameAmbiguous => "login_name_ambiguous",
         /// The login name is empty.
         LoginNameEmpty => "login_name_empty",
+        /// The login name has an invisible or control character or a space at either end.
+        LoginNameInvalid => "login_name_invalid",
         /// The user is disabled.
         UserDisabled => "user_disabled",
         /// The IdP metadata was never fetched.
@@ -109,6 +111,9 @@ impl LoginError {
             }
             LoginError::Identity(IdentityError::EmptyLoginName) => {
                 LoginReason::LoginNameEmpty.code()
+            }
+            LoginError::Identity(IdentityError::InvalidLoginName(_)) => {
+                LoginReason::LoginNameInvalid.code()
             }
             LoginError::UserDisabled => LoginReason::UserDisabled.code(),
             LoginError::IdpUnavailable => LoginReason::IdpMetadataUnavailable.code(),

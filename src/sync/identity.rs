@@ -106,6 +106,10 @@ pub enum IdentityError {
     /// The login name is empty.
     #[error("the login name taken from the assertion is empty")]
     EmptyLoginName,
+    /// The login name has an invisible or control character, or a space at either end: it is
+    /// refused, never trimmed or rewritten (SPEC section 5).
+    #[error("{0}")]
+    InvalidLoginName(String),
 }
 
 impl Identity {
@@ -157,6 +161,9 @@ impl Identity {
         };
         if login_name.is_empty() {
             return Err(IdentityError::EmptyLoginName);
+        }
+        if let Some(problem) = crate::text::login_name_problem(&login_name) {
+            return Err(IdentityError::InvalidLoginName(problem));
         }
         let external_id = (name_id_format == Some(PERSISTENT_NAME_ID) && !name_id.is_empty())
             .then(|| name_id.to_owned());
@@ -299,6 +306,33 @@ mod tests {
             Identity::from_parts("", None, &[], &mapping(), None),
             Err(IdentityError::EmptyLoginName)
         );
+    }
+
+    #[test]
+    fn login_names_with_hidden_characters_are_refused_from_the_name_id_and_the_attribute() {
+        for bad in [
+            "alice@test\u{a0}",
+            "bob\u{202e}txt",
+            "a\u{200b}b",
+            "x\u{9b}",
+            " ada",
+        ] {
+            assert!(
+                matches!(
+                    Identity::from_parts(bad, None, &[], &mapping(), None),
+                    Err(IdentityError::InvalidLoginName(_))
+                ),
+                "{bad:?}"
+            );
+            let uid = [attr("uid", None, &[bad])];
+            assert!(
+                matches!(
+                    Identity::from_parts("opaque", None, &uid, &mapping(), Some("uid")),
+                    Err(IdentityError::InvalidLoginName(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

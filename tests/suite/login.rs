@@ -928,6 +928,30 @@ fn a_disabled_user_is_refused_with_403_and_no_token() {
 }
 
 #[test]
+fn refused_login_names_create_no_user() {
+    // Issue 11, point 6: the NameID is taken exactly as sent. A no-break space after the name
+    // (once trimmed away, so this signed in as alice@example.test), a right-to-left override,
+    // a zero-width space and a C1 control are refused, and nobody is created.
+    let Some(idp) = Idp::new("refused_login_names_create_no_user") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    for name in [
+        "alice@example.test\u{a0}",
+        "alice\u{202e}tset.elpmaxe@",
+        "a\u{200b}lice@example.test",
+        "alice@example.test\u{9b}2J",
+    ] {
+        let begun = bridge.begin(None);
+        let assertion = Assertion::about(name).answering(&begun.request_id);
+        let reply = bridge.post_response(&idp.post_value(&assertion), Some(&begun.relay_state));
+        bridge.refused(&reply, "login_name_invalid", &format!("POST {name:?}"));
+    }
+    assert_eq!(bridge.count("users"), 0);
+    assert_eq!(bridge.count("xsessions"), 0);
+}
+
+#[test]
 fn an_acs_body_longer_than_any_allowed_response_is_refused_unread() {
     // FEDBRIDGE_MAX_RESPONSE_BYTES at its minimum: a response of 1 KiB, so a 300 KiB body is
     // longer than any such response can be once base64- and URL-encoded (plus the room for
