@@ -203,7 +203,8 @@ impl Config {
         let url = self.consumer_url.url().join(target).ok()?;
         let plain = matches!(url.scheme(), "http" | "https")
             && url.username().is_empty()
-            && url.password().is_none();
+            && url.password().is_none()
+            && plain_path(&url);
         if !plain {
             return None;
         }
@@ -214,6 +215,26 @@ impl Config {
             .any(|prefix| prefix_allows(prefix, &url));
         (own || listed).then_some(url)
     }
+}
+
+/// Whether every segment of `url`'s path means what it says to any server behind it. `url`
+/// already resolves literal and `%2e` dot segments; a segment whose decoded form holds a `/` or
+/// `\\` (`/app/..%2fadmin`), a `%` (double encoding: `%252e%252e%252f`), a control character,
+/// or whose part before `;` is `.` or `..` (Tomcat's `..;/`) could still climb out of a
+/// downstream prefix once a server decodes it, and is refused.
+fn plain_path(url: &Url) -> bool {
+    let Some(segments) = url.path_segments() else {
+        return false;
+    };
+    segments.into_iter().all(|segment| {
+        let decoded: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
+        let before_params = decoded.split(|b| *b == b';').next().unwrap_or_default();
+        let climbs = before_params == b"." || before_params == b"..";
+        let hides = decoded
+            .iter()
+            .any(|b| matches!(b, b'/' | b'\\' | b'%') || b.is_ascii_control());
+        !climbs && !hides
+    })
 }
 
 /// Whether the normalised downstream `prefix` allows `url`: same origin, and the path equal to

@@ -827,10 +827,23 @@ fn allowed_targets() {
     );
     assert!(allowed("https://portal.example.com/qpr").is_some());
     assert!(allowed("https://portal.example.com/qpr/ui").is_some());
+    // Encoded characters that stay inside their segment are fine.
+    assert!(allowed("https://portal.example.com/qpr/a%20b;jsessionid=1").is_some());
+    assert!(allowed("https://portal.example.com/qpr/..x").is_some());
     for refused in [
         "https://portal.example.com/qprevil",
         "https://portal.example.com/",
         "https://portal.example.com/qpr/../admin",
+        "https://portal.example.com/qpr/..%2fadmin",
+        "https://portal.example.com/qpr/..%2Fadmin",
+        "https://portal.example.com/qpr/%2e%2e%2fadmin",
+        "https://portal.example.com/qpr/..%5cadmin",
+        "https://portal.example.com/qpr/..;/admin",
+        "https://portal.example.com/qpr/.;x/admin",
+        "https://portal.example.com/qpr/%252e%252e%252fadmin",
+        "https://portal.example.com/qpr/x%00y",
+        "https://portal.example.com/qpr/x%0d%0ay",
+        "/app/..%2fadmin",
         "http://apps.example.com/",
         "https://apps.example.com:8443/",
         "https://apps.example.com.evil.com/",

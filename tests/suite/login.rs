@@ -642,6 +642,14 @@ fn login_targets_outside_the_allow_list_are_refused_without_echoing_them() {
         (evil_port_host.as_str(), "evil"),
         ("https://app.example.test/portal-admin/", "portal-admin"),
         ("https://app.example.test/otherapp", "otherapp"),
+        // Issue 11: encoded slashes and dot segments never escape the downstream prefix.
+        ("https://app.example.test/portal/..%2fadmin", "%2f"),
+        ("https://app.example.test/portal/..%5cadmin", "%5c"),
+        ("https://app.example.test/portal/..;/admin", ";/"),
+        (
+            "https://app.example.test/portal/%252e%252e%252fadmin",
+            "%25",
+        ),
     ];
     for (target, marker) in targets {
         let step = format!("GET /saml/login?target={target}");
