@@ -58,25 +58,26 @@ pub fn login_name_problem(name: &str) -> Option<String> {
 /// tabs included) as `\u{...}`, and `\` as `\\`, so that nothing stored (or sent by an attacker)
 /// can move the cursor, reorder the line or hide a part of it. Unchanged text is borrowed.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    escape_keeping(text, &[])
+    escape_where(text, |c| c == '\\' || is_hidden(c))
 }
 
-/// [`escape`] keeping line breaks and tabs: for multi-line values (PEM) shown as they are.
-pub fn escape_multiline(text: &str) -> Cow<'_, str> {
-    escape_keeping(text, &['\n', '\t'])
+/// The last line of defence of every command-line output, applied to whole lines after the
+/// stored fields in them went through [`escape`]: every hidden character but line breaks and
+/// tabs as `\u{...}`; backslashes are left alone (so escaped fields are not escaped twice).
+pub fn escape_output(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| is_hidden(c) && c != '\n' && c != '\t')
 }
 
-fn escape_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
-    let needs = |c: char| c == '\\' || (is_hidden(c) && !keep.contains(&c));
-    if !text.chars().any(needs) {
+fn escape_where(text: &str, needs: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&needs) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if !needs(c) => out.push(c),
             '\\' => out.push_str("\\\\"),
-            c if needs(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
+            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
         }
     }
     Cow::Owned(out)
@@ -156,6 +157,6 @@ mod tests {
         assert_eq!(escape("\u{1b}[2Jx"), "\\u{1b}[2Jx");
         assert_eq!(escape("a\\u{1b}"), "a\\\\u{1b}");
         assert_eq!(escape("two\nlines"), "two\\u{a}lines");
-        assert_eq!(escape_multiline("two\nlines\u{7}"), "two\nlines\\u{7}");
+        assert_eq!(escape_output("two\nlines\u{7}\\"), "two\nlines\\u{7}\\");
     }
 }

@@ -11,6 +11,7 @@
 //! Exit status: 0 done (or valid, for `check`), 1 refused, invalid or unknown, 2 usage error or a
 //! database that cannot be opened or used. Results go to stdout, errors to stderr.
 
+use crate::out::errln;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -48,6 +49,10 @@ pub enum ConfigCommand {
 pub struct GetArgs {
     /// The setting's NAME (as in CONFIGURATIONENTITY).
     name: String,
+    /// Print the stored value's exact bytes (for scripts): invisible and control characters
+    /// are not escaped as `\u{...}`, as they are otherwise.
+    #[arg(long)]
+    raw: bool,
 }
 
 /// Options of `config set`.
@@ -82,12 +87,12 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     let schema = match config::schema::schema() {
         Ok(schema) => schema,
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             return ExitCode::from(2);
         }
     };
     if let ConfigCommand::Reference = command {
-        print!("{}", config::reference_table());
+        crate::out::out(&config::reference_table());
         return ExitCode::SUCCESS;
     }
     // Usage errors first: they need no database.
@@ -102,29 +107,34 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     let request = match request {
         Ok(request) => request,
         Err(message) => {
-            eprintln!("fedbridge config: {message}");
+            errln!("fedbridge config: {message}");
             return ExitCode::from(2);
         }
     };
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             return ExitCode::from(2);
         }
     };
     let report = match (command, request) {
         (_, Some(request)) => store.update_config(|rows| change(schema, rows, &request)),
-        (ConfigCommand::Get(args), None) => store
-            .config_rows()
-            .map(|rows| get(schema, &rows, &args.name)),
+        (ConfigCommand::Get(args), None) => store.config_rows().map(|rows| {
+            if args.raw
+                && let Some(Some(value)) = rows.get(&args.name)
+            {
+                return Report::raw(value);
+            }
+            get(schema, &rows, &args.name)
+        }),
         (ConfigCommand::Check, None) => store.config_rows().map(|rows| check(schema, &rows)),
         (_, None) => store.config_rows().map(|rows| list(schema, &rows)),
     };
     match report {
         Ok(report) => report.print(),
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             ExitCode::from(2)
         }
     }
@@ -136,9 +146,19 @@ struct Report {
     out: String,
     err: String,
     code: u8,
+    /// Print `out` as it is, unescaped (`config get --raw`).
+    raw: bool,
 }
 
 impl Report {
+    fn raw(value: &str) -> Report {
+        Report {
+            out: format!("{value}\n"),
+            raw: true,
+            ..Report::default()
+        }
+    }
+
     fn out(&mut self, line: impl AsRef<str>) {
         self.out.push_str(line.as_ref());
         self.out.push('\n');
@@ -150,8 +170,12 @@ impl Report {
     }
 
     fn print(&self) -> ExitCode {
-        print!("{}", self.out);
-        eprint!("{}", self.err);
+        if self.raw {
+            crate::out::out_raw(&self.out);
+        } else {
+            crate::out::out(&self.out);
+        }
+        crate::out::err(&self.err);
         ExitCode::from(self.code)
     }
 }

@@ -4,12 +4,14 @@
 //! Exit status: 0 done, 1 refused (a group that exists already, or that does not exist: nothing
 //! written), 2 usage error (an invalid name) or a database that cannot be opened or used.
 
+use crate::out::{errln, outln};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::store::{GroupChangeRefused, Store};
+use fedbridge::text::escape;
 
 /// The `groups` subcommands.
 #[derive(Debug, Subcommand)]
@@ -52,7 +54,10 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             let mut names = Vec::new();
             for name in &args.names {
                 if let Some(why) = invalid_name(name) {
-                    eprintln!("fedbridge groups: invalid group name {name:?}: {why}");
+                    errln!(
+                        "fedbridge groups: invalid group name \"{}\": {why}",
+                        escape(name)
+                    );
                     return ExitCode::from(2);
                 }
                 if !names.contains(name) {
@@ -65,23 +70,26 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge groups: {e}");
+            errln!("fedbridge groups: {e}");
             return ExitCode::from(2);
         }
     };
     let result = match command {
         GroupsCommand::List => store.list_groups().map(|groups| {
             if groups.is_empty() {
-                println!("(no groups)");
+                outln!("(no groups)");
             } else {
-                println!(
+                outln!(
                     "{:<32} {:>7} {:>9} {:>5}",
-                    "NAME", "MEMBERS", "FEDERATED", "LOCAL"
+                    "NAME",
+                    "MEMBERS",
+                    "FEDERATED",
+                    "LOCAL"
                 );
                 for group in groups {
-                    println!(
+                    outln!(
                         "{:<32} {:>7} {:>9} {:>5}",
-                        group.name,
+                        escape(&group.name),
                         group.members(),
                         group.federated_members,
                         group.local_members
@@ -93,7 +101,7 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
         GroupsCommand::Add(_) => store.add_groups(&names).map(|outcome| match outcome {
             Ok(()) => {
                 for name in &names {
-                    println!("added group {name:?}");
+                    outln!("added group \"{}\"", escape(name));
                 }
                 ExitCode::SUCCESS
             }
@@ -104,9 +112,9 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             .map(|outcome| match outcome {
                 Ok(memberships) => {
                     for name in &names {
-                        println!("removed group {name:?}");
+                        outln!("removed group \"{}\"", escape(name));
                     }
-                    println!("removed {memberships} membership(s)");
+                    outln!("removed {memberships} membership(s)");
                     ExitCode::SUCCESS
                 }
                 Err(refused) => refuse(&refused),
@@ -115,7 +123,7 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fedbridge groups: {e}");
+            errln!("fedbridge groups: {e}");
             ExitCode::from(2)
         }
     }
@@ -125,15 +133,21 @@ fn refuse(refused: &GroupChangeRefused) -> ExitCode {
     match refused {
         GroupChangeRefused::Exist(names) => {
             for name in names {
-                eprintln!("fedbridge groups: group {name:?} exists already");
+                errln!(
+                    "fedbridge groups: group \"{}\" exists already",
+                    escape(name)
+                );
             }
-            eprintln!("fedbridge groups: nothing added");
+            errln!("fedbridge groups: nothing added");
         }
         GroupChangeRefused::Unknown(names) => {
             for name in names {
-                eprintln!("fedbridge groups: no group {name:?} (names are case-sensitive)");
+                errln!(
+                    "fedbridge groups: no group \"{}\" (names are case-sensitive)",
+                    escape(name)
+                );
             }
-            eprintln!("fedbridge groups: nothing removed");
+            errln!("fedbridge groups: nothing removed");
         }
     }
     ExitCode::from(1)

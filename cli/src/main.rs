@@ -8,6 +8,7 @@ mod demo;
 mod groups;
 mod install;
 mod metadata;
+mod out;
 mod saml_check;
 mod users;
 

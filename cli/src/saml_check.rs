@@ -3,6 +3,7 @@
 //! Exit status: 0 all accepted, 1 at least one rejected, 2 usage or I/O error. Content that is
 //! not an acceptable SAMLResponse is a rejection (1), never a usage error.
 
+use crate::out::errln;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -111,7 +112,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let (sp, idp) = match settings(args) {
         Ok(s) => s,
         Err(message) => {
-            eprintln!("fedbridge saml check: {message}");
+            errln!("fedbridge saml check: {message}");
             return ExitCode::from(2);
         }
     };
@@ -129,7 +130,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         let bytes = match read_input(file, args.max_bytes) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("fedbridge saml check: cannot read {name}: {e}");
+                errln!("fedbridge saml check: cannot read {name}: {e}");
                 io_error = true;
                 continue;
             }
@@ -150,7 +151,9 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
         };
         let line = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
-        let _ = writeln!(stdout.lock(), "{line}");
+        let _ = stdout
+            .lock()
+            .write_all(crate::out::json_line(&line).as_bytes());
     }
     ExitCode::from(if io_error {
         2

@@ -5,6 +5,8 @@
 //! Exit status: 0 done, 1 unknown user, 2 usage error or a database that cannot be opened or
 //! used.
 
+use crate::out::errln;
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -12,6 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use fedbridge::store::{Store, UserDetail, UserSummary};
+use fedbridge::text::escape;
 
 /// How many login audit rows `users show` prints.
 const RECENT_LOGINS: i64 = 10;
@@ -38,13 +41,13 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge users: {e}");
+            errln!("fedbridge users: {e}");
             return ExitCode::from(2);
         }
     };
     let result = match command {
         UsersCommand::List => store.list_users().map(|users| {
-            print!("{}", list(&users));
+            crate::out::out(&list(&users));
             ExitCode::SUCCESS
         }),
         UsersCommand::Show(args) => {
@@ -52,11 +55,11 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
                 .show_user(&args.login, RECENT_LOGINS)
                 .map(|detail| match detail {
                     Some(detail) => {
-                        print!("{}", show(&detail));
+                        crate::out::out(&show(&detail));
                         ExitCode::SUCCESS
                     }
                     None => {
-                        eprintln!("fedbridge users: no user {:?}", args.login);
+                        errln!("fedbridge users: no user \"{}\"", escape(&args.login));
                         ExitCode::from(1)
                     }
                 })
@@ -65,7 +68,7 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fedbridge users: {e}");
+            errln!("fedbridge users: {e}");
             ExitCode::from(2)
         }
     }
@@ -79,8 +82,9 @@ fn time(at: i64) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
-fn opt(value: Option<&str>) -> &str {
-    value.unwrap_or("-")
+/// A stored value as shown: escaped (see `out`), `-` when absent.
+fn opt(value: Option<&str>) -> Cow<'_, str> {
+    value.map_or(Cow::Borrowed("-"), escape)
 }
 
 fn list(users: &[UserSummary]) -> String {
@@ -94,7 +98,7 @@ fn list(users: &[UserSummary]) -> String {
     for user in users {
         out.push_str(&format!(
             "{:<24} {:<24} {:<28} {:<8} {:>6}  {}\n",
-            user.login_name,
+            escape(&user.login_name),
             opt(user.full_name.as_deref()),
             opt(user.email.as_deref()),
             if user.disabled { "yes" } else { "no" },
@@ -112,16 +116,20 @@ fn show(detail: &UserDetail) -> String {
         if names.is_empty() {
             "(none)".to_owned()
         } else {
-            names.join(", ")
+            names
+                .iter()
+                .map(|n| escape(n))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let mut out = String::new();
     let mut line = |key: &str, value: &str| out.push_str(&format!("{key:<20} {value}\n"));
-    line("login name:", &user.login_name);
-    line("external ID:", opt(user.external_id.as_deref()));
-    line("full name:", opt(user.full_name.as_deref()));
-    line("e-mail:", opt(user.email.as_deref()));
-    line("description:", opt(user.description.as_deref()));
+    line("login name:", &escape(&user.login_name));
+    line("external ID:", &opt(user.external_id.as_deref()));
+    line("full name:", &opt(user.full_name.as_deref()));
+    line("e-mail:", &opt(user.email.as_deref()));
+    line("description:", &opt(user.description.as_deref()));
     line("inherit licences:", yes_no(user.inherit_licences));
     line("inherit permissions:", yes_no(user.inherit_permissions));
     line("disabled:", yes_no(user.disabled));
@@ -136,13 +144,13 @@ fn show(detail: &UserDetail) -> String {
     for entry in &detail.recent_logins {
         let mut text = format!("  {} {}", time(entry.at), entry.outcome);
         if let Some(reason) = &entry.reason_code {
-            text.push_str(&format!(" reason={reason}"));
+            text.push_str(&format!(" reason={}", escape(reason)));
         }
         if let Some(idp) = &entry.idp {
-            text.push_str(&format!(" idp={idp}"));
+            text.push_str(&format!(" idp={}", escape(idp)));
         }
         if let Some(id) = &entry.correlation_id {
-            text.push_str(&format!(" correlation={id}"));
+            text.push_str(&format!(" correlation={}", escape(id)));
         }
         text.push('\n');
         out.push_str(&text);

@@ -15,6 +15,7 @@ use fedbridge::config::keys::{
 };
 use fedbridge::config::schema::{Schema, SettingDef};
 use fedbridge::store::ConfigRows;
+use fedbridge::text::escape_output;
 
 /// Asks every step and the final confirmation; returns the database and the confirmed plan.
 pub fn run(
@@ -45,7 +46,7 @@ pub fn run(
                             current = rows;
                             break;
                         }
-                        Err(e) => eprintln!("{e}"),
+                        Err(e) => eprintln!("{}", escape_output(&e)),
                     }
                 }
                 answers.database = Some(database.clone());
@@ -88,7 +89,7 @@ pub fn run(
     }
     let plan = make_plan(schema, questions, &current, &answers)?;
     println!("The install will:");
-    print!("{}", describe(schema, &plan));
+    print!("{}", escape_output(&describe(schema, &plan)));
     let q = questions
         .get(questions::CONFIRM_WRITE)
         .map_err(Stop::Failed)?;
@@ -156,7 +157,7 @@ fn ask_setting(
             .and_then(Option::as_deref);
         match idp::summarise(&resolved, entity_id) {
             Ok(summary) => {
-                print!("{summary}");
+                print!("{}", escape_output(&summary.to_string()));
                 let q = questions
                     .get(questions::CONFIRM_IDP)
                     .map_err(Stop::Failed)?;
@@ -167,7 +168,7 @@ fn ask_setting(
                     return Ok(Some(resolved));
                 }
             }
-            Err(error) => eprintln!("{error}"),
+            Err(error) => eprintln!("{}", escape_output(&error)),
         }
         initial = resolved;
     }

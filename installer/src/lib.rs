@@ -26,6 +26,7 @@ use crate::questions::Questions;
 use fedbridge::config::schema::Schema;
 use fedbridge::config::{Config, keys as setting};
 use fedbridge::store::{ConfigRows, Location, RowChange, Store};
+use fedbridge::text::escape_output;
 
 /// The name of the SP metadata file written beside an SQLite database (or in the working
 /// directory for PostgreSQL) unless `--sp-metadata` says otherwise.
@@ -59,11 +60,11 @@ pub fn run(options: &Options) -> ExitCode {
     match run_inner(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Stop::Refused(message)) => {
-            eprintln!("fedbridge install: {message}");
+            eprintln!("fedbridge install: {}", escape_output(&message));
             ExitCode::from(1)
         }
         Err(Stop::Failed(message)) => {
-            eprintln!("fedbridge install: {message}");
+            eprintln!("fedbridge install: {}", escape_output(&message));
             ExitCode::from(2)
         }
     }
@@ -78,11 +79,11 @@ fn run_inner(options: &Options) -> Result<(), Stop> {
     };
     if options.dry_run {
         println!("Dry run: nothing written. The install would:");
-        print!("{}", describe(schema, &plan));
+        print!("{}", escape_output(&describe(schema, &plan)));
         return Ok(());
     }
     let metadata_path = commit(&database, &plan, options)?;
-    print!("{}", handoff(&plan.config, &metadata_path));
+    print!("{}", escape_output(&handoff(&plan.config, &metadata_path)));
     Ok(())
 }
 
@@ -111,7 +112,7 @@ fn from_answers_file(
             .get(setting::SAML_SERVER_ENTITY_IDENTIFIER)
             .and_then(Option::as_deref);
         let summary = idp::summarise(url.trim(), entity_id).map_err(Stop::Refused)?;
-        print!("{summary}");
+        print!("{}", escape_output(&summary.to_string()));
     }
     let plan = make_plan(schema, questions, &current, &answers)?;
     Ok((database, plan))

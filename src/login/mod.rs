@@ -382,7 +382,7 @@ fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) 
     tracing::warn!(
         correlation_id,
         reason = failed.error.code(),
-        detail = %detail,
+        detail = ?detail,
         idp = failed.idp.as_deref().unwrap_or("-"),
         login_name = failed.login_name.as_deref().unwrap_or("-"),
         "login refused"

@@ -138,7 +138,7 @@ async fn refresh_once(
         Ok((metadata, body)) => {
             tracing::info!(
                 url = %url,
-                entity_id = %metadata.entity_id,
+                entity_id = ?metadata.entity_id,
                 keys = metadata.signing_keys.len(),
                 "IdP metadata fetched"
             );

@@ -140,7 +140,7 @@ pub async fn assertion_consumer(
         Ok(completed) => {
             tracing::info!(
                 correlation_id,
-                login_name = %completed.claims.sub,
+                login_name = ?completed.claims.sub,
                 groups = completed.claims.groups.len(),
                 "login accepted"
             );
@@ -174,7 +174,7 @@ pub async fn logout(
                 let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
                     .map_err(|e| WebError::Internal(e.to_string()))?;
                 state.store().revoke(&claims.jti, expires)?;
-                tracing::info!(login_name = %claims.sub, sid = %claims.sid, "logged out");
+                tracing::info!(login_name = ?claims.sub, sid = %claims.sid, "logged out");
             }
             Ok(())
         })
