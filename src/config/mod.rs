@@ -28,7 +28,7 @@ use time::Duration;
 use url::Url;
 
 pub use self::reference::reference_table;
-pub use self::value::AbsoluteUrl;
+pub use self::value::{AbsoluteUrl, IpNetwork, RateLimit};
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
 use crate::token::Algorithm;
 
@@ -129,6 +129,47 @@ pub struct Config {
     pub create_missing_groups: bool,
     /// `FEDBRIDGE_INTROSPECTION_SECRET`: the introspection clients' shared secret.
     pub introspection_secret: Option<SecretString>,
+    /// The limits of the HTTP edge (issue 11).
+    pub edge: EdgeSettings,
+    /// `FEDBRIDGE_AUDIT_RETENTION`: how long login audit rows are kept.
+    pub audit_retention: Duration,
+    /// `FEDBRIDGE_DATABASE_WAIT`: how long a request waits for the database.
+    pub database_wait: Duration,
+    /// `FEDBRIDGE_HEALTH_SECRET`: unlocks the health details over HTTP.
+    pub health_secret: Option<SecretString>,
+    /// `FEDBRIDGE_MAX_METADATA_BYTES`: the largest IdP metadata document.
+    pub max_metadata_bytes: usize,
+}
+
+/// What the HTTP edge allows: body reading, rate limits, the clients behind proxies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeSettings {
+    /// `FEDBRIDGE_REQUEST_BODY_TIMEOUT`: the deadline of one request body.
+    pub body_timeout: Duration,
+    /// `FEDBRIDGE_BODY_MEMORY_BUDGET`: bytes all bodies in flight may take.
+    pub body_memory_budget: usize,
+    /// `FEDBRIDGE_MAX_BODIES_PER_CLIENT`: bodies in flight per client.
+    pub max_bodies_per_client: usize,
+    /// `FEDBRIDGE_RATE_LIMIT_ACS`: refused ACS posts per client; `None`: off.
+    pub rate_limit_acs: Option<RateLimit>,
+    /// `FEDBRIDGE_RATE_LIMIT_LOGIN`: `/saml/login` per client; `None`: off.
+    pub rate_limit_login: Option<RateLimit>,
+    /// `FEDBRIDGE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// `FEDBRIDGE_MAX_OUTSTANDING_REQUESTS`: logins waiting for the IdP at once.
+    pub max_outstanding_requests: u64,
+}
+
+/// Room in an ACS body beyond the encoded response: `RelayState`, field names, line breaks.
+pub const FORM_OVERHEAD: usize = 16 * 1024;
+
+/// The longest ACS body read for a response limit of `max_response_bytes`: base64 (4/3) plus
+/// the URL-encoding of `+`, `/`, `=` and line breaks, with room to spare: `2 x limit + 16 KiB`.
+/// The decoded limit itself is checked once decoded.
+pub fn acs_body_cap(max_response_bytes: usize) -> usize {
+    max_response_bytes
+        .saturating_mul(2)
+        .saturating_add(FORM_OVERHEAD)
 }
 
 impl Config {
@@ -154,6 +195,11 @@ impl Config {
     /// Whether fedbridge is reached over https (then the xsession cookie is `Secure`).
     pub fn is_https(&self) -> bool {
         self.consumer_url.url().scheme() == "https"
+    }
+
+    /// The longest ACS body read (see [`acs_body_cap`]).
+    pub fn acs_body_cap(&self) -> usize {
+        acs_body_cap(self.max_response_bytes)
     }
 
     /// The path where the ACS route is mounted: the path of `SAML_CONSUMER_URL`.

@@ -394,6 +394,40 @@ fn check_exit_codes_follow_validity() {
 }
 
 #[test]
+fn check_warns_about_plain_http_beside_an_https_consumer_url() {
+    // Issue 11, point 6: the xsession token would travel unencrypted to an http downstream URL,
+    // and the logout would end on an http page, beside an https consumer URL.
+    let env = Env::new();
+    env.configure();
+    let out = env.run(&[
+        "config",
+        "set",
+        "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+        r#"["https://apps.example.com/", "http://legacy.example.com/app"]"#,
+        "FEDBRIDGE_EXIT_URL",
+        "http://www.example.com/",
+    ]);
+    assert_ok(&out);
+    let out = env.run(&["config", "check"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.starts_with("The configuration is valid.\n"), "{text}");
+    assert!(
+        text.contains(
+            "warning: FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS: 'http://legacy.example.com/app' is plain \
+             http beside an https SAML_CONSUMER_URL: the xsession token would travel there \
+             unencrypted"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: FEDBRIDGE_EXIT_URL: 'http://www.example.com/' is plain http"),
+        "{text}"
+    );
+    assert!(!text.contains("apps.example.com"), "{text}");
+}
+
+#[test]
 fn the_database_option_and_environment_variable_are_honoured() {
     let env = Env::new();
     let by_option = env.dir.path().join("by-option.db");
