@@ -2,11 +2,11 @@
 //! changed through the same schema and loader as the server.
 //!
 //! `set` and `unset` decide inside one write transaction (see `Store::update_config`): they
-//! load the configuration as it is and as it would be, and refuse (nothing written) a value that
-//! is itself invalid, a change that makes a valid configuration invalid, or, while the
-//! configuration is still incomplete (first setup), a change that introduces a new problem.
-//! Settings that are simply still missing do not block a change, so the mandatory settings can
-//! be given one at a time.
+//! load the configuration as it is and as it would be, and write only what `config::admission`
+//! admits: a configuration valid afterwards, or, during first setup, one whose only problems
+//! are settings still missing (so the mandatory settings can be given one at a time). Anything
+//! else is refused with nothing written, naming the rows that block it, including rows the
+//! change does not touch: a change reported done is a change the servers put in service.
 //!
 //! Exit status: 0 done (or valid, for `check`), 1 refused, invalid or unknown, 2 usage error or a
 //! database that cannot be opened or used. Results go to stdout, errors to stderr.
@@ -20,7 +20,7 @@ use clap::{Args, Subcommand};
 use fedbridge::config::display::{MASK, shown};
 use fedbridge::config::keys::SAML_CONSUMER_URL;
 use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
-use fedbridge::config::{self, AbsoluteUrl, Problem};
+use fedbridge::config::{self, AbsoluteUrl, Admission, Problem};
 use fedbridge::store::{ConfigRows, RowChange, Store};
 
 /// The `config` subcommands.
@@ -430,10 +430,9 @@ fn change(
         return (BTreeMap::new(), report);
     }
 
-    let before = config::load(rows);
-    let verdict = judge(&before, &config::load(&after), &after, &request.changes);
+    let verdict = config::admission(&config::load(rows), &config::load(&after));
     match verdict {
-        Verdict::Refused {
+        Admission::Refused {
             valid_before,
             problems,
         } => {
@@ -444,11 +443,25 @@ fn change(
                 )
             } else {
                 format!(
-                    "fedbridge config {verb}: refused, nothing written: the change would introduce \
-                     these problems:"
+                    "fedbridge config {verb}: refused, nothing written: the configuration would \
+                     not be valid afterwards:"
                 )
             }];
-            lines.extend(problems.iter().map(ToString::to_string));
+            let (own, blocking): (Vec<&Problem>, Vec<&Problem>) = problems
+                .iter()
+                .partition(|p| request.changes.contains_key(&p.key) || !rows.contains_key(&p.key));
+            lines.extend(own.iter().map(ToString::to_string));
+            if !blocking.is_empty() {
+                lines.push("Blocking rows (not part of this change):".into());
+                lines.extend(blocking.iter().map(ToString::to_string));
+                let names: Vec<&str> = blocking.iter().map(|p| p.key.as_str()).collect();
+                lines.push(format!(
+                    "Fix them in the same command, e.g. fedbridge config set {} VALUE ... (or \
+                     fedbridge config unset {})",
+                    names.join(" VALUE "),
+                    names.join(" ")
+                ));
+            }
             let companions: Vec<&str> = problems
                 .iter()
                 .filter(|p| !after.contains_key(&p.key) && !request.changes.contains_key(&p.key))
@@ -469,7 +482,7 @@ fn change(
             }
             refuse(report, &lines)
         }
-        Verdict::Valid { warnings } => {
+        Admission::Valid { warnings } => {
             describe_changes(&mut report, &request.changes);
             report.out("The configuration is valid.");
             for warning in &warnings {
@@ -477,86 +490,21 @@ fn change(
             }
             (request.changes.clone(), report)
         }
-        Verdict::Incomplete { remaining } => {
+        Admission::FirstSetup { missing } => {
             describe_changes(&mut report, &request.changes);
             report.out(format!(
-                "The configuration is still incomplete ({}); the change is allowed because it \
-                 introduces no new problem. Still to do:",
-                count(remaining.len(), "problem")
+                "The configuration is still incomplete (first setup): not in service until \
+                 {} set:",
+                if missing.len() == 1 {
+                    "this is".to_owned()
+                } else {
+                    format!("these {} are", missing.len())
+                }
             ));
-            for problem in &remaining {
+            for problem in &missing {
                 report.out(problem.to_string());
             }
             (request.changes.clone(), report)
-        }
-    }
-}
-
-/// The outcome of comparing the configuration before and after a change.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    /// Valid after the change: write.
-    Valid { warnings: Vec<Problem> },
-    /// Invalid before and after, and the change introduces no problem: write.
-    Incomplete { remaining: Vec<Problem> },
-    /// Do not write: these problems are the change's doing.
-    Refused {
-        valid_before: bool,
-        problems: Vec<Problem>,
-    },
-}
-
-/// Whether `changes` (turning the rows into `after_rows`) may be written.
-///
-/// - Valid afterwards: yes.
-/// - Valid before, invalid afterwards: no.
-/// - Invalid before and afterwards (first setup): no if a problem is the change's doing: any
-///   problem of a setting given a value (the value is invalid or clashes), a new problem of a
-///   setting made NULL or unset (it was needed), or a new problem of another setting that has a
-///   row (the change clashes with it). A new problem of a setting that has no row is a setting
-///   still to be given (SAML_SIGNING_CERTIFICATE once SAML_REDIRECT_URL is set) and does not
-///   block.
-fn judge(
-    before: &Result<config::Loaded, Vec<Problem>>,
-    after: &Result<config::Loaded, Vec<Problem>>,
-    after_rows: &ConfigRows,
-    changes: &BTreeMap<String, RowChange>,
-) -> Verdict {
-    let after = match after {
-        Ok(loaded) => {
-            return Verdict::Valid {
-                warnings: loaded.warnings.clone(),
-            };
-        }
-        Err(problems) => problems,
-    };
-    let before = match before {
-        Ok(_) => {
-            return Verdict::Refused {
-                valid_before: true,
-                problems: after.clone(),
-            };
-        }
-        Err(problems) => problems,
-    };
-    let had_problem = |key: &str| before.iter().any(|b| b.key == key);
-    let introduced: Vec<Problem> = after
-        .iter()
-        .filter(|p| match changes.get(&p.key) {
-            Some(RowChange::Set(Some(value))) if !value.trim().is_empty() => true,
-            Some(_) => !had_problem(&p.key),
-            None => !before.contains(p) && after_rows.contains_key(&p.key),
-        })
-        .cloned()
-        .collect();
-    if introduced.is_empty() {
-        Verdict::Incomplete {
-            remaining: after.clone(),
-        }
-    } else {
-        Verdict::Refused {
-            valid_before: false,
-            problems: introduced,
         }
     }
 }

@@ -175,7 +175,10 @@ fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
                 };
             }
             (None, Required::Always) => {
-                problems.push(Problem::about(slot.def, "is mandatory but not set".into()));
+                problems.push(Problem::missing(
+                    slot.def,
+                    "is mandatory but not set".into(),
+                ));
             }
             (None, _) => {}
         }
@@ -206,6 +209,7 @@ fn unknown_key_warning(name: &str, suggestion: Option<&str>) -> Problem {
         key: name.into(),
         message,
         example: None,
+        missing: false,
     }
 }
 
@@ -239,6 +243,7 @@ fn insecure_warnings(config: &Config) -> Vec<Problem> {
                       practical; set it back to 0 once the IdP signs with SHA-256"
                 .into(),
             example: None,
+            missing: false,
         });
     }
     warnings
@@ -257,6 +262,7 @@ fn plain_http_warnings(config: &Config) -> Vec<Problem> {
             value::quote(url, false)
         ),
         example: None,
+        missing: false,
     };
     let mut warnings: Vec<Problem> = config
         .allowed_downstream
@@ -509,5 +515,6 @@ fn internal(key: &str, what: &str) -> Problem {
             "internal error: the setting {what} (config-schema/settings.toml and src/config disagree)"
         ),
         example: None,
+        missing: false,
     }
 }

@@ -13,6 +13,7 @@
 //! - `SAML_CONSUMER_URL` is mandatory.
 //! - `FEDBRIDGE_SP_PRIVATE_KEY` and `FEDBRIDGE_SP_CERTIFICATE`: both or neither, and matching.
 
+mod admission;
 pub mod display;
 pub mod keys;
 mod load;
@@ -27,6 +28,7 @@ use std::fmt;
 use time::Duration;
 use url::Url;
 
+pub use self::admission::{Admission, admission};
 pub use self::reference::reference_table;
 pub use self::value::{AbsoluteUrl, IpNetwork, RateLimit};
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
@@ -42,6 +44,7 @@ pub fn load(rows: &BTreeMap<String, Option<String>>) -> Result<Loaded, Vec<Probl
             key: "config-schema".into(),
             message: e.to_string(),
             example: None,
+            missing: false,
         }]),
     }
 }
@@ -65,6 +68,10 @@ pub struct Problem {
     pub message: String,
     /// A correct value.
     pub example: Option<String>,
+    /// A setting this configuration needs has no value yet: the configuration is incomplete
+    /// rather than wrong (first setup may go on; see [`admission`]). `false` for everything
+    /// else: a bad value, a clash between settings, half of a pair.
+    pub missing: bool,
 }
 
 impl Problem {
@@ -74,6 +81,15 @@ impl Problem {
             key: def.name.clone(),
             message,
             example: Some(def.example.clone()),
+            missing: false,
+        }
+    }
+
+    /// `def` is required here and has no value ([`Problem::missing`] is true).
+    pub fn missing(def: &schema::SettingDef, message: String) -> Problem {
+        Problem {
+            missing: true,
+            ..Problem::about(def, message)
         }
     }
 }

@@ -115,6 +115,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
                     given.name
                 ),
                 example: None,
+                missing: false,
             });
             slot.state = State::Unset;
         }
@@ -126,7 +127,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
         .partition(|d| slots.is_present(&d.name));
     if present.is_empty() {
         if let Some(first) = metadata.first() {
-            problems.push(Problem::about(
+            problems.push(Problem::missing(
                 first,
                 format!(
                     "no IdP is configured: set {metadata_names} (metadata scenario), or {} (public-key scenario)",
@@ -137,7 +138,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
         return;
     }
     for def in missing {
-        problems.push(Problem::about(
+        problems.push(Problem::missing(
             def,
             format!(
                 "is required in the public-key scenario ({} is set and {metadata_names} is not)",

@@ -881,6 +881,7 @@ fn problem_display_with_and_without_example() {
         key: "SAML_CONSUMER_URL".into(),
         message: "'ftp://x' is not an absolute http(s) URL".into(),
         example: Some("https://fedbridge.example.com/EnticeServices/rest/authenticate/saml".into()),
+        missing: false,
     };
     assert_eq!(
         p.to_string(),

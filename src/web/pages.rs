@@ -153,6 +153,7 @@ mod tests {
                 key: "SAML_CONSUMER_URL".into(),
                 message: "'<b>x</b>' is not an absolute http(s) URL".into(),
                 example: Some("https://sp.example.com/acs".into()),
+                missing: false,
             }],
             database_error: None,
             checked_at: None,

@@ -273,6 +273,24 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     let message = loader_message("SAML_AUTOMATIC_LOGIN", "yes");
     assert!(stderr(&out).contains(&message), "{}", stderr(&out));
     assert_eq!(instance.sqlite3(".dump"), before);
+
+    // Issue 11, point 4: a row the answers do not touch, broken with SQL, blocks the install
+    // (the server would keep the last valid configuration): named, nothing written.
+    instance.sqlite3(
+        "UPDATE CONFIGURATIONENTITY SET VALUE = '90 s' WHERE NAME = 'FEDBRIDGE_CLOCK_SKEW'; \
+         INSERT OR IGNORE INTO CONFIGURATIONENTITY VALUES ('FEDBRIDGE_CLOCK_SKEW', '90 s');",
+    );
+    std::fs::write(&bad, "SAML_AUTOMATIC_LOGIN = 0\n").unwrap();
+    let before = instance.sqlite3(".dump");
+    let out = instance.fedbridge(&["install", "--answers", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stderr(&out);
+    let blocking = text
+        .split_once("Blocking rows")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(blocking.contains("FEDBRIDGE_CLOCK_SKEW: '90 s'"), "{text}");
+    assert_eq!(instance.sqlite3(".dump"), before);
 }
 
 #[test]

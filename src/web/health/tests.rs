@@ -67,6 +67,7 @@ fn unconfigured_without_a_config() {
             key: "SAML_CONSUMER_URL".into(),
             message: "required".into(),
             example: None,
+            missing: false,
         }],
         ..ConfigHealth::default()
     };
@@ -104,6 +105,7 @@ fn degraded_when_anything_needs_attention() {
             key: "FEDBRIDGE_CLOCK_SKEW".into(),
             message: "bad".into(),
             example: None,
+            missing: false,
         }],
         ..ConfigHealth::default()
     };

@@ -184,6 +184,7 @@ fn secret_values_never_reach_the_log_or_the_problems() {
         key: "FEDBRIDGE_INTROSPECTION_SECRET".into(),
         message: format!("'{secret}' is too short"),
         example: None,
+        missing: false,
     }];
     let r = valid(&[("FEDBRIDGE_INTROSPECTION_SECRET", secret)]);
     let scrubbed = scrub_secrets(quoted, &r);
