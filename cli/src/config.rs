@@ -17,11 +17,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use fedbridge::clock::{Clock as _, SystemClock};
 use fedbridge::config::display::{MASK, shown};
 use fedbridge::config::keys::SAML_CONSUMER_URL;
 use fedbridge::config::schema::{CONSUMER_ORIGIN, Empty, Schema, SettingDef};
 use fedbridge::config::{self, AbsoluteUrl, Admission, Problem};
-use fedbridge::store::{ConfigRows, RowChange, Store};
+use fedbridge::store::{ConfigRows, NodeRecord, RowChange, Store};
 
 /// The `config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -119,7 +120,17 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
         }
     };
     let report = match (command, request) {
-        (_, Some(request)) => store.update_config(|rows| change(schema, rows, &request)),
+        (_, Some(request)) => store
+            .update_config(|rows| {
+                let (changes, report) = change(schema, rows, &request);
+                (changes, report)
+            })
+            .map(|mut report| {
+                if report.written_valid {
+                    in_service(&store, &mut report);
+                }
+                report
+            }),
         (ConfigCommand::Get(args), None) => store.config_rows().map(|rows| {
             if args.raw
                 && let Some(Some(value)) = rows.get(&args.name)
@@ -140,6 +151,70 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     }
 }
 
+/// How long `set` and `unset` wait for the running servers to take a change in.
+const IN_SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A server that has not written its status for this long is not counted as running (its write
+/// probe runs every 2 s).
+const NODE_SILENCE_SECONDS: i64 = 10;
+
+/// After a change was written: waits (at most [`IN_SERVICE_WAIT`]) until every running server
+/// reports the settings version that holds it, and says so. The servers read the version every
+/// second and record the one they hold at once, so once this says "in service", every request
+/// those servers receive from then on uses the new settings.
+fn in_service(store: &Store, report: &mut Report) {
+    let deadline = std::time::Instant::now() + IN_SERVICE_WAIT;
+    let version = match store.config_version() {
+        Ok(version) => version,
+        Err(e) => {
+            report.err(format!("warning: cannot read the settings version: {e}"));
+            return;
+        }
+    };
+    loop {
+        let now = SystemClock.now().unix_timestamp();
+        let nodes = match store.nodes_seen_since(now - NODE_SILENCE_SECONDS) {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                report.err(format!("warning: cannot read the servers' status: {e}"));
+                return;
+            }
+        };
+        let behind: Vec<&NodeRecord> = nodes
+            .iter()
+            .filter(|n| n.config_version < version)
+            .collect();
+        if nodes.is_empty() {
+            report.out(
+                "No fedbridge server is running on this database: the change is in service as \
+                 soon as one starts.",
+            );
+            return;
+        }
+        if behind.is_empty() {
+            report.out(format!(
+                "In service on {} running server{}.",
+                nodes.len(),
+                if nodes.len() == 1 { "" } else { "s" }
+            ));
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            let names: Vec<&str> = behind.iter().map(|n| n.node_id.as_str()).collect();
+            report.err(format!(
+                "warning: written, but not yet in service on {} of {} running servers after {} \
+                 s ({}); see their logs and /healthz",
+                behind.len(),
+                nodes.len(),
+                IN_SERVICE_WAIT.as_secs(),
+                names.join(", ")
+            ));
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// What a command prints and its exit status; built by pure functions, printed by [`run`].
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Report {
@@ -148,6 +223,8 @@ struct Report {
     code: u8,
     /// Print `out` as it is, unescaped (`config get --raw`).
     raw: bool,
+    /// A change was written and the configuration is valid: wait for it to be in service.
+    written_valid: bool,
 }
 
 impl Report {
@@ -485,6 +562,7 @@ fn change(
         Admission::Valid { warnings } => {
             describe_changes(&mut report, &request.changes);
             report.out("The configuration is valid.");
+            report.written_valid = true;
             for warning in &warnings {
                 report.out(format!("warning: {warning}"));
             }

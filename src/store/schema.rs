@@ -75,6 +75,7 @@ diesel::table! {
         target -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        browser_binding -> Nullable<Text>,
     }
 }
 
@@ -116,6 +117,8 @@ diesel::table! {
         idp -> Nullable<Text>,
         login_name -> Nullable<Text>,
         correlation_id -> Nullable<Text>,
+        client -> Nullable<Text>,
+        count -> BigInt,
     }
 }
 
@@ -125,6 +128,25 @@ diesel::table! {
         url -> Text,
         body -> Text,
         fetched_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The version of the settings: raised by triggers on every change of CONFIGURATIONENTITY.
+    config_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every running server, as its write probe last recorded it.
+    node_status (node_id) {
+        node_id -> Text,
+        started_at -> BigInt,
+        seen_at -> BigInt,
+        config_version -> BigInt,
+        version -> Text,
     }
 }
 
@@ -144,6 +166,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     xsessions,
     login_audit,
     idp_metadata_cache,
+    config_version,
+    node_status,
 );
 
 #[cfg(test)]

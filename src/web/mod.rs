@@ -19,6 +19,7 @@ pub mod health;
 pub mod idp;
 pub mod login;
 pub mod pages;
+pub mod probe;
 pub mod purge;
 pub mod reload;
 pub mod routes;
@@ -85,7 +86,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     // The first read happens before the server listens, so the first request already sees
     // the configuration (or the reason there is none).
     let mut reloader = Reloader::new();
-    reload::apply(&state, reloader.observe(reload::poll(state.store())));
+    reload::observe_and_apply(&state, &mut reloader, reload::poll(state.store()));
     let addresses = vec![listener.local_addr().map_err(|e| e.to_string())?];
     let app_state = state.clone();
     let server = HttpServer::new(move || {
@@ -102,6 +103,7 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     actix_web::rt::spawn(reload::watch(state.clone(), reloader));
     actix_web::rt::spawn(idp::watch(state.clone()));
     actix_web::rt::spawn(purge::watch(state.clone()));
+    actix_web::rt::spawn(probe::watch(state.clone()));
     Ok(Started {
         server,
         addresses,

@@ -6,6 +6,7 @@
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -16,7 +17,7 @@ use crate::config::{Config, IdpSource, Loaded, Problem};
 pub use crate::login::IdpTrust;
 use crate::saml::TrustedIdp;
 use crate::saml::metadata::IdpMetadata;
-use crate::store::{SigningKeyError, Store};
+use crate::store::{NodeRecord, SigningKeyError, Store};
 use crate::token::{Algorithm, SigningKeyPair};
 use crate::web::error::WebError;
 
@@ -28,6 +29,18 @@ pub struct AppState {
     health: ArcSwap<ConfigHealth>,
     metadata: ArcSwapOption<MetadataStatus>,
     signing_key: ArcSwapOption<CachedKey>,
+    node: Node,
+}
+
+/// This server as `node_status` knows it, and the settings version it holds.
+#[derive(Debug)]
+struct Node {
+    id: String,
+    started_at: OffsetDateTime,
+    /// The `config_version` whose rows the last poll read and judged (-1: none yet).
+    config_version: AtomicI64,
+    /// Woken when the version changed, so the probe records it at once.
+    changed: tokio::sync::Notify,
 }
 
 /// The xsession signing key in use, read from the database at most every
@@ -117,12 +130,42 @@ impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> AppState {
         AppState {
             store,
-            clock,
             config: ArcSwapOption::empty(),
             health: ArcSwap::from_pointee(ConfigHealth::default()),
             metadata: ArcSwapOption::empty(),
             signing_key: ArcSwapOption::empty(),
+            node: Node {
+                id: node_id(),
+                started_at: clock.now(),
+                config_version: AtomicI64::new(-1),
+                changed: tokio::sync::Notify::new(),
+            },
+            clock,
         }
+    }
+
+    /// This server's entry in `node_status` as of `now`.
+    pub fn node_record(&self, now: OffsetDateTime) -> NodeRecord {
+        NodeRecord {
+            node_id: self.node.id.clone(),
+            started_at: self.node.started_at.unix_timestamp(),
+            seen_at: now.unix_timestamp(),
+            config_version: self.node.config_version.load(Ordering::SeqCst).max(0),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Records that the settings of `version` were read and judged; the probe then writes
+    /// `node_status` at once (see [`AppState::version_changed`]).
+    pub(crate) fn set_config_version(&self, version: i64) {
+        if self.node.config_version.swap(version, Ordering::SeqCst) != version {
+            self.node.changed.notify_one();
+        }
+    }
+
+    /// Resolves when the settings version this node holds changed.
+    pub async fn version_changed(&self) {
+        self.node.changed.notified().await;
     }
 
     /// The database.
@@ -216,6 +259,12 @@ impl AppState {
     pub(crate) fn set_metadata(&self, status: Option<MetadataStatus>) {
         self.metadata.store(status.map(Arc::new));
     }
+}
+
+/// A node ID unique per process: the process ID and random hex.
+fn node_id() -> String {
+    let random = crate::ids::correlation_id().unwrap_or_default();
+    format!("{}-{random}", std::process::id())
 }
 
 /// The configuration in service, as an extractor: a handler that takes it cannot run while

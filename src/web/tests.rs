@@ -32,7 +32,7 @@ fn state(rows: &[(&str, &str)]) -> (tempfile::TempDir, web::Data<AppState>) {
         .collect();
     store.replace_config(&rows).unwrap();
     let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
-    reload::apply(&state, Reloader::new().observe(reload::poll(state.store())));
+    reload::observe_and_apply(&state, &mut Reloader::new(), reload::poll(state.store()));
     (dir, state)
 }
 

@@ -102,7 +102,8 @@ fn set_get_list_unset_round_trip() {
     assert_ok(&out);
     assert_eq!(
         stdout(&out),
-        "FEDBRIDGE_CLOCK_SKEW: set.\nThe configuration is valid.\n"
+        "FEDBRIDGE_CLOCK_SKEW: set.\nThe configuration is valid.\nNo fedbridge server is running \
+         on this database: the change is in service as soon as one starts.\n"
     );
     assert!(
         env.table().contains("FEDBRIDGE_CLOCK_SKEW|90s\n"),

@@ -259,6 +259,8 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
         body.contains("entityID=\"https://sso.example.test/saml/metadata\""),
         "{body}"
     );
+    // The server records itself every 2 s (node_status): stopped, so the dumps below compare.
+    drop(server);
 
     // A wrong answer in a file is refused with the loader's message; nothing written.
     std::fs::write(

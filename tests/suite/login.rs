@@ -935,6 +935,87 @@ fn a_disabled_user_is_refused_with_403_and_no_token() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Settings that say what is in service (issue 11, check 4)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_removed_key_and_downstream_url_are_out_of_service_once_config_set_reports_success() {
+    let Some(idp) = Idp::new(
+        "a_removed_key_and_downstream_url_are_out_of_service_once_config_set_reports_success",
+    ) else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    let new_idp = idp.with_key("attacker-rsa");
+    let new_cert = String::from_utf8(read(xmlsec_dir().join("keys/attacker-rsa.crt"))).unwrap();
+    bridge.login(&idp, None, alice(&["Staff"]));
+
+    // An unrelated row broken with SQL: the server keeps the last valid configuration, so a
+    // rollover written now would never be in service. Refused, named, nothing written.
+    bridge
+        .instance
+        .sqlite3("INSERT INTO CONFIGURATIONENTITY VALUES ('FEDBRIDGE_CLOCK_SKEW', '90 s')");
+    let settings = "SELECT NAME, VALUE FROM CONFIGURATIONENTITY ORDER BY NAME; \
+                    SELECT version FROM config_version";
+    let before = bridge.instance.sqlite3(settings);
+    let out = bridge
+        .instance
+        .fedbridge(&["config", "set", "SAML_SIGNING_CERTIFICATE", &new_cert]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("Blocking rows (not part of this change):\nFEDBRIDGE_CLOCK_SKEW: '90 s'"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(bridge.instance.sqlite3(settings), before, "nothing written");
+
+    // Fixed in the same command, the old key removed: once `config set` says so, in service.
+    let out = bridge.instance.fedbridge(&[
+        "config",
+        "set",
+        "FEDBRIDGE_CLOCK_SKEW",
+        "90s",
+        "SAML_SIGNING_CERTIFICATE",
+        &new_cert,
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("In service on 1 running server."),
+        "{}",
+        stdout(&out)
+    );
+    // At once, without waiting: the removed key signs no login any more...
+    let begun = bridge.begin(None);
+    let old = idp.post_value(&alice(&["Staff"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&old, Some(&begun.relay_state));
+    bridge.refused(
+        &reply,
+        "signature_invalid",
+        "POST signed with the removed key",
+    );
+    // ...and the new one does.
+    bridge.login(&new_idp, None, alice(&["Staff"]));
+
+    // The same for a downstream URL taken off the allow-list.
+    let target = format!("{DOWNSTREAM}page");
+    bridge.begin(Some(&target));
+    let out =
+        bridge
+            .instance
+            .fedbridge(&["config", "set", "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", "[]"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("In service on 1 running server."));
+    let reply = bridge.get(&format!("/saml/login?target={}", encode(&target)), &[]);
+    assert_eq!(
+        reply.status,
+        400,
+        "{}",
+        bridge.why("removed target", &reply)
+    );
+}
+
 #[test]
 fn refused_login_names_create_no_user() {
     // Issue 11, point 6: the NameID is taken exactly as sent. A no-break space after the name

@@ -205,7 +205,7 @@ fn a_vanished_sqlite_file_is_reported_as_gone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fedbridge.db");
     let store = Store::open(path.to_str().unwrap()).unwrap();
-    assert!(poll(&store).unwrap().is_empty());
+    assert!(poll(&store).unwrap().0.is_empty());
     std::fs::remove_file(&path).unwrap();
     let failure = poll(&store).unwrap_err();
     assert_eq!(failure.public, "the database file is gone");
