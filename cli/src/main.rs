@@ -72,6 +72,11 @@ struct ServeArgs {
         value_name = "ADDRESS:PORT"
     )]
     listen: String,
+    /// Keep connections open between requests for SECONDS (default: one request per
+    /// connection). Only behind a reverse proxy that times out slow request heads itself: a
+    /// kept-alive connection's later heads have no deadline in the HTTP stack.
+    #[arg(long, value_name = "SECONDS")]
+    keep_alive: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,7 +109,13 @@ where
         Command::Groups(command) => groups::run(&cli.database, &command),
         Command::Users(command) => users::run(&cli.database, &command),
         Command::Metadata => metadata::run(&cli.database),
-        Command::Serve(args) => fedbridge::web::serve(&cli.database, &args.listen),
+        Command::Serve(args) => fedbridge::web::serve(
+            &cli.database,
+            &args.listen,
+            fedbridge::web::ServeOptions {
+                keep_alive: args.keep_alive.map(std::time::Duration::from_secs),
+            },
+        ),
         Command::Demo(args) => demo::run(&args),
         Command::Install(args) => install::run(&cli.database, &args),
     }

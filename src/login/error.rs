@@ -35,6 +35,20 @@ reason_codes! {
         DatabaseError => "database_error",
         /// fedbridge failed otherwise.
         InternalError => "internal_error",
+        /// The edge refused the body unread: no Content-Length, not a form, or it broke off.
+        BodyRejected => "body_rejected",
+        /// The body's Content-Length is over the cap: refused unread.
+        BodyTooLarge => "body_too_large",
+        /// The body did not arrive within the deadline.
+        BodyTimeout => "body_timeout",
+        /// The client's rate limit (or its cap of bodies in flight) is used up.
+        RateLimited => "rate_limited",
+        /// The body memory budget or the validation slots are taken.
+        Overloaded => "overloaded",
+        /// Too many logins are waiting for the IdP's answer.
+        LoginCapacityExceeded => "login_capacity_exceeded",
+        /// The RelayState is longer than any of ours (1 KiB; SAML allows 80 bytes).
+        RelayStateTooLong => "relay_state_too_long",
     }
 }
 

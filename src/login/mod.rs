@@ -18,7 +18,7 @@ use self::ledger::DatabaseLedger;
 use crate::config::Config;
 use crate::saml::VerifiedAssertion;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
-use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
+use crate::saml::{TrustedIdp, decode_post_binding, validate_response};
 use crate::store::{
     CompleteLoginError, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
     UsedMessages,
@@ -117,8 +117,6 @@ pub struct PostedResponse<'a> {
     pub saml_response: Option<&'a [u8]>,
     /// The `RelayState` form field, when present.
     pub relay_state: Option<&'a str>,
-    /// The body was longer than a response of the allowed size can be, and was not read.
-    pub too_large: bool,
 }
 
 /// A login that went through: the token and where to send the browser.
@@ -187,16 +185,6 @@ fn run_complete(
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sp = config.sp_settings();
-    if posted.too_large {
-        return Err(Rejection::new(
-            RejectionReason::InputTooLarge,
-            format!(
-                "the POST body is longer than a SAMLResponse of {} bytes can be",
-                sp.max_response_bytes
-            ),
-        )
-        .into());
-    }
     let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
     let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
     let mut ledger = DatabaseLedger::new(ctx.store, ctx.now);

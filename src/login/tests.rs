@@ -230,15 +230,15 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_audited() 
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
     let key = SigningKeyPair::generate(crate::token::Algorithm::Es256).unwrap();
+    let huge = vec![b'A'; 2 * 1024 * 1024];
     let posted = PostedResponse {
-        saml_response: None,
+        saml_response: Some(&huge),
         relay_state: None,
-        too_large: true,
     };
     let failed = complete(&ctx, &posted, &key, "cid-big").unwrap_err();
     assert_eq!(failed.error.code(), "input_too_large");
     let posted = PostedResponse {
-        too_large: false,
+        saml_response: None,
         ..posted
     };
     let failed = complete(&ctx, &posted, &key, "cid-none").unwrap_err();

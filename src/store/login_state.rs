@@ -133,6 +133,17 @@ impl Store {
         })
     }
 
+    /// How many outstanding requests are still answerable at `now`.
+    pub fn count_outstanding_requests(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        outstanding_requests::table
+            .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
+            .count()
+            .get_result::<i64>(&mut conn)
+            .map(|n| n.max(0).unsigned_abs())
+            .map_err(|e| self.query_error(&e))
+    }
+
     /// Deletes outstanding requests and replay-cache entries expired at `now`; returns how many
     /// rows went (one transaction).
     pub fn purge_expired_login_state(&self, now: OffsetDateTime) -> Result<usize, StoreError> {

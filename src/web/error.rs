@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::login::{ErrorKind, LoginError};
 use crate::store::StoreError;
+use crate::web::edge::EdgeRefusal;
 use crate::web::pages;
 use crate::web::state::ConfigHealth;
 
@@ -36,6 +37,15 @@ pub enum WebError {
     /// A protected API was called without valid client credentials (401).
     #[error("client authentication failed")]
     Unauthorized,
+    /// The edge refused the request before looking at it (408, 411, 413, 415, 429, 503).
+    #[error("{0}")]
+    Edge(EdgeRefusal),
+}
+
+impl From<EdgeRefusal> for WebError {
+    fn from(refusal: EdgeRefusal) -> WebError {
+        WebError::Edge(refusal)
+    }
 }
 
 impl From<StoreError> for WebError {
@@ -63,6 +73,9 @@ impl ResponseError for WebError {
                 ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Edge(refusal) => {
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
         }
     }
 
@@ -81,6 +94,16 @@ impl ResponseError for WebError {
                 error,
                 correlation_id,
             } => pages::login_failed(error.kind(), correlation_id),
+            WebError::Edge(refusal) => {
+                let mut response = HttpResponse::build(self.status_code());
+                if let Some(seconds) = refusal.retry_after() {
+                    response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+                }
+                return pages::html(
+                    response,
+                    pages::message("Request refused", refusal.sentence()),
+                );
+            }
             WebError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .insert_header((

@@ -2,6 +2,8 @@
 //! one function of [`crate::login`] or [`crate::token`] on the blocking pool (the database is
 //! synchronous), and maps the result.
 
+use std::time::Instant;
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,14 +12,12 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, PostedResponse};
+use crate::login::{self, ErrorKind, LoginContext, PostedResponse};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
+use crate::web::edge::{self, Class};
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
-
-/// Room in the ACS body for `RelayState` and the form's field names.
-const FORM_OVERHEAD: usize = 64 * 1024;
 
 /// The query of `/` and `/saml/login`.
 #[derive(Debug, Deserialize)]
@@ -60,12 +60,26 @@ pub async fn login_page(
     )
 }
 
-/// `GET /saml/login?target=`: remembers the request and sends the browser to the IdP.
+/// `GET /saml/login?target=`: remembers the request and sends the browser to the IdP. Each
+/// client may start `FEDBRIDGE_RATE_LIMIT_LOGIN` logins (429 beyond), and no more than
+/// `FEDBRIDGE_MAX_OUTSTANDING_REQUESTS` may wait for the IdP at once (503 beyond).
 pub async fn start_login(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
+    let edge_settings = &active.config.edge;
+    let client = edge::client_of(&req, edge_settings);
+    state.edge().limiter.take(
+        Class::Login,
+        client,
+        edge_settings.rate_limit_login,
+        Instant::now(),
+    )?;
+    state
+        .edge()
+        .admit_outstanding(edge_settings.max_outstanding_requests)?;
     let target = query.into_inner().target;
     let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
@@ -91,51 +105,71 @@ pub async fn start_login(
 
 /// `POST` at the path of `SAML_CONSUMER_URL`: the assertion consumer service. Success: 303 to
 /// the landing page with `?xsession=` and the `xsession` cookie.
+///
+/// The edge comes first (`web::edge`): a form with a Content-Length under the cap, a token of
+/// the client's bucket of refused posts (given back when the login succeeds or fails for our
+/// reasons), room in the body budget, the whole body before the deadline, a validation slot.
 pub async fn assertion_consumer(
     state: web::Data<AppState>,
     Configured(active): Configured,
-    payload: web::Payload,
+    req: HttpRequest,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
+    let started = Instant::now();
+    let config = &active.config;
+    let client = edge::client_of(&req, &config.edge);
+    let limit = config.edge.rate_limit_acs;
+    edge::form_length(&req, config.acs_body_cap())?;
+    state
+        .edge()
+        .limiter
+        .take(Class::Acs, client, limit, started)?;
+    let (body, permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            config.acs_body_cap(),
+            &config.edge,
+            started,
+        )
+        .await?;
+    let wait = config.database_wait.unsigned_abs();
+    let slot = state.edge().validation_slot(wait).await?;
     let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let config = active.clone();
-    // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
-    // anything longer is refused unread. The exact limit is applied once decoded.
-    let limit = active
-        .config
-        .max_response_bytes
-        .saturating_mul(4)
-        .saturating_add(FORM_OVERHEAD);
-    let body =
-        match payload.to_bytes_limited(limit).await {
-            Ok(read) => Some(read.map_err(|e| {
-                WebError::Internal(format!("cannot read the ACS request body: {e}"))
-            })?),
-            Err(_) => None,
-        };
+    let worker = state.clone();
     let outcome = web::block(move || -> Result<_, WebError> {
+        let (_slot, _permit) = (slot, permit);
         // Cached by the state (re-read once a minute), so cheap for every post.
-        let signing_key = state
+        let signing_key = worker
             .signing_key(config.config.xsession.algorithm)
             .map_err(|e| {
                 WebError::Internal(format!("cannot read the xsession signing key: {e}"))
             })?;
-        let form = body.as_deref().map(AcsForm::parse).unwrap_or_default();
+        let form = AcsForm::parse(&body);
         let posted = PostedResponse {
             saml_response: form.saml_response.as_deref(),
             relay_state: form.relay_state.as_deref(),
-            too_large: body.is_none(),
         };
-        let idp = state.idp_trust();
+        let idp = worker.idp_trust();
         let ctx = LoginContext {
             config: &config.config,
             idp: idp.as_ref(),
-            store: state.store(),
-            now: state.now(),
+            store: worker.store(),
+            now: worker.now(),
         };
         Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
     })
     .await??;
+    // A refused post counts against the client; a login, or a failure of ours, does not.
+    let counts =
+        matches!(&outcome, Err(e) if matches!(e.kind(), ErrorKind::Refused | ErrorKind::Forbidden));
+    if !counts {
+        state.edge().limiter.refund(Class::Acs, client, limit);
+    }
     match outcome {
         Ok(completed) => {
             tracing::info!(
@@ -147,10 +181,6 @@ pub async fn assertion_consumer(
             let cookie = session_cookie(&active.config, completed.token);
             Ok(see_other(completed.landing.as_str())
                 .cookie(cookie)
-                .insert_header((
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ))
                 .finish())
         }
         Err(error) => Err(WebError::Login {
@@ -227,13 +257,26 @@ pub async fn introspect(
     state: web::Data<AppState>,
     Configured(active): Configured,
     req: HttpRequest,
-    form: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
+    let started = Instant::now();
     if let Some(secret) = &active.config.introspection_secret
         && !client_secret(&req).is_some_and(|given| secret.matches(&given))
     {
         return Err(WebError::Unauthorized);
     }
+    let client = edge::client_of(&req, &active.config.edge);
+    let (form, _permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            edge::INTROSPECTION_BODY_CAP,
+            &active.config.edge,
+            started,
+        )
+        .await?;
     let token = url::form_urlencoded::parse(&form)
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned());

@@ -13,6 +13,7 @@
 //! `unconfigured` and every other page is the "not configured" page (503) until the settings
 //! are fixed, which it picks up live.
 
+pub mod edge;
 pub mod error;
 pub mod handlers;
 pub mod health;
@@ -29,6 +30,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use actix_web::http::KeepAlive;
 use actix_web::{App, HttpServer, web};
 
 use crate::clock::SystemClock;
@@ -39,15 +41,26 @@ use crate::web::state::AppState;
 /// The default listen address of `fedbridge serve`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// How the listener serves connections: fixed at bind (not settings: actix cannot change them
+/// live).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Keep connections open between requests for this long; `None` (the default): one request
+    /// per connection. actix-http times out only the first request's head on a connection, so
+    /// with keep-alive a second head dribbled slowly holds the connection forever: turn it on
+    /// only behind a reverse proxy that times out request heads itself.
+    pub keep_alive: Option<std::time::Duration>,
+}
+
 /// Runs the server on `listen` against the database `database` until it is stopped (SIGINT,
 /// SIGTERM). Prints `fedbridge listening on http://ADDRESS` on stdout once bound (port 0 picks
 /// a free port). Exit status: 0 stopped, 2 the database cannot be opened or the address cannot
 /// be bound.
-pub fn serve(database: &str, listen: &str) -> ExitCode {
+pub fn serve(database: &str, listen: &str, options: ServeOptions) -> ExitCode {
     let outcome = actix_web::rt::System::new().block_on(async {
         let listener = std::net::TcpListener::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let server = start(database, listener)?;
+        let server = start_with(database, listener, options)?;
         {
             let mut stdout = std::io::stdout().lock();
             for address in &server.addresses {
@@ -79,8 +92,18 @@ pub struct Started {
 
 /// Opens `database`, reads the settings once, and starts serving on `listener` with the
 /// background tasks (settings reload, IdP metadata refresh, purges) on the current actix
-/// runtime. Must be called inside an actix `System`.
+/// runtime, with the default [`ServeOptions`]. Must be called inside an actix `System`.
 pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started, String> {
+    start_with(database, listener, ServeOptions::default())
+}
+
+/// [`start`] with `options`.
+pub fn start_with(
+    database: &str,
+    listener: std::net::TcpListener,
+    options: ServeOptions,
+) -> Result<Started, String> {
+    warn_if_few_file_descriptors();
     let store = Store::open(database).map_err(|e| e.to_string())?;
     let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
     // The first read happens before the server listens, so the first request already sees
@@ -89,11 +112,20 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
     reload::observe_and_apply(&state, &mut reloader, reload::poll(state.store()));
     let addresses = vec![listener.local_addr().map_err(|e| e.to_string())?];
     let app_state = state.clone();
+    let keep_alive = match options.keep_alive {
+        Some(duration) => KeepAlive::Timeout(duration),
+        None => KeepAlive::Disabled,
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .configure(routes::configure)
     })
+    .keep_alive(keep_alive)
+    .client_request_timeout(edge::HEADER_TIMEOUT)
+    .client_disconnect_timeout(edge::DISCONNECT_LINGER)
+    .worker_max_blocking_threads(edge::BLOCKING_THREADS_PER_WORKER)
+    .backlog(1024)
     .listen(listener)
     .map_err(|e| e.to_string())?
     .run();
@@ -109,6 +141,26 @@ pub fn start(database: &str, listener: std::net::TcpListener) -> Result<Started,
         addresses,
         state,
     })
+}
+
+/// Each connection is a file descriptor: warns when the process may open fewer than 4096
+/// (Linux: `/proc/self/limits`; systemd: `LimitNOFILE=65536`).
+fn warn_if_few_file_descriptors() {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<u64>().ok());
+    if let Some(soft) = soft.filter(|n| *n < 4096) {
+        tracing::warn!(
+            soft,
+            "the process may open only {soft} files (connections): raise it to 65536 or more \
+             (ulimit -n, systemd LimitNOFILE)"
+        );
+    }
 }
 
 #[cfg(test)]

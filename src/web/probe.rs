@@ -1,6 +1,7 @@
 //! The write probe: every [`PROBE_INTERVAL`], and at once when the settings version this node
 //! holds changed, the node writes its `node_status` row (a real write through the store, as a
-//! login's). `fedbridge config set` reads those rows to say when a change is in service.
+//! login's). `fedbridge config set` reads those rows to say when a change is in service. It also
+//! recounts the outstanding requests, which the cap of `/saml/login` starts from.
 
 use std::time::Duration;
 
@@ -15,8 +16,16 @@ pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 pub async fn watch(state: web::Data<AppState>) {
     loop {
         let probe = state.clone();
-        let written =
-            web::block(move || probe.store().record_node(&probe.node_record(probe.now()))).await;
+        let written = web::block(move || {
+            let now = probe.now();
+            let written = probe.store().record_node(&probe.node_record(now));
+            // The count the cap on outstanding requests starts from.
+            if let Ok(count) = probe.store().count_outstanding_requests(now) {
+                probe.edge().set_outstanding(count);
+            }
+            written
+        })
+        .await;
         match written {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "the write probe failed"),

@@ -27,6 +27,12 @@ pub async fn watch(state: web::Data<AppState>) {
 pub fn purge_once(state: &AppState) {
     let now = state.now();
     let store = state.store();
+    if let Some(active) = state.config() {
+        state
+            .edge()
+            .limiter
+            .sweep(&active.config.edge, std::time::Instant::now());
+    }
     let lifetime = state.config().map(|active| active.config.xsession.lifetime);
     let report = |what: &str, result: Result<usize, String>| match result {
         Ok(0) => {}

@@ -31,11 +31,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))
         .service(web::resource("/logout").route(web::get().to(login::logout)))
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(login::jwks_document)))
-        .service(
-            web::resource("/api/xsession/introspect")
-                .app_data(web::PayloadConfig::new(64 * 1024))
-                .route(web::post().to(login::introspect)),
-        )
+        .service(web::resource("/api/xsession/introspect").route(web::post().to(login::introspect)))
         .service(
             web::resource("/{any:.*}")
                 .guard(guard::fn_guard(is_acs_path))

@@ -19,6 +19,7 @@ use crate::saml::TrustedIdp;
 use crate::saml::metadata::IdpMetadata;
 use crate::store::{NodeRecord, SigningKeyError, Store};
 use crate::token::{Algorithm, SigningKeyPair};
+use crate::web::edge::Edge;
 use crate::web::error::WebError;
 
 /// The shared state of one server (every worker sees the same one through `web::Data`).
@@ -30,6 +31,7 @@ pub struct AppState {
     metadata: ArcSwapOption<MetadataStatus>,
     signing_key: ArcSwapOption<CachedKey>,
     node: Node,
+    edge: Edge,
 }
 
 /// This server as `node_status` knows it, and the settings version it holds.
@@ -140,8 +142,14 @@ impl AppState {
                 config_version: AtomicI64::new(-1),
                 changed: tokio::sync::Notify::new(),
             },
+            edge: Edge::default(),
             clock,
         }
+    }
+
+    /// The edge: rate limits, the body budget, the validation slots.
+    pub fn edge(&self) -> &Edge {
+        &self.edge
     }
 
     /// This server's entry in `node_status` as of `now`.
