@@ -72,6 +72,9 @@ pub enum LoginError {
     /// The login target is not our origin nor an allowed downstream URL.
     #[error("the target is not on fedbridge's origin nor in FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS")]
     TargetNotAllowed,
+    /// The `RelayState` is longer than [`crate::login::MAX_RELAY_STATE`].
+    #[error("the RelayState is longer than 1024 bytes")]
+    RelayStateTooLong,
     /// No login name could be taken from the assertion.
     #[error("{0}")]
     Identity(#[from] IdentityError),
@@ -117,6 +120,7 @@ impl LoginError {
             LoginError::NoSamlResponse => LoginReason::SamlResponseMissing.code(),
             LoginError::RelayStateMismatch => LoginReason::RelayStateMismatch.code(),
             LoginError::TargetNotAllowed => LoginReason::TargetNotAllowed.code(),
+            LoginError::RelayStateTooLong => LoginReason::RelayStateTooLong.code(),
             LoginError::Identity(IdentityError::MissingUserId { .. }) => {
                 LoginReason::LoginNameMissing.code()
             }
@@ -145,12 +149,36 @@ impl LoginError {
             | LoginError::NoSamlResponse
             | LoginError::RelayStateMismatch
             | LoginError::TargetNotAllowed
+            | LoginError::RelayStateTooLong
             | LoginError::Identity(_) => ErrorKind::Refused,
             LoginError::UserDisabled => ErrorKind::Forbidden,
             LoginError::IdpUnavailable | LoginError::NoSsoUrl | LoginError::Database(_) => {
                 ErrorKind::Unavailable
             }
             LoginError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the request carried no SAML message (nothing parsed to a `samlp:Response`):
+    /// counted per minute, client and reason instead of one audit row each. Anyone can send
+    /// such requests by the million; a response that parses is bounded by the rate limit.
+    pub fn counted(&self) -> bool {
+        match self {
+            LoginError::Rejected(rejection) => matches!(
+                rejection.reason,
+                RejectionReason::EmptyInput
+                    | RejectionReason::InputTooLarge
+                    | RejectionReason::InvalidBase64
+                    | RejectionReason::MalformedXml
+                    | RejectionReason::DtdForbidden
+                    | RejectionReason::TooDeep
+                    | RejectionReason::NulByte
+                    | RejectionReason::NotAResponse
+            ),
+            LoginError::NoSamlResponse
+            | LoginError::TargetNotAllowed
+            | LoginError::RelayStateTooLong => true,
+            _ => false,
         }
     }
 

@@ -26,6 +26,9 @@ use crate::store::{
 use crate::sync::Identity;
 use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
 
+/// The longest `RelayState` taken (SAML bindings 3.4.3 allows 80 bytes; ours are 22).
+pub const MAX_RELAY_STATE: usize = 1024;
+
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
 /// pass a second factor, short enough that a stale tab cannot finish a login.
 pub const REQUEST_LIFETIME: Duration = Duration::minutes(10);
@@ -39,9 +42,9 @@ pub struct IdpTrust {
     pub sso_url: Option<String>,
 }
 
-/// What one login works with: the configuration in service, the IdP it trusts, the database
-/// and the time.
-#[derive(Debug, Clone, Copy)]
+/// What one login works with: the configuration in service, the IdP it trusts, the database,
+/// the time, who sent the request and where refusals without a SAML message are counted.
+#[derive(Clone, Copy)]
 pub struct LoginContext<'a> {
     /// The settings.
     pub config: &'a Config,
@@ -51,6 +54,42 @@ pub struct LoginContext<'a> {
     pub store: &'a Store,
     /// Now.
     pub now: OffsetDateTime,
+    /// The client (an IP address or IPv6 /64), for the audit.
+    pub client: Option<&'a str>,
+    /// Where refusals that carry no SAML message go ([`LoginError::counted`]).
+    pub refusals: &'a dyn RefusalSink,
+}
+
+impl std::fmt::Debug for LoginContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginContext")
+            .field("now", &self.now)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refused request that carries no SAML message (garbage, an empty or oversized post, a
+/// target not allowed...): anyone can send millions, so they are counted per minute, client and
+/// reason ([`RefusalSink`]) rather than written one audit row each.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who sent it.
+    pub client: Option<&'a str>,
+    /// The reason code.
+    pub reason_code: &'static str,
+    /// The detail, for the administrator.
+    pub detail: &'a str,
+    /// The correlation ID shown to the person, if any.
+    pub correlation_id: Option<&'a str>,
+}
+
+/// Counts [`Refusal`]s (the web layer's aggregator writes them to `login_audit` in batches).
+pub trait RefusalSink: Send + Sync {
+    /// Counts one refusal.
+    fn refused(&self, refusal: &Refusal<'_>);
 }
 
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
@@ -186,6 +225,12 @@ fn run_complete(
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sp = config.sp_settings();
     let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
+    if posted
+        .relay_state
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
+        return Err(LoginError::RelayStateTooLong);
+    }
     let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
     let mut ledger = DatabaseLedger::new(ctx.store, ctx.now);
     let assertion = validate_response(&xml, &sp, &idp.idp, &mut ledger, ctx.now)?;
@@ -254,6 +299,7 @@ fn finish(
                 idp: Some(assertion.issuer()),
                 login_name: Some(&identity.login_name),
                 correlation_id,
+                client: ctx.client,
             },
         })
         .map_err(|e| match e {
@@ -354,10 +400,21 @@ fn with_token(mut target: Url, token: &str) -> Url {
     target
 }
 
-/// Writes the audit row of a failed login; a failure to write it is logged (the login has
-/// failed anyway, and the log line carries the same facts).
+/// Writes the audit row of a failed login (or counts it, when it carried no SAML message: see
+/// [`LoginError::counted`]); a failure to write it is logged (the login has failed anyway, and
+/// the log line carries the same facts).
 fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) {
     let detail = failed.error.to_string();
+    if failed.error.counted() {
+        ctx.refusals.refused(&Refusal {
+            at: ctx.now,
+            client: ctx.client,
+            reason_code: failed.error.code(),
+            detail: &detail,
+            correlation_id: Some(correlation_id),
+        });
+        return;
+    }
     let audit = LoginAudit {
         at: ctx.now.unix_timestamp(),
         outcome: failed.error.outcome(),
@@ -366,6 +423,7 @@ fn audit_failure(ctx: &LoginContext<'_>, failed: &Failed, correlation_id: &str) 
         idp: failed.idp.as_deref(),
         login_name: failed.login_name.as_deref(),
         correlation_id,
+        client: ctx.client,
     };
     tracing::warn!(
         correlation_id,

@@ -38,7 +38,9 @@ pub use self::error::StoreError;
 pub use self::idp_metadata::CachedMetadata;
 pub use self::login_state::{ClaimLost, OutstandingRequest, UsedAssertion, UsedMessages};
 pub use self::nodes::NodeRecord;
-pub use self::sessions::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
+pub use self::sessions::{
+    AUDIT_PURGE_BATCH, CompleteLoginError, CountedRefusals, LoginAudit, LoginRecord, SessionRecord,
+};
 pub use self::signing_keys::SigningKeyError;
 pub use self::users::{SyncOutcome, UserRecord};
 

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::downstream::token_from_request;
-use crate::login::{self, ErrorKind, LoginContext, PostedResponse};
+use crate::login::{self, ErrorKind, LoginContext, PostedResponse, Refusal, RefusalSink as _};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
-use crate::web::edge::{self, Class};
+use crate::web::edge::{self, Class, ClientKey, EdgeRefusal};
 use crate::web::error::WebError;
 use crate::web::pages;
 use crate::web::state::{AppState, Configured};
@@ -71,25 +71,34 @@ pub async fn start_login(
 ) -> Result<HttpResponse, WebError> {
     let edge_settings = &active.config.edge;
     let client = edge::client_of(&req, edge_settings);
-    state.edge().limiter.take(
-        Class::Login,
-        client,
-        edge_settings.rate_limit_login,
-        Instant::now(),
-    )?;
     state
         .edge()
-        .admit_outstanding(edge_settings.max_outstanding_requests)?;
+        .limiter
+        .take(
+            Class::Login,
+            client,
+            edge_settings.rate_limit_login,
+            Instant::now(),
+        )
+        .and_then(|()| {
+            state
+                .edge()
+                .admit_outstanding(edge_settings.max_outstanding_requests)
+        })
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
     let target = query.into_inner().target;
     let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let outcome = web::block(move || {
         let idp = state.idp_trust();
+        let client = client.to_string();
         let ctx = LoginContext {
             config: &active.config,
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
+            client: Some(&client),
+            refusals: state.refusals(),
         };
         login::begin(&ctx, target.as_deref(), &cid)
     })
@@ -119,11 +128,13 @@ pub async fn assertion_consumer(
     let config = &active.config;
     let client = edge::client_of(&req, &config.edge);
     let limit = config.edge.rate_limit_acs;
-    edge::form_length(&req, config.acs_body_cap())?;
+    let refused = |refusal| refused_at_edge(&state, client, refusal);
+    edge::form_length(&req, config.acs_body_cap()).map_err(refused)?;
     state
         .edge()
         .limiter
-        .take(Class::Acs, client, limit, started)?;
+        .take(Class::Acs, client, limit, started)
+        .map_err(refused)?;
     let (body, permit) = state
         .edge()
         .read_form(
@@ -134,9 +145,10 @@ pub async fn assertion_consumer(
             &config.edge,
             started,
         )
-        .await?;
+        .await
+        .map_err(refused)?;
     let wait = config.database_wait.unsigned_abs();
-    let slot = state.edge().validation_slot(wait).await?;
+    let slot = state.edge().validation_slot(wait).await.map_err(refused)?;
     let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
     let config = active.clone();
@@ -155,11 +167,14 @@ pub async fn assertion_consumer(
             relay_state: form.relay_state.as_deref(),
         };
         let idp = worker.idp_trust();
+        let client = client.to_string();
         let ctx = LoginContext {
             config: &config.config,
             idp: idp.as_ref(),
             store: worker.store(),
             now: worker.now(),
+            client: Some(&client),
+            refusals: worker.refusals(),
         };
         Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
     })
@@ -276,7 +291,8 @@ pub async fn introspect(
             &active.config.edge,
             started,
         )
-        .await?;
+        .await
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
     let token = url::form_urlencoded::parse(&form)
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned());
@@ -300,6 +316,21 @@ pub async fn introspect(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(answer))
+}
+
+/// Counts an edge refusal (no SAML message was read: see `web::refusals`) and makes it the
+/// answer.
+fn refused_at_edge(state: &AppState, client: ClientKey, refusal: EdgeRefusal) -> WebError {
+    let client = client.to_string();
+    let detail = refusal.to_string();
+    state.refusals().refused(&Refusal {
+        at: state.now(),
+        client: Some(&client),
+        reason_code: refusal.reason().code(),
+        detail: &detail,
+        correlation_id: None,
+    });
+    WebError::Edge(refusal)
 }
 
 /// The RFC 7662 answer for a valid token: `active`, the registered names and every claim.

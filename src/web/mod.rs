@@ -22,6 +22,7 @@ pub mod login;
 pub mod pages;
 pub mod probe;
 pub mod purge;
+pub mod refusals;
 pub mod reload;
 pub mod routes;
 pub mod state;
@@ -69,7 +70,10 @@ pub fn serve(database: &str, listen: &str, options: ServeOptions) -> ExitCode {
                     .map_err(|e| e.to_string())?;
             }
         }
-        server.server.await.map_err(|e| e.to_string())
+        let stopped = server.server.await.map_err(|e| e.to_string());
+        // The refusals counted since the last flush.
+        refusals::flush(&server.state).await;
+        stopped
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,6 +140,7 @@ pub fn start_with(
     actix_web::rt::spawn(idp::watch(state.clone()));
     actix_web::rt::spawn(purge::watch(state.clone()));
     actix_web::rt::spawn(probe::watch(state.clone()));
+    actix_web::rt::spawn(refusals::watch(state.clone()));
     Ok(Started {
         server,
         addresses,

@@ -21,6 +21,7 @@ use crate::store::{NodeRecord, SigningKeyError, Store};
 use crate::token::{Algorithm, SigningKeyPair};
 use crate::web::edge::Edge;
 use crate::web::error::WebError;
+use crate::web::refusals::Refusals;
 
 /// The shared state of one server (every worker sees the same one through `web::Data`).
 pub struct AppState {
@@ -32,6 +33,7 @@ pub struct AppState {
     signing_key: ArcSwapOption<CachedKey>,
     node: Node,
     edge: Edge,
+    refusals: Refusals,
 }
 
 /// This server as `node_status` knows it, and the settings version it holds.
@@ -143,6 +145,7 @@ impl AppState {
                 changed: tokio::sync::Notify::new(),
             },
             edge: Edge::default(),
+            refusals: Refusals::default(),
             clock,
         }
     }
@@ -150,6 +153,11 @@ impl AppState {
     /// The edge: rate limits, the body budget, the validation slots.
     pub fn edge(&self) -> &Edge {
         &self.edge
+    }
+
+    /// The counts of refusals that carried no SAML message.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
     }
 
     /// This server's entry in `node_status` as of `now`.

@@ -6,7 +6,7 @@ use std::sync::Barrier;
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use super::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
+use super::{CompleteLoginError, CountedRefusals, LoginAudit, LoginRecord, SessionRecord};
 use crate::config::ManagedGroups;
 use crate::store::schema::{
     groups, login_audit, memberships, outstanding_requests, replay_cache, revoked_sessions, users,
@@ -61,6 +61,7 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
         idp: Some(IDP),
         login_name: Some(login),
         correlation_id,
+        client: None,
     }
 }
 
@@ -671,6 +672,7 @@ fn audit_login_writes_the_given_row() {
             idp: Some(IDP),
             login_name: None,
             correlation_id: "c0ffee000001",
+            client: Some("192.0.2.7"),
         })
         .unwrap();
     store
@@ -682,6 +684,7 @@ fn audit_login_writes_the_given_row() {
             idp: None,
             login_name: Some("ada"),
             correlation_id: "c0ffee000002",
+            client: None,
         })
         .unwrap();
     assert_eq!(
@@ -745,4 +748,70 @@ fn purge_expired_sessions_deletes_only_expired_records() {
     assert_eq!((counts.users, counts.memberships, counts.audit), (2, 2, 4));
     assert!(store.session_active("kept").unwrap());
     assert!(!store.session_active("gone-0").unwrap());
+}
+
+#[test]
+fn counted_refusals_are_rows_with_a_count_and_old_rows_go_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    // 12,000 rows a year old and 10 from yesterday, in id order as they would be written.
+    let year_ago = NOW - 365 * 86_400;
+    store
+        .write(|conn| {
+            conn.transaction(|conn| {
+                for i in 0..12_010 {
+                    let at = if i < 12_000 {
+                        year_ago + i
+                    } else {
+                        NOW - 86_400
+                    };
+                    diesel::insert_into(login_audit::table)
+                        .values((login_audit::at.eq(at), login_audit::outcome.eq("accepted")))
+                        .execute(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .map_err(|e| store.query_error(&e))
+        })
+        .unwrap();
+    store
+        .audit_counted(&[CountedRefusals {
+            at: NOW - 60,
+            client: "192.0.2.9".into(),
+            reason_code: "malformed_xml".into(),
+            detail: "not XML".into(),
+            correlation_id: None,
+            count: 1234,
+        }])
+        .unwrap();
+    let mut conn = store.conn().unwrap();
+    let counted: Vec<(String, i64)> = login_audit::table
+        .filter(login_audit::client.is_not_null())
+        .select((login_audit::client.assume_not_null(), login_audit::count))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(counted, [("192.0.2.9".to_owned(), 1234)]);
+    drop(conn);
+
+    let cutoff = NOW - 90 * 86_400;
+    // With no time budget one batch goes at a time (5,000 ids).
+    let first = store
+        .purge_audit(cutoff, std::time::Duration::ZERO)
+        .unwrap();
+    assert_eq!(first, 5_000);
+    let rest = store
+        .purge_audit(cutoff, std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(first + rest, 12_000);
+    assert_eq!(
+        audit_rows(&store).len(),
+        11,
+        "yesterday's rows and the counted row stay"
+    );
+    assert_eq!(
+        store
+            .purge_audit(cutoff, std::time::Duration::ZERO)
+            .unwrap(),
+        0
+    );
 }
