@@ -330,6 +330,7 @@ async fn serve_all(
     let failed = |what: &str, e: std::io::Error| DemoError::Failed(format!("{what}: {e}"));
     let idp_server = HttpServer::new(move || {
         App::new()
+            .wrap(crate::web::security_headers())
             .app_data(dev_idp.clone())
             .configure(idp::configure)
     })
@@ -347,6 +348,7 @@ async fn serve_all(
     )));
     let app_server = HttpServer::new(move || {
         App::new()
+            .wrap(crate::web::security_headers())
             .app_data(verifier.clone())
             .app_data(login.clone())
             .configure(downstream::configure)

@@ -165,7 +165,8 @@ pub struct Completed {
     pub token: String,
     /// Its claims.
     pub claims: XsessionClaims,
-    /// The target with `?xsession=<token>` appended.
+    /// The target, with `?xsession=<token>` appended when it is a downstream origin (on
+    /// fedbridge's own origin the cookie carries the token).
     pub landing: Url,
 }
 
@@ -319,7 +320,12 @@ fn finish(
         session_id,
     });
     let token = sign(&claims, signing_key).map_err(|e| internal(&e))?;
-    let landing = with_token(target, &token);
+    // On our own origin the cookie carries the session: the token never enters our address bar.
+    let landing = if target.origin() == config.consumer_url.url().origin() {
+        target
+    } else {
+        with_token(target, &token)
+    };
     Ok(Completed {
         token,
         claims,

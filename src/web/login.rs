@@ -26,13 +26,18 @@ pub struct TargetQuery {
     target: Option<String>,
 }
 
-/// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`.
+/// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`. A token in
+/// the address (`?xsession=`) is never taken in: 303 to the same address without it, so it
+/// leaves the address bar and the history (fedbridge's own pages use the cookie it set).
 pub async fn login_page(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
     req: HttpRequest,
 ) -> HttpResponse {
+    if let Some(without) = without_token(&req) {
+        return see_other(&without).finish();
+    }
     let target = query.into_inner().target.filter(|t| !t.is_empty());
     if active.config.automatic_login {
         let mut location = String::from("/saml/login");
@@ -42,11 +47,12 @@ pub async fn login_page(
         }
         return see_other(&location).finish();
     }
-    let signed_in = match token_from_request(&req) {
-        Some(token) => {
+    let signed_in = match req.cookie(TOKEN_NAME) {
+        Some(cookie) => {
+            let token = cookie.value().to_owned();
             let state = state.clone();
             let config = active.clone();
-            web::block(move || verified(&state, &config.config, &token))
+            web::block(move || verified_active(&state, &config.config, &token))
                 .await
                 .ok()
                 .and_then(Result::ok)
@@ -379,6 +385,42 @@ fn verified(state: &AppState, config: &Config, token: &str) -> Result<XsessionCl
         now,
     )
     .map_err(|_| WebError::Unauthorized)
+}
+
+/// [`verified`], and honoured now (not revoked, its user not disabled): what fedbridge's own
+/// pages ask before they say who is signed in.
+fn verified_active(
+    state: &AppState,
+    config: &Config,
+    token: &str,
+) -> Result<XsessionClaims, WebError> {
+    let claims = verified(state, config, token)?;
+    if state.store().session_active(&claims.jti)? {
+        Ok(claims)
+    } else {
+        Err(WebError::Unauthorized)
+    }
+}
+
+/// The request's path and query without its `xsession` parameters, when it had one.
+fn without_token(req: &HttpRequest) -> Option<String> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    if !pairs.iter().any(|(name, _)| name == TOKEN_NAME) {
+        return None;
+    }
+    let kept: Vec<&(String, String)> = pairs.iter().filter(|(n, _)| n != TOKEN_NAME).collect();
+    let mut location = req.path().to_owned();
+    if !kept.is_empty() {
+        location.push('?');
+        location.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish(),
+        );
+    }
+    Some(location)
 }
 
 /// The `xsession` cookie: for every path of our origin, never readable by scripts, sent on

@@ -122,6 +122,7 @@ pub fn start_with(
     };
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(security_headers())
             .app_data(app_state.clone())
             .configure(routes::configure)
     })
@@ -146,6 +147,20 @@ pub fn start_with(
         addresses,
         state,
     })
+}
+
+/// Headers every response carries: no `Referer` leaves fedbridge's pages (a token or a target
+/// in an address must not travel to the next site), and no response is sniffed as another type.
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            actix_web::http::header::REFERRER_POLICY,
+            actix_web::http::header::HeaderValue::from_static("no-referrer"),
+        ))
+        .add((
+            actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+            actix_web::http::header::HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// Each connection is a file descriptor: warns when the process may open fewer than 4096

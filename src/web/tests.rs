@@ -39,7 +39,13 @@ fn state(rows: &[(&str, &str)]) -> (tempfile::TempDir, web::Data<AppState>) {
 #[actix_web::test]
 async fn unconfigured_pages_list_the_problems() {
     let (_dir, state) = state(&[("SAML_AUTOMATIC_LOGIN", "<maybe>")]);
-    let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(crate::web::security_headers())
+            .app_data(state)
+            .configure(routes::configure),
+    )
+    .await;
 
     for path in ["/", "/saml/metadata", "/anything/else"] {
         let response =
@@ -75,7 +81,13 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
         trust.sso_url.as_deref(),
         Some("https://idp.example.com/sso")
     );
-    let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(crate::web::security_headers())
+            .app_data(state)
+            .configure(routes::configure),
+    )
+    .await;
 
     let response =
         test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;

@@ -65,6 +65,7 @@ impl Bridge {
             ("SAML_USER_GROUPS_ATTRIBUTE", "groups"),
             ("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", allowed.as_str()),
         ];
+        settings.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
         settings.extend_from_slice(extra);
         instance.config_set(&settings);
         let mut add = vec!["groups", "add"];
@@ -81,7 +82,12 @@ impl Bridge {
 
     /// `GET path` with the browser's cookies and `headers`.
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let mut request = self.browser.get(self.server.url(path));
+        self.get_as(&self.browser, path, headers)
+    }
+
+    /// `GET path` from `browser` (another cookie jar) with `headers`.
+    fn get_as(&self, browser: &ureq::Agent, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = browser.get(self.server.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -90,7 +96,18 @@ impl Bridge {
 
     /// `POST path` of a form, with the browser's cookies and `headers`.
     fn post_form(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
-        let mut request = self.browser.post(self.server.url(path));
+        self.post_form_as(&self.browser, path, form, headers)
+    }
+
+    /// `POST path` of a form from `browser` (another cookie jar) with `headers`.
+    fn post_form_as(
+        &self,
+        browser: &ureq::Agent,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = browser.post(self.server.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -1046,6 +1063,87 @@ fn a_removed_key_and_downstream_url_are_out_of_service_once_config_set_reports_s
         "{}",
         bridge.why("removed target", &reply)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Referrer-Policy and the token in the address bar (issue 11, point 6)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_answer_sends_no_referrer_and_is_never_sniffed() {
+    let Some(idp) = Idp::new("every_answer_sends_no_referrer_and_is_never_sniffed") else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_RATE_LIMIT_LOGIN", "1/1h")]);
+    let landed = bridge.login(&idp, None, alice(&["Staff"]));
+    let header = |path: &str, method: &str| -> (u16, Vec<String>) {
+        let request = match method {
+            "GET" => bridge.browser.get(bridge.server.url(path)).call(),
+            _ => bridge.browser.post(bridge.server.url(path)).send_form([
+                ("SAMLResponse", "garbage"),
+                ("token", landed.token.as_str()),
+            ]),
+        };
+        let response = request.unwrap();
+        let values = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        (
+            response.status().as_u16(),
+            vec![values("referrer-policy"), values("x-content-type-options")],
+        )
+    };
+    let expected = vec!["no-referrer".to_owned(), "nosniff".to_owned()];
+    let mut statuses = BTreeSet::new();
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "/?xsession=x"),
+        ("GET", "/saml/login"),
+        ("GET", "/saml/login"),
+        ("GET", "/saml/metadata"),
+        ("GET", "/.well-known/jwks.json"),
+        ("GET", "/healthz"),
+        ("GET", "/no/such/page"),
+        ("POST", ACS_PATH),
+        ("POST", "/api/xsession/introspect"),
+    ] {
+        let (status, headers) = header(path, method);
+        assert_eq!(headers, expected, "{method} {path} ({status})");
+        statuses.insert(status);
+    }
+    // 200, 303, 404, 400 and the 429 of the second /saml/login among them.
+    for status in [200, 303, 400, 404, 429] {
+        assert!(statuses.contains(&status), "{statuses:?}");
+    }
+}
+
+#[test]
+fn the_token_never_stays_in_fedbridges_own_address_bar() {
+    let Some(idp) = Idp::new("the_token_never_stays_in_fedbridges_own_address_bar") else {
+        return;
+    };
+    // No downstream URL: a login lands on fedbridge's own page, with the cookie only.
+    let bridge = Bridge::start(&[("FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS", "[]")]);
+    let begun = bridge.begin(None);
+    let response = idp.post_value(&alice(&["Staff"]).answering(&begun.request_id));
+    let reply = bridge.post_response(&response, Some(&begun.relay_state));
+    assert_eq!(reply.status, 303, "{}", bridge.why("POST", &reply));
+    assert_eq!(
+        reply.location,
+        format!("{ISSUER}/"),
+        "{}",
+        bridge.why("landing", &reply)
+    );
+    assert!(bridge.cookie().is_some());
+    // A link with a token to fedbridge's own page: dropped from the address, never adopted.
+    let reply = bridge.get_as(&browser(), "/?xsession=eyJhbGciOi.x.y&target=%2Fx", &[]);
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location, "/?target=%2Fx");
+    assert!(reply.set_cookies.is_empty(), "{:?}", reply.set_cookies);
 }
 
 #[test]
