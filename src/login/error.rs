@@ -49,6 +49,10 @@ reason_codes! {
         LoginCapacityExceeded => "login_capacity_exceeded",
         /// The RelayState is longer than any of ours (1 KiB; SAML allows 80 bytes).
         RelayStateTooLong => "relay_state_too_long",
+        /// A solicited response was posted by a browser without the login cookie.
+        BrowserBindingMissing => "browser_binding_missing",
+        /// A solicited response was posted by another browser than the one that started it.
+        BrowserBindingMismatch => "browser_binding_mismatch",
     }
 }
 
@@ -72,6 +76,15 @@ pub enum LoginError {
     /// The login target is not our origin nor an allowed downstream URL.
     #[error("the target is not on fedbridge's origin nor in FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS")]
     TargetNotAllowed,
+    /// A solicited response came from a browser without the login cookie.
+    #[error(
+        "the response answers a login started in a browser, and this browser has no login \
+         cookie (another browser, or cookies blocked)"
+    )]
+    BrowserBindingMissing,
+    /// A solicited response came from another browser than the one that started the login.
+    #[error("{0}")]
+    BrowserBindingMismatch(&'static str),
     /// The `RelayState` is longer than [`crate::login::MAX_RELAY_STATE`].
     #[error("the RelayState is longer than 1024 bytes")]
     RelayStateTooLong,
@@ -121,6 +134,8 @@ impl LoginError {
             LoginError::RelayStateMismatch => LoginReason::RelayStateMismatch.code(),
             LoginError::TargetNotAllowed => LoginReason::TargetNotAllowed.code(),
             LoginError::RelayStateTooLong => LoginReason::RelayStateTooLong.code(),
+            LoginError::BrowserBindingMissing => LoginReason::BrowserBindingMissing.code(),
+            LoginError::BrowserBindingMismatch(_) => LoginReason::BrowserBindingMismatch.code(),
             LoginError::Identity(IdentityError::MissingUserId { .. }) => {
                 LoginReason::LoginNameMissing.code()
             }
@@ -150,6 +165,8 @@ impl LoginError {
             | LoginError::RelayStateMismatch
             | LoginError::TargetNotAllowed
             | LoginError::RelayStateTooLong
+            | LoginError::BrowserBindingMissing
+            | LoginError::BrowserBindingMismatch(_)
             | LoginError::Identity(_) => ErrorKind::Refused,
             LoginError::UserDisabled => ErrorKind::Forbidden,
             LoginError::IdpUnavailable | LoginError::NoSsoUrl | LoginError::Database(_) => {

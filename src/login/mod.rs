@@ -93,15 +93,18 @@ pub trait RefusalSink: Send + Sync {
 }
 
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
-/// `None`: the default landing page): remembers a fresh request and an opaque RelayState
-/// handle, and returns the IdP URL to redirect the browser to (HTTP-Redirect binding, signed
-/// when fedbridge has a key pair). A refusal is logged and audited under `correlation_id`.
+/// `None`: the default landing page), in the browser that holds the login cookie whose secret
+/// is `browser_secret`: remembers a fresh request bound to that browser and an opaque
+/// RelayState handle, and returns the IdP URL to redirect the browser to (HTTP-Redirect binding,
+/// signed when fedbridge has a key pair). A refusal is logged and audited under
+/// `correlation_id`.
 pub fn begin(
     ctx: &LoginContext<'_>,
     target: Option<&str>,
+    browser_secret: &str,
     correlation_id: &str,
 ) -> Result<String, LoginError> {
-    run_begin(ctx, target).map_err(|error| {
+    run_begin(ctx, target, browser_secret).map_err(|error| {
         let failed = Failed {
             error,
             idp: None,
@@ -112,7 +115,11 @@ pub fn begin(
     })
 }
 
-fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, LoginError> {
+fn run_begin(
+    ctx: &LoginContext<'_>,
+    target: Option<&str>,
+    browser_secret: &str,
+) -> Result<String, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sso_url = idp.sso_url.as_deref().ok_or(LoginError::NoSsoUrl)?;
@@ -130,6 +137,7 @@ fn run_begin(ctx: &LoginContext<'_>, target: Option<&str>) -> Result<String, Log
         &request_id,
         &relay_handle,
         target.as_ref().map(Url::as_str),
+        Some(&browser_binding(browser_secret)),
         ctx.now,
         REQUEST_LIFETIME,
     )?;
@@ -156,6 +164,8 @@ pub struct PostedResponse<'a> {
     pub saml_response: Option<&'a [u8]>,
     /// The `RelayState` form field, when present.
     pub relay_state: Option<&'a str>,
+    /// The secret of the posting browser's login cookie, when it sent one.
+    pub browser_secret: Option<&'a str>,
 }
 
 /// A login that went through: the token and where to send the browser.
@@ -270,6 +280,9 @@ fn finish(
     progress: &mut Progress,
 ) -> Result<Completed, LoginError> {
     let config = ctx.config;
+    if let Some(request) = &used.request {
+        check_browser(request, posted.browser_secret)?;
+    }
     let target = landing_target(config, used.request.as_ref(), posted.relay_state)?;
     let identity = Identity::from_assertion(
         assertion,
@@ -331,6 +344,36 @@ fn finish(
         claims,
         landing,
     })
+}
+
+/// The browser binding stored with a request: SHA-256 of the login cookie's secret, hex.
+pub fn browser_binding(secret: &str) -> String {
+    openssl::sha::sha256(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A solicited response is completed only by the browser that started the login (login CSRF:
+/// otherwise an attacker's own response, posted from the victim's browser by a cross-site form,
+/// would sign the victim in as the attacker). Compared in constant time.
+fn check_browser(request: &OutstandingRequest, secret: Option<&str>) -> Result<(), LoginError> {
+    let Some(secret) = secret else {
+        return Err(LoginError::BrowserBindingMissing);
+    };
+    let Some(expected) = request.browser_binding.as_deref() else {
+        return Err(LoginError::BrowserBindingMismatch(
+            "the request was remembered before logins were bound to their browser",
+        ));
+    };
+    let given = browser_binding(secret);
+    if given.len() == expected.len() && openssl::memcmp::eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(LoginError::BrowserBindingMismatch(
+            "the login cookie is not the one of the browser that started the login",
+        ))
+    }
 }
 
 /// Where a login ends. Solicited: the target stored with the request (checked when the login

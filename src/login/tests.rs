@@ -118,11 +118,32 @@ fn outstanding(store: &Store) -> i64 {
         .unwrap()
 }
 
+/// The login cookie's secret of the browser in these tests.
+const SECRET: &str = "browser-secret-of-the-tests-0123456789abcdef";
+
+#[test]
+fn a_solicited_response_is_completed_only_by_the_browser_that_started_it() {
+    let bound = OutstandingRequest {
+        browser_binding: Some(browser_binding(SECRET)),
+        ..request(None)
+    };
+    assert!(check_browser(&bound, Some(SECRET)).is_ok());
+    let missing = check_browser(&bound, None).unwrap_err();
+    assert_eq!(missing.code(), "browser_binding_missing");
+    let other = check_browser(&bound, Some("another-browsers-secret")).unwrap_err();
+    assert_eq!(other.code(), "browser_binding_mismatch");
+    // Remembered before the binding existed: refused (fail closed).
+    let old = check_browser(&request(None), Some(SECRET)).unwrap_err();
+    assert_eq!(old.code(), "browser_binding_mismatch");
+    assert_eq!(browser_binding("abc").len(), 64);
+}
+
 fn request(target: Option<&str>) -> OutstandingRequest {
     OutstandingRequest {
         request_id: "_r1".into(),
         relay_handle: "handle-1".into(),
         target: target.map(str::to_owned),
+        browser_binding: None,
     }
 }
 
@@ -201,7 +222,7 @@ fn begin_remembers_the_request_and_redirects_to_the_idp() {
     let config = config(&[]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = begin(&ctx, Some("/own/page"), "cid-1").unwrap();
+    let location = begin(&ctx, Some("/own/page"), SECRET, "cid-1").unwrap();
     assert!(
         location.starts_with(&format!("{SSO}?SAMLRequest=")),
         "{location}"
@@ -242,7 +263,7 @@ fn refused_starts_write_nothing_but_their_audit_row() {
     for (index, (idp, target, code)) in cases.into_iter().enumerate() {
         let ctx = context(&config, idp, &store);
         let cid = format!("cid-{index}");
-        let error = begin(&ctx, target, &cid).unwrap_err();
+        let error = begin(&ctx, target, SECRET, &cid).unwrap_err();
         assert_eq!(error.code(), code);
         if error.counted() {
             // Any web page can make a browser ask: counted, not one row each.
@@ -267,6 +288,7 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_counted() 
     let posted = PostedResponse {
         saml_response: Some(&huge),
         relay_state: None,
+        browser_secret: None,
     };
     let failed = complete(&ctx, &posted, &key, "cid-big").unwrap_err();
     assert_eq!(failed.error.code(), "input_too_large");
@@ -286,6 +308,7 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_counted() 
     let posted = PostedResponse {
         saml_response: Some(b"PD94"),
         relay_state: Some(&long),
+        browser_secret: None,
     };
     let failed = complete(&ctx, &posted, &key, "cid-relay").unwrap_err();
     assert_eq!(failed.error.code(), "relay_state_too_long");
@@ -334,7 +357,7 @@ fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
     ]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = begin(&ctx, None, "cid").unwrap();
+    let location = begin(&ctx, None, SECRET, "cid").unwrap();
     let query = location.split_once('?').unwrap().1;
     let decoded = crate::saml::authn_request::decode_redirect(query).unwrap();
     let public = SigningKey::from_certificates(&cert).unwrap();

@@ -25,6 +25,9 @@ pub struct OutstandingRequest {
     pub relay_handle: String,
     /// Where to send the user after the login, if the login started with a target.
     pub target: Option<String>,
+    /// The browser that started the login: SHA-256 (hex) of its login cookie's secret. `None`:
+    /// remembered before browser binding existed (refused: fail closed).
+    pub browser_binding: Option<String>,
 }
 
 /// An assertion ID to record as used, and until when (epoch seconds) it is kept.
@@ -67,12 +70,14 @@ pub enum ClaimLost {
 }
 
 impl Store {
-    /// Records an AuthnRequest sent at `now`, answerable until `now + ttl`.
+    /// Records an AuthnRequest sent at `now`, answerable until `now + ttl`, started by the
+    /// browser whose login cookie hashes to `browser_binding`.
     pub fn remember_request(
         &self,
         request_id: &str,
         relay_handle: &str,
         target: Option<&str>,
+        browser_binding: Option<&str>,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<(), StoreError> {
@@ -83,6 +88,7 @@ impl Store {
                     outstanding_requests::request_id.eq(request_id),
                     outstanding_requests::relay_handle.eq(relay_handle),
                     outstanding_requests::target.eq(target),
+                    outstanding_requests::browser_binding.eq(browser_binding),
                     outstanding_requests::created_at.eq(created),
                     outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
                 ))
@@ -240,7 +246,7 @@ mod tests {
     #[test]
     fn a_claimed_request_is_answered_once_on_any_node() {
         let (_dir, a, b) = temp_store();
-        a.remember_request("_id1", "h1", Some("/app"), NOW, Duration::minutes(5))
+        a.remember_request("_id1", "h1", Some("/app"), None, NOW, Duration::minutes(5))
             .unwrap();
         let later = NOW + Duration::minutes(1);
         let found = b.outstanding_request("_id1", later).unwrap().unwrap();
@@ -250,6 +256,7 @@ mod tests {
                 request_id: "_id1".into(),
                 relay_handle: "h1".into(),
                 target: Some("/app".into()),
+                browser_binding: None,
             }
         );
         // Finding leaves it in place; committing the claim answers it, on every node.
@@ -262,7 +269,7 @@ mod tests {
     #[test]
     fn expired_requests_and_assertions_are_refused_and_purged() {
         let (_dir, a, _b) = temp_store();
-        a.remember_request("_old", "h-old", None, NOW, Duration::minutes(5))
+        a.remember_request("_old", "h-old", None, None, NOW, Duration::minutes(5))
             .unwrap();
         assert_eq!(
             a.outstanding_request("_old", NOW + Duration::minutes(5))
@@ -270,9 +277,9 @@ mod tests {
             None
         );
 
-        a.remember_request("_x", "hx", None, NOW, Duration::minutes(5))
+        a.remember_request("_x", "hx", None, None, NOW, Duration::minutes(5))
             .unwrap();
-        a.remember_request("_y", "hy", None, NOW, Duration::minutes(30))
+        a.remember_request("_y", "hy", None, None, NOW, Duration::minutes(30))
             .unwrap();
         a.use_up(&assertion_claim("_a1", NOW + Duration::minutes(5)), NOW)
             .unwrap()
@@ -298,8 +305,15 @@ mod tests {
         let (_dir, a, b) = temp_store();
         for round in 0..5 {
             let id = format!("_race{round}");
-            a.remember_request(&id, &format!("h{round}"), None, NOW, Duration::minutes(5))
-                .unwrap();
+            a.remember_request(
+                &id,
+                &format!("h{round}"),
+                None,
+                None,
+                NOW,
+                Duration::minutes(5),
+            )
+            .unwrap();
             let claims = request_claim(a.outstanding_request(&id, NOW).unwrap().unwrap());
             let results: Vec<_> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..6)
@@ -328,10 +342,10 @@ mod tests {
     #[test]
     fn duplicate_relay_handles_are_refused() {
         let (_dir, a, _b) = temp_store();
-        a.remember_request("_r1", "same", None, NOW, Duration::minutes(5))
+        a.remember_request("_r1", "same", None, None, NOW, Duration::minutes(5))
             .unwrap();
         assert!(
-            a.remember_request("_r2", "same", None, NOW, Duration::minutes(5))
+            a.remember_request("_r2", "same", None, None, NOW, Duration::minutes(5))
                 .is_err()
         );
     }

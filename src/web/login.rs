@@ -95,6 +95,14 @@ pub async fn start_login(
     let target = query.into_inner().target;
     let correlation_id = correlation_id(state.now());
     let cid = correlation_id.clone();
+    // One secret per browser: a login cookie already there is reused, so that logins started
+    // in several tabs all stay completable.
+    let secret = match login_secret(&req, &active.config) {
+        Some(secret) => secret,
+        None => crate::ids::random_secret()
+            .map_err(|e| WebError::Internal(format!("cannot make a login cookie: {e}")))?,
+    };
+    let cookie = login_cookie(&active.config, secret.clone());
     let outcome = web::block(move || {
         let idp = state.idp_trust();
         let client = client.to_string();
@@ -106,11 +114,11 @@ pub async fn start_login(
             client: Some(&client),
             refusals: state.refusals(),
         };
-        login::begin(&ctx, target.as_deref(), &cid)
+        login::begin(&ctx, target.as_deref(), &secret, &cid)
     })
     .await?;
     match outcome {
-        Ok(location) => Ok(see_other(&location).finish()),
+        Ok(location) => Ok(see_other(&location).cookie(cookie).finish()),
         Err(error) => Err(WebError::Login {
             error,
             correlation_id,
@@ -153,6 +161,14 @@ pub async fn assertion_consumer(
         )
         .await
         .map_err(refused)?;
+    let form = AcsForm::parse(&body);
+    drop(body);
+    let secret = login_secret(&req, config);
+    if secret.is_none() && !form.hop && form.saml_response.is_some() {
+        // No login cookie: the IdP's cross-site POST did not carry it (SameSite=Lax over http,
+        // or a browser that drops SameSite=None). Post the same form again from our own origin.
+        return Ok(same_site_hop(config, &form));
+    }
     let wait = config.database_wait.unsigned_abs();
     let slot = state.edge().validation_slot(wait).await.map_err(refused)?;
     let correlation_id = correlation_id(state.now());
@@ -167,10 +183,10 @@ pub async fn assertion_consumer(
             .map_err(|e| {
                 WebError::Internal(format!("cannot read the xsession signing key: {e}"))
             })?;
-        let form = AcsForm::parse(&body);
         let posted = PostedResponse {
-            saml_response: form.saml_response.as_deref(),
+            saml_response: form.saml_response.as_deref().map(str::as_bytes),
             relay_state: form.relay_state.as_deref(),
+            browser_secret: secret.as_deref(),
         };
         let idp = worker.idp_trust();
         let client = client.to_string();
@@ -455,8 +471,10 @@ fn correlation_id(now: time::OffsetDateTime) -> String {
 /// ignored, a repeated field counts once (the first).
 #[derive(Debug, Default)]
 struct AcsForm {
-    saml_response: Option<Vec<u8>>,
+    saml_response: Option<String>,
     relay_state: Option<String>,
+    /// Posted by our own hop page (`fedbridge_hop=1`).
+    hop: bool,
 }
 
 impl AcsForm {
@@ -465,14 +483,78 @@ impl AcsForm {
         for (name, value) in url::form_urlencoded::parse(body) {
             match name.as_ref() {
                 "SAMLResponse" if form.saml_response.is_none() => {
-                    form.saml_response = Some(value.into_owned().into_bytes());
+                    form.saml_response = Some(value.into_owned());
                 }
                 "RelayState" if form.relay_state.is_none() => {
                     form.relay_state = Some(value.into_owned());
                 }
+                HOP_FIELD => form.hop = true,
                 _ => {}
             }
         }
         form
     }
+}
+
+/// The form field our hop page adds: its POST is not answered with another hop.
+const HOP_FIELD: &str = "fedbridge_hop";
+
+/// The login cookie over https: `__Host-` (Secure, `Path=/`, no Domain) keeps a sibling
+/// subdomain from planting one.
+pub const LOGIN_COOKIE_HTTPS: &str = "__Host-fedbridge-login";
+/// The login cookie over plain http (loopback, development).
+pub const LOGIN_COOKIE_HTTP: &str = "fedbridge-login";
+
+fn login_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        LOGIN_COOKIE_HTTPS
+    } else {
+        LOGIN_COOKIE_HTTP
+    }
+}
+
+/// The secret of the browser's login cookie, when it holds a well-formed one.
+fn login_secret(req: &HttpRequest, config: &Config) -> Option<String> {
+    let cookie = req.cookie(login_cookie_name(config))?;
+    let value = cookie.value();
+    let well_formed = value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| value.to_owned())
+}
+
+/// The login cookie: binds the logins this browser starts to it (its hash is stored with each
+/// request; the ACS compares). Never readable by scripts, for the request's lifetime. Over
+/// https `SameSite=None` (with `Secure`), so it rides the IdP's cross-site POST; over http
+/// `SameSite=Lax` (None needs Secure), and the same-site hop brings it.
+fn login_cookie(config: &Config, secret: String) -> Cookie<'static> {
+    let mut cookie = Cookie::build(login_cookie_name(config), secret)
+        .path("/")
+        .http_only(true)
+        .secure(config.is_https())
+        .max_age(login::REQUEST_LIFETIME)
+        .finish();
+    cookie.set_same_site(if config.is_https() {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    });
+    cookie
+}
+
+/// The hop page of `form`: the same fields, posted again from our origin.
+fn same_site_hop(config: &Config, form: &AcsForm) -> HttpResponse {
+    let mut fields = vec![(
+        "SAMLResponse",
+        form.saml_response.as_deref().unwrap_or_default(),
+    )];
+    if let Some(relay) = &form.relay_state {
+        fields.push(("RelayState", relay.as_str()));
+    }
+    fields.push((HOP_FIELD, "1"));
+    pages::html_hop(
+        HttpResponse::Ok(),
+        pages::same_site_hop(config.acs_path(), &fields),
+    )
 }

@@ -114,6 +114,10 @@ pub fn start_with(
     // the configuration (or the reason there is none).
     let mut reloader = Reloader::new();
     reload::observe_and_apply(&state, &mut reloader, reload::poll(state.store()));
+    // Recorded before it listens, so that `config set` never misses a server that answers.
+    if let Err(error) = state.store().record_node(&state.node_record(state.now())) {
+        tracing::warn!(%error, "the write probe failed");
+    }
     let addresses = vec![listener.local_addr().map_err(|e| e.to_string())?];
     let app_state = state.clone();
     let keep_alive = match options.keep_alive {

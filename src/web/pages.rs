@@ -101,7 +101,64 @@ pub fn message(title: &str, text: &str) -> String {
 }
 
 /// Sends `body` as HTML that is never cached, never sniffed, and runs no script.
-pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
+pub fn html(response: HttpResponseBuilder, body: String) -> HttpResponse {
+    html_with_policy(
+        response,
+        body,
+        "default-src 'none'; frame-ancestors 'none'".to_owned(),
+    )
+}
+
+/// The script of [`same_site_hop`]: submits the page's one form at once.
+pub const HOP_SCRIPT: &str = "document.forms[0].submit()";
+
+/// The same-site hop: a page on fedbridge's origin whose form posts `fields` to `action` (a
+/// path of ours) again, submitted at once by [`HOP_SCRIPT`] (a Continue button without
+/// script). The IdP's cross-site POST carries no `SameSite=Lax` cookie; this POST is
+/// same-site, so the browser's login cookie goes with it. Every value is escaped.
+pub fn same_site_hop(action: &str, fields: &[(&str, &str)]) -> String {
+    let inputs: String = fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    page(
+        "Signing you in",
+        &format!(
+            "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>Your browser does \
+             not run scripts: continue to finish signing in.</p><button type=\"submit\">\
+             Continue</button></noscript></form>\n<script>{HOP_SCRIPT}</script>",
+            escape(action)
+        ),
+    )
+}
+
+/// Sends a [`same_site_hop`] page: as [`html`], but the policy allows [`HOP_SCRIPT`] (by its
+/// hash, nothing else) and forms posting to our own origin only.
+pub fn html_hop(response: HttpResponseBuilder, body: String) -> HttpResponse {
+    use base64::Engine as _;
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(openssl::sha::sha256(HOP_SCRIPT.as_bytes()));
+    html_with_policy(
+        response,
+        body,
+        format!(
+            "default-src 'none'; script-src 'sha256-{hash}'; form-action 'self'; \
+             frame-ancestors 'none'"
+        ),
+    )
+}
+
+fn html_with_policy(
+    mut response: HttpResponseBuilder,
+    body: String,
+    policy: String,
+) -> HttpResponse {
     response
         .insert_header((
             header::CONTENT_TYPE,
@@ -112,10 +169,7 @@ pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
         .body(body)
 }
 
@@ -143,6 +197,46 @@ mod tests {
         assert_eq!(
             escape(r#"<script>alert("x&'y")</script>"#),
             "&lt;script&gt;alert(&quot;x&amp;&#39;y&quot;)&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn the_hop_page_escapes_what_it_carries_and_allows_only_its_script() {
+        let page = same_site_hop(
+            "/acs",
+            &[
+                ("SAMLResponse", "PHN+\"><script>x</script>"),
+                ("RelayState", "a&b"),
+            ],
+        );
+        assert!(
+            page.contains("value=\"PHN+&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""),
+            "{page}"
+        );
+        assert!(page.contains("value=\"a&amp;b\""), "{page}");
+        assert_eq!(page.matches("<script>").count(), 1, "{page}");
+        assert!(page.contains(&format!("<script>{HOP_SCRIPT}</script>")));
+        let response = html_hop(HttpResponse::Ok(), page);
+        let policy = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap();
+        // The hash of the one inline script, as a browser computes it (CSP Level 2).
+        let expected = {
+            use base64::Engine as _;
+            let digest = openssl::hash::hash(
+                openssl::hash::MessageDigest::sha256(),
+                b"document.forms[0].submit()",
+            )
+            .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        };
+        assert!(
+            policy
+                .to_str()
+                .unwrap()
+                .contains(&format!("script-src 'sha256-{expected}'")),
+            "{policy:?}"
         );
     }
 

@@ -41,6 +41,8 @@ pub struct Assertion {
     pub attributes: Vec<(String, Vec<String>)>,
     /// The Audience (default: the SP entityID of the fixtures).
     pub audience: String,
+    /// The consumer URL: Destination and Recipient (default: the ACS of the fixtures).
+    pub acs: String,
 }
 
 impl Assertion {
@@ -51,7 +53,14 @@ impl Assertion {
             in_response_to: None,
             attributes: Vec::new(),
             audience: xmlsec::SP.to_owned(),
+            acs: xmlsec::ACS.to_owned(),
         }
+    }
+
+    /// For another consumer URL (Destination and Recipient).
+    pub fn for_acs(mut self, acs: &str) -> Assertion {
+        self.acs = acs.to_owned();
+        self
     }
 
     /// Answers the AuthnRequest `request_id`.
@@ -112,7 +121,7 @@ impl Assertion {
                 )
             })
             .collect();
-        let (idp, sp, acs) = (xmlsec::IDP, xmlsec::SP, xmlsec::ACS);
+        let (idp, sp, acs) = (xmlsec::IDP, xmlsec::SP, escape(&self.acs));
         let audience = escape(&self.audience);
         let name_id = escape(&self.name_id);
         let signature = signature_template(&assertion_id);

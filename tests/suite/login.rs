@@ -23,6 +23,7 @@ use url::Url;
 use crate::idp_signer::{Assertion, Idp};
 use crate::support::*;
 
+mod binding;
 mod edge;
 
 /// The IdP's SSO URL (`SAML_REDIRECT_URL`).
@@ -115,17 +116,49 @@ impl Bridge {
     }
 
     /// What the IdP's auto-post form does: POSTs `SAMLResponse` (and `RelayState`) to the ACS.
+    /// (A browser without the login cookie gets the same-site hop page and submits its form
+    /// at once, as its script does.)
     fn post_response(&self, saml_response: &str, relay_state: Option<&str>) -> Reply {
+        self.post_response_as(&self.browser, saml_response, relay_state)
+    }
+
+    /// [`Bridge::post_response`] from `browser` (another cookie jar).
+    fn post_response_as(
+        &self,
+        browser: &ureq::Agent,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Reply {
+        let reply = self.post_response_once(browser, saml_response, relay_state);
+        match hop_fields(&reply) {
+            Some(fields) => {
+                let fields: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                self.post_form_as(browser, ACS_PATH, &fields, &[])
+            }
+            None => reply,
+        }
+    }
+
+    /// The IdP's POST alone, without following a hop page.
+    fn post_response_once(
+        &self,
+        browser: &ureq::Agent,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Reply {
         let mut form = vec![("SAMLResponse", saml_response)];
         form.extend(relay_state.map(|relay| ("RelayState", relay)));
-        self.post_form(ACS_PATH, &form, &[])
+        self.post_form_as(browser, ACS_PATH, &form, &[])
     }
 
     /// The last row of `login_audit`, all columns.
     fn last_audit(&self) -> String {
         let row = self.instance.sqlite3(
             "SELECT id, datetime(at, 'unixepoch'), outcome, reason_code, detail, idp, \
-             login_name, correlation_id FROM login_audit ORDER BY id DESC LIMIT 1",
+             login_name, correlation_id, client FROM login_audit ORDER BY id DESC LIMIT 1",
         );
         if row.trim().is_empty() {
             "(no login_audit row)".into()
@@ -359,6 +392,32 @@ struct Begun {
 struct Landed {
     token: String,
     set_cookies: Vec<String>,
+}
+
+/// The fields of the same-site hop page in `reply` (200 with a form carrying `fedbridge_hop`),
+/// unescaped, in order; `None` when it is not that page.
+fn hop_fields(reply: &Reply) -> Option<Vec<(String, String)>> {
+    if reply.status != 200 || !reply.body.contains("name=\"fedbridge_hop\"") {
+        return None;
+    }
+    let unescape = |v: &str| {
+        v.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let fields = reply
+        .body
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|input| {
+            let name = input.strip_prefix("name=\"")?.split('"').next()?;
+            let value = input.split("value=\"").nth(1)?.split('"').next()?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect();
+    Some(fields)
 }
 
 fn encode(text: &str) -> String {
@@ -878,7 +937,7 @@ fn a_refused_response_shows_a_correlation_id_and_none_of_the_senders_markup() {
         );
     }
     assert!(
-        bridge.last_audit().ends_with(&format!("|{correlation_id}")),
+        bridge.last_audit().contains(&format!("|{correlation_id}|")),
         "{}",
         bridge.why("the correlation ID is the last audit row's", &reply)
     );

@@ -456,3 +456,223 @@ fn answer(mut stream: std::net::TcpStream, body: &[u8]) -> std::io::Result<()> {
     stream.write_all(body)?;
     stream.flush()
 }
+
+/// A TLS-terminating reverse proxy for tests: accepts https on a free port of 127.0.0.1 with a
+/// self-signed certificate for that address, adds `X-Forwarded-For` and forwards each request
+/// to a plain http backend (which answers one request per connection), as a load balancer in
+/// front of fedbridge would.
+pub struct TlsProxy {
+    /// The port it listens on (https).
+    pub port: u16,
+    /// Its certificate (PEM): the trust anchor of [`https_request`].
+    pub certificate: openssl::x509::X509,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TlsProxy {
+    /// Forwards to `backend` (a port of 127.0.0.1), saying the client is `forwarded_for`.
+    pub fn start(backend: u16, forwarded_for: &str) -> TlsProxy {
+        use openssl::ssl::{SslAcceptor, SslMethod};
+        let (key, certificate) = self_signed_loopback();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+        acceptor.set_private_key(&key).unwrap();
+        acceptor.set_certificate(&certificate).unwrap();
+        let acceptor = std::sync::Arc::new(acceptor.build());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let forwarded_for = forwarded_for.to_owned();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (acceptor, forwarded_for) = (acceptor.clone(), forwarded_for.clone());
+                        std::thread::spawn(move || {
+                            let _ = proxy_one(&acceptor, stream, backend, &forwarded_for);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        TlsProxy {
+            port,
+            certificate,
+            stop,
+        }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One request through the proxy: the whole request in, `X-Forwarded-For` added after the
+/// request line, the whole answer back (the backend closes after it).
+fn proxy_one(
+    acceptor: &openssl::ssl::SslAcceptor,
+    stream: std::net::TcpStream,
+    backend: u16,
+    forwarded_for: &str,
+) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut tls = acceptor
+        .accept(stream)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let request = read_http_message(&mut tls)?;
+    let split = request.iter().position(|b| *b == b'\n').unwrap_or(0) + 1;
+    let mut upstream = std::net::TcpStream::connect(("127.0.0.1", backend))?;
+    upstream.write_all(&request[..split])?;
+    write!(upstream, "X-Forwarded-For: {forwarded_for}\r\n")?;
+    upstream.write_all(&request[split..])?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    tls.write_all(&answer)?;
+    tls.shutdown().ok();
+    Ok(())
+}
+
+/// Reads one HTTP/1.1 request (head, then `Content-Length` bytes of body).
+fn read_http_message(stream: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut message = Vec::new();
+    let mut byte = [0u8; 1];
+    while !message.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(message);
+        }
+        message.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&message).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body)?;
+    message.extend(body);
+    Ok(message)
+}
+
+/// A P-256 key and a self-signed certificate for the IP address 127.0.0.1.
+fn self_signed_loopback() -> (
+    openssl::pkey::PKey<openssl::pkey::Private>,
+    openssl::x509::X509,
+) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509, X509NameBuilder};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+    let name = name.build();
+    let mut builder = X509::builder().unwrap();
+    builder.set_version(2).unwrap();
+    builder
+        .set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder.set_issuer_name(&name).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .build(&builder.x509v3_context(None, None))
+        .unwrap();
+    builder.append_extension(san).unwrap();
+    builder.sign(&key, MessageDigest::sha256()).unwrap();
+    (key, builder.build())
+}
+
+/// One request over https to `127.0.0.1:port`, trusting only `certificate` and checking that it
+/// names 127.0.0.1: `method path` with `headers` (a `Cookie` header is the caller's) and a form
+/// `body`. The answer as [`Reply`] (every `Set-Cookie` kept whole).
+pub fn https_request(
+    port: u16,
+    certificate: &openssl::x509::X509,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&[(&str, &str)]>,
+) -> Reply {
+    use std::io::{Read as _, Write as _};
+    let mut connector =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    connector
+        .cert_store_mut()
+        .add_cert(certificate.clone())
+        .unwrap();
+    let connector = connector.build();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut config = connector.configure().unwrap();
+    config
+        .param_mut()
+        .set_ip(std::net::IpAddr::from([127, 0, 0, 1]))
+        .unwrap();
+    let mut tls = config
+        .verify_hostname(false)
+        .connect("127.0.0.1", tcp)
+        .unwrap();
+    let body = form
+        .map(|fields| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish()
+        })
+        .unwrap_or_default();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if form.is_some() {
+        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {head}"));
+    let mut location = String::new();
+    let mut set_cookies = Vec::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("location") {
+                location = value.trim().to_owned();
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                set_cookies.push(value.trim().to_owned());
+            }
+        }
+    }
+    Reply {
+        status,
+        location,
+        set_cookies,
+        body: body.to_owned(),
+    }
+}

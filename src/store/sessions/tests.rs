@@ -74,6 +74,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             request_id,
             &handle,
             Some("/app"),
+            None,
             at(now),
             time::Duration::minutes(5),
         )
@@ -84,6 +85,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             request_id: request_id.to_owned(),
             relay_handle: handle,
             target: Some("/app".into()),
+            browser_binding: None,
         }),
     }
 }

@@ -307,7 +307,7 @@ fn a_flood_of_refused_posts_is_rate_limited_and_leaves_few_audit_rows() {
             let (sent, limited, retry_after) = (sent.clone(), limited.clone(), retry_after.clone());
             scope.spawn(move || {
                 while started.elapsed() < Duration::from_secs(10) {
-                    let body = "SAMLResponse=garbage&RelayState=x";
+                    let body = "SAMLResponse=garbage&RelayState=x&fedbridge_hop=1";
                     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
                         continue;
                     };
