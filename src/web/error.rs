@@ -37,6 +37,9 @@ pub enum WebError {
     /// A protected API was called without valid client credentials (401).
     #[error("client authentication failed")]
     Unauthorized,
+    /// A state-changing request from another site (403): the page points to the way that works.
+    #[error("refused: not from fedbridge's own pages")]
+    Forbidden,
     /// The edge refused the request before looking at it (408, 411, 413, 415, 429, 503).
     #[error("{0}")]
     Edge(EdgeRefusal),
@@ -73,6 +76,7 @@ impl ResponseError for WebError {
                 ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::Edge(refusal) => {
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
@@ -82,6 +86,7 @@ impl ResponseError for WebError {
     fn error_response(&self) -> HttpResponse {
         let body = match self {
             WebError::NotFound => pages::message("Not found", "There is no page at this address."),
+            WebError::Forbidden => pages::logout_refused(),
             WebError::NotConfigured(health) => pages::not_configured(health),
             WebError::Internal(detail) => {
                 tracing::error!(detail = %detail, "request failed");

@@ -11,7 +11,6 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::downstream::token_from_request;
 use crate::login::{self, ErrorKind, LoginContext, PostedResponse, Refusal, RefusalSink as _};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::edge::{self, Class, ClientKey, EdgeRefusal};
@@ -227,35 +226,141 @@ pub async fn assertion_consumer(
     }
 }
 
-/// `GET /logout`: revokes the browser's xsession (when it has a valid one), clears the cookie
-/// and goes to `FEDBRIDGE_EXIT_URL` (default: the login page).
+/// `GET /logout`: changes nothing (a link or an image on any site could point here). Shows
+/// who is signed in and a form that POSTs `/logout` with this session's logout token; without
+/// a valid session, says so and links to `FEDBRIDGE_EXIT_URL`.
+pub async fn logout_page(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    req: HttpRequest,
+) -> HttpResponse {
+    let signed_in = match req.cookie(TOKEN_NAME) {
+        Some(cookie) => {
+            let token = cookie.value().to_owned();
+            let config = active.clone();
+            web::block(move || verified_active(&state, &config.config, &token))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
+    let body = match signed_in {
+        Some(claims) => pages::logout_confirmation(
+            claims.name.as_deref().unwrap_or(&claims.sub),
+            &logout_token(&claims.jti),
+        ),
+        None => pages::not_signed_in(exit_url(&active.config)),
+    };
+    pages::html(HttpResponse::Ok(), body)
+}
+
+/// `POST /logout` (a form): revokes, clears the cookie and goes to `FEDBRIDGE_EXIT_URL`.
+/// Revoked is the token in the form field `xsession` (holding it is the authority: a
+/// downstream app may post its user's token from anywhere), else the cookie's token, but only
+/// for a request from our own pages: `Sec-Fetch-Site: same-origin`, or the form's
+/// `logout_token` of that very session (browsers without Fetch metadata). A cross-site POST
+/// with only the cookie is refused with 403 (logout CSRF).
 pub async fn logout(
     state: web::Data<AppState>,
     Configured(active): Configured,
     req: HttpRequest,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    if let Some(token) = token_from_request(&req) {
-        let config = active.clone();
-        web::block(move || -> Result<(), WebError> {
-            if let Ok(claims) = verified(&state, &config.config, &token) {
-                let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
-                    .map_err(|e| WebError::Internal(e.to_string()))?;
-                state.store().revoke(&claims.jti, expires)?;
-                tracing::info!(login_name = ?claims.sub, sid = %claims.sid, "logged out");
+    let started = Instant::now();
+    let client = edge::client_of(&req, &active.config.edge);
+    let (body, _permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            LOGOUT_BODY_CAP,
+            &active.config.edge,
+            started,
+        )
+        .await
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
+    let field = |wanted: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(name, _)| name == wanted)
+            .map(|(_, value)| value.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let (token, proof) = match field(TOKEN_NAME) {
+        Some(token) => (token, Proof::Holder),
+        None => {
+            let Some(cookie) = req.cookie(TOKEN_NAME) else {
+                return Ok(logout_done(&active.config));
+            };
+            let same_origin = req
+                .headers()
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() == b"same-origin");
+            let proof = match (same_origin, field("logout_token")) {
+                (true, _) => Proof::SameOrigin,
+                (false, Some(given)) => Proof::LogoutToken(given),
+                (false, None) => return Err(WebError::Forbidden),
+            };
+            (cookie.value().to_owned(), proof)
+        }
+    };
+    let config = active.clone();
+    web::block(move || -> Result<(), WebError> {
+        let Ok(claims) = verified(&state, &config.config, &token) else {
+            return Ok(()); // nothing to revoke; the cookie goes anyway
+        };
+        if let Proof::LogoutToken(given) = &proof {
+            let expected = logout_token(&claims.jti);
+            if given.len() != expected.len()
+                || !openssl::memcmp::eq(given.as_bytes(), expected.as_bytes())
+            {
+                return Err(WebError::Forbidden);
             }
-            Ok(())
-        })
-        .await??;
-    }
-    let exit = active
-        .config
-        .exit_url
-        .as_ref()
-        .map_or("/", |url| url.as_str())
-        .to_owned();
+        }
+        let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        state.store().revoke(&claims.jti, expires)?;
+        tracing::info!(login_name = ?claims.sub, sid = %claims.sid, "logged out");
+        Ok(())
+    })
+    .await??;
+    Ok(logout_done(&active.config))
+}
+
+/// The largest logout form (a token, a logout token).
+const LOGOUT_BODY_CAP: usize = 16 * 1024;
+
+/// What allows a logout POST to revoke a token.
+#[derive(Debug)]
+enum Proof {
+    /// The token came in the form: its holder asks.
+    Holder,
+    /// The cookie's token, from our own origin (Fetch metadata).
+    SameOrigin,
+    /// The cookie's token, with this logout token from our confirmation page.
+    LogoutToken(String),
+}
+
+/// The logout token of the session `jti`: what our confirmation page posts, which another site
+/// cannot know (base64url of SHA-256 of a label and the jti; the jti never leaves the token).
+fn logout_token(jti: &str) -> String {
+    use base64::Engine as _;
+    let mut input = b"fedbridge-logout\0".to_vec();
+    input.extend_from_slice(jti.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(openssl::sha::sha256(&input))
+}
+
+/// `FEDBRIDGE_EXIT_URL`, or our login page.
+fn exit_url(config: &Config) -> &str {
+    config.exit_url.as_ref().map_or("/", |url| url.as_str())
+}
+
+/// 303 to the exit URL, the cookie removed.
+fn logout_done(config: &Config) -> HttpResponse {
     let mut removal = Cookie::build(TOKEN_NAME, "").path("/").finish();
     removal.make_removal();
-    Ok(see_other(&exit).cookie(removal).finish())
+    see_other(exit_url(config)).cookie(removal).finish()
 }
 
 /// `GET /.well-known/jwks.json`: every public key whose tokens may still be valid.

@@ -95,6 +95,42 @@ pub fn login_page(target: Option<&str>, signed_in_as: Option<&str>) -> String {
     )
 }
 
+/// The logout confirmation: who is signed in, and a form that POSTs `/logout` with the
+/// session's `logout_token` (a GET never logs out: any site could link to it).
+pub fn logout_confirmation(name: &str, logout_token: &str) -> String {
+    page(
+        "Log out",
+        &format!(
+            "<p>You are signed in as <strong>{}</strong>.</p>\n\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" \
+             name=\"logout_token\" value=\"{}\"><button type=\"submit\" id=\"logout\">Log \
+             out</button></form>",
+            escape(name),
+            escape(logout_token)
+        ),
+    )
+}
+
+/// The logout page without a valid session: nothing to do, and where to go.
+pub fn not_signed_in(exit_url: &str) -> String {
+    page(
+        "Log out",
+        &format!(
+            "<p>You are not signed in.</p>\n<p><a href=\"{}\">Continue</a></p>",
+            escape(exit_url)
+        ),
+    )
+}
+
+/// A logout POST that did not come from fedbridge's own pages: refused, with the way that works.
+pub fn logout_refused() -> String {
+    page(
+        "Log out",
+        "<p>This logout request did not come from fedbridge's own page, so it was not carried \
+         out.</p>\n<p><a href=\"/logout\">Log out here</a></p>",
+    )
+}
+
 /// A page with a title and one sentence.
 pub fn message(title: &str, text: &str) -> String {
     page(title, &format!("<p>{}</p>", escape(text)))

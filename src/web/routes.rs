@@ -6,7 +6,8 @@
 //! | `GET /saml/login?target=` | 303 to the IdP with an AuthnRequest (HTTP-Redirect binding) |
 //! | `POST` at the path of `SAML_CONSUMER_URL` | the ACS: 303 to the target with the xsession |
 //! | `GET /saml/metadata` | the SP metadata of the configuration in service |
-//! | `GET /logout` | revokes the xsession, 303 to `FEDBRIDGE_EXIT_URL` |
+//! | `GET /logout` | the logout confirmation page (changes nothing) |
+//! | `POST /logout` | revokes the xsession (same origin, logout token or the token itself), 303 to `FEDBRIDGE_EXIT_URL` |
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
 //! | `POST /api/xsession/introspect` | RFC 7662 introspection of an xsession |
 //! | `GET /healthz` | the health report (JSON), also while unconfigured |
@@ -29,7 +30,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(web::resource("/").route(web::get().to(login::login_page)))
         .service(web::resource("/saml/login").route(web::get().to(login::start_login)))
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))
-        .service(web::resource("/logout").route(web::get().to(login::logout)))
+        .service(
+            web::resource("/logout")
+                .route(web::get().to(login::logout_page))
+                .route(web::post().to(login::logout)),
+        )
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(login::jwks_document)))
         .service(web::resource("/api/xsession/introspect").route(web::post().to(login::introspect)))
         .service(

@@ -834,14 +834,53 @@ fn logout_revokes_the_xsession_and_clears_the_cookie() {
         bridge.why("GET / signed in", &reply)
     );
 
-    let reply = bridge.get("/logout", &[]);
-    assert_eq!(reply.status, 303, "{}", bridge.why("GET /logout", &reply));
-    assert_eq!(reply.location, "/", "{}", bridge.why("GET /logout", &reply));
+    // GET changes nothing (a link or an image on any site could point at it): a confirmation
+    // page whose form carries this session's logout token.
+    let page = bridge.get("/logout", &[]);
+    assert_eq!(page.status, 200, "{}", bridge.why("GET /logout", &page));
+    assert!(page.body.contains("Alice Example"), "{}", page.body);
+    let logout_token = page
+        .body
+        .split("name=\"logout_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{}", bridge.why("the logout token", &page)))
+        .to_owned();
+    assert!(
+        bridge.active(&landed.token),
+        "GET /logout revoked the token"
+    );
+    // A cross-site POST with only the cookie (logout CSRF): refused, nothing revoked.
+    let reply = bridge.post_form("/logout", &[], &[("Sec-Fetch-Site", "cross-site")]);
+    assert_eq!(
+        reply.status,
+        403,
+        "{}",
+        bridge.why("cross-site POST", &reply)
+    );
+    assert!(reply.body.contains("href=\"/logout\""), "{}", reply.body);
+    let reply = bridge.post_form("/logout", &[("logout_token", "forged")], &[]);
+    assert_eq!(
+        reply.status,
+        403,
+        "{}",
+        bridge.why("forged logout token", &reply)
+    );
+    assert!(bridge.active(&landed.token));
+    // The confirmation page's form (browsers without Fetch metadata send only the token).
+    let reply = bridge.post_form("/logout", &[("logout_token", &logout_token)], &[]);
+    assert_eq!(reply.status, 303, "{}", bridge.why("POST /logout", &reply));
+    assert_eq!(
+        reply.location,
+        "/",
+        "{}",
+        bridge.why("POST /logout", &reply)
+    );
     let removal = reply
         .set_cookies
         .iter()
         .find(|c| c.starts_with("xsession=;") || c.starts_with("xsession=\"\""))
-        .unwrap_or_else(|| panic!("{}", bridge.why("GET /logout: removal cookie", &reply)));
+        .unwrap_or_else(|| panic!("{}", bridge.why("POST /logout: removal cookie", &reply)));
     assert!(
         removal.contains("Max-Age=0") && removal.contains("Path=/"),
         "{removal}"
@@ -853,6 +892,43 @@ fn logout_revokes_the_xsession_and_clears_the_cookie() {
         bridge.last_audit()
     );
     assert_eq!(bridge.count("revoked_sessions"), 1);
+    // fedbridge's own page does not take a revoked token for a session.
+    let cookie = format!("xsession={}", landed.token);
+    let reply = bridge.get_as(&browser(), "/", &[("Cookie", &cookie)]);
+    assert!(!reply.body.contains("signed in"), "{}", reply.body);
+}
+
+#[test]
+fn a_same_origin_logout_or_the_token_itself_revokes() {
+    let Some(idp) = Idp::new("a_same_origin_logout_or_the_token_itself_revokes") else {
+        return;
+    };
+    let bridge = Bridge::start(&[]);
+    // Our own page's form in a browser that sends Fetch metadata.
+    let first = bridge.login(&idp, None, alice(&["Staff"]));
+    let reply = bridge.post_form("/logout", &[], &[("Sec-Fetch-Site", "same-origin")]);
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("same-origin POST", &reply)
+    );
+    assert!(!bridge.active(&first.token));
+    // A downstream app posts its user's token from anywhere: holding it is the authority.
+    let second = bridge.login(&idp, None, alice(&["Staff"]));
+    let reply = bridge.post_form_as(
+        &browser(),
+        "/logout",
+        &[("xsession", &second.token)],
+        &[("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(
+        reply.status,
+        303,
+        "{}",
+        bridge.why("POST the token", &reply)
+    );
+    assert!(!bridge.active(&second.token));
 }
 
 #[test]
@@ -892,13 +968,13 @@ fn introspection_with_a_secret_requires_client_credentials_and_logout_goes_to_th
     assert_eq!(json["active"], true, "{json}");
     assert_eq!(json["groups"], serde_json::json!(["Staff"]), "{json}");
 
-    let reply = bridge.get("/logout", &[]);
-    assert_eq!(reply.status, 303, "{}", bridge.why("GET /logout", &reply));
+    let reply = bridge.post_form("/logout", &[], &[("Sec-Fetch-Site", "same-origin")]);
+    assert_eq!(reply.status, 303, "{}", bridge.why("POST /logout", &reply));
     assert_eq!(
         reply.location,
         exit,
         "{}",
-        bridge.why("GET /logout", &reply)
+        bridge.why("POST /logout", &reply)
     );
     let (status, json) = bridge.introspect(&landed.token, &[("Authorization", &right)]);
     assert_eq!(
