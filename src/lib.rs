@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod downstream;
 pub mod ids;
+pub mod logdedup;
 pub mod login;
 pub mod saml;
 pub mod store;

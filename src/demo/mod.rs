@@ -415,7 +415,13 @@ async fn wait_until_ready<T>(
         }
         let config = state.config();
         let metadata = state.metadata();
-        let report = health::report(config.as_deref(), &state.health(), metadata.as_deref());
+        let ready = health::node_readiness(state);
+        let report = health::report(
+            config.as_deref(),
+            &state.health(),
+            metadata.as_deref(),
+            ready,
+        );
         if report.status == Status::Ok {
             return Ok(());
         }

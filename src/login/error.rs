@@ -192,9 +192,11 @@ impl LoginError {
                     | RejectionReason::NulByte
                     | RejectionReason::NotAResponse
             ),
+            // The database cannot take the row now: counted, and written once it can.
             LoginError::NoSamlResponse
             | LoginError::TargetNotAllowed
-            | LoginError::RelayStateTooLong => true,
+            | LoginError::RelayStateTooLong
+            | LoginError::Database(_) => true,
             _ => false,
         }
     }

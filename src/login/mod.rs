@@ -257,11 +257,13 @@ fn run_complete(
         progress,
     );
     if let Err(error) = &finished
-        && !matches!(error, LoginError::ClaimLost(_))
+        && !matches!(error, LoginError::ClaimLost(_) | LoginError::Database(_))
     {
         // Validated but not completed: the assertion is used and the request answered all
         // the same, so the same response cannot be tried again.
-        if let Err(e) = ctx.store.use_up(&used, ctx.now) {
+        if let Err(e) = ctx.store.use_up(&used, ctx.now)
+            && crate::logdedup::check(&format!("use_up:{}", e.kind())).is_some()
+        {
             tracing::error!(correlation_id, error = %e, "cannot record the used assertion");
         }
     }

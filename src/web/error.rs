@@ -89,7 +89,9 @@ impl ResponseError for WebError {
             WebError::Forbidden => pages::logout_refused(),
             WebError::NotConfigured(health) => pages::not_configured(health),
             WebError::Internal(detail) => {
-                tracing::error!(detail = %detail, "request failed");
+                if let Some(repeated) = crate::logdedup::check(detail) {
+                    tracing::error!(detail = %detail, repeated, "request failed");
+                }
                 pages::message(
                     "Something went wrong",
                     "fedbridge could not answer this request. The details are in its log.",
@@ -120,7 +122,9 @@ impl ResponseError for WebError {
             }
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, WebError::NotConfigured(_)) {
+        let unavailable = matches!(self, WebError::NotConfigured(_))
+            || matches!(self, WebError::Login { error, .. } if error.kind() == ErrorKind::Unavailable);
+        if unavailable {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
         pages::html(response, body)

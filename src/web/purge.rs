@@ -42,7 +42,11 @@ pub fn purge_once(state: &AppState) {
     let report = |what: &str, result: Result<usize, String>| match result {
         Ok(0) => {}
         Ok(count) => tracing::debug!(what, count, "purged"),
-        Err(error) => tracing::warn!(what, %error, "cannot purge"),
+        Err(error) => {
+            if let Some(repeated) = crate::logdedup::check(&format!("purge:{what}")) {
+                tracing::warn!(what, %error, repeated, "cannot purge");
+            }
+        }
     };
     report(
         "login state",

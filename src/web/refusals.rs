@@ -140,7 +140,9 @@ pub async fn flush(state: &web::Data<AppState>) {
     if rows.is_empty() {
         return;
     }
-    for row in &rows {
+    for row in rows.iter().filter(|r| {
+        crate::logdedup::check(&format!("refused:{}:{}", r.client, r.reason_code)).is_some()
+    }) {
         tracing::warn!(
             client = %row.client,
             reason = %row.reason_code,
@@ -155,7 +157,9 @@ pub async fn flush(state: &web::Data<AppState>) {
     match web::block(move || store.audit_counted(&written)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            tracing::warn!(%error, "cannot write the counted refusals; kept for the next try");
+            if let Some(repeated) = crate::logdedup::check(&format!("refusals:{}", error.kind())) {
+                tracing::warn!(%error, repeated, "cannot write the counted refusals; kept for the next try");
+            }
             state.refusals().restore(rows);
         }
         Err(error) => {

@@ -10,7 +10,8 @@
 //! | `POST /logout` | revokes the xsession (same origin, logout token or the token itself), 303 to `FEDBRIDGE_EXIT_URL` |
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
 //! | `POST /api/xsession/introspect` | RFC 7662 introspection of an xsession |
-//! | `GET /healthz` | the health report (JSON), also while unconfigured |
+//! | `GET /healthz` | the verdict (JSON), also while unconfigured; the report with the health secret |
+//! | `GET /readyz` | whether this node can serve logins now (load balancers) |
 //! | anything else | 404, or the "not configured" page (503) while unconfigured |
 //!
 //! The ACS path comes from the settings and may change while the server runs, so its resource
@@ -27,6 +28,7 @@ use crate::web::{handlers, health};
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/").route(web::get().to(login::login_page)))
         .service(web::resource("/saml/login").route(web::get().to(login::start_login)))
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))

@@ -259,6 +259,8 @@ impl AppState {
 
     /// Puts a valid configuration in service.
     pub(crate) fn activate(&self, loaded: Loaded) {
+        self.store
+            .set_wait(loaded.config.database_wait.unsigned_abs());
         self.config.store(Some(Arc::new(ActiveConfig {
             config: loaded.config,
             warnings: loaded.warnings,

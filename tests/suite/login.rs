@@ -25,6 +25,7 @@ use crate::support::*;
 
 mod binding;
 mod edge;
+mod faults;
 
 /// The IdP's SSO URL (`SAML_REDIRECT_URL`).
 const SSO: &str = "https://idp.example.test/sso";
@@ -53,7 +54,11 @@ impl Bridge {
     /// The public-key scenario for the xmlsec fixtures' IdP and SP, the attribute mapping, the
     /// downstream allow-list, then `extra`; the local groups; then `fedbridge serve`.
     fn start(extra: &[(&str, &str)]) -> Bridge {
-        let instance = Instance::new();
+        Bridge::start_on(Instance::new(), extra)
+    }
+
+    /// [`Bridge::start`] on the database of `instance`.
+    fn start_on(instance: Instance, extra: &[(&str, &str)]) -> Bridge {
         let cert = idp_cert();
         let allowed = format!("[\"{DOWNSTREAM}\"]");
         let mut settings = vec![

@@ -276,14 +276,23 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET: (status, body). The server closes the connection after answering.
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    http_get_with(port, path, &[])
+}
+
+/// [`http_get`] with extra request headers.
+pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
