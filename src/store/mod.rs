@@ -154,7 +154,7 @@ impl WriteError for SigningKeyError {
 }
 
 /// How soon connections may be replaced again (see [`Store::reopen`]).
-const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+pub const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A connection for a write, holding this process's SQLite write gate (see [`Store::writer`]).
 pub(crate) struct Writer<'a> {
