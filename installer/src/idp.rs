@@ -46,7 +46,7 @@ pub fn summarise(url: &str, entity_id: Option<&str>) -> Result<IdpSummary, Strin
             .timeout(FETCH_TIMEOUT)
             .disable_redirects()
             .finish();
-        fetch(&client, url).await
+        fetch(&client, url, MAX_METADATA_BYTES).await
     })?;
     let metadata = parse_idp_metadata(&body, entity_id, MAX_METADATA_BYTES)
         .map_err(|e| format!("the IdP metadata is refused: {e}"))?;

@@ -176,6 +176,18 @@ impl LoginError {
         }
     }
 
+    /// Whether the response was signed by no key the trusted IdP holds: after an IdP's key
+    /// rollover, until its metadata is fetched again.
+    pub fn unknown_key(&self) -> bool {
+        matches!(
+            self,
+            LoginError::Rejected(rejection) if matches!(
+                rejection.reason,
+                RejectionReason::SignatureInvalid | RejectionReason::NoSuitableKey
+            )
+        )
+    }
+
     /// Whether the request carried no SAML message (nothing parsed to a `samlp:Response`):
     /// counted per minute, client and reason instead of one audit row each. Anyone can send
     /// such requests by the million; a response that parses is bounded by the rate limit.

@@ -191,21 +191,39 @@ pub struct Failed {
     pub login_name: Option<String>,
 }
 
+/// Whether a failure of [`complete`] is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Audited, whatever the failure.
+    Final,
+    /// A signature by a key the trusted IdP does not hold ([`LoginError::unknown_key`]) is
+    /// returned unaudited: the caller may fetch the IdP's metadata again (a key rollover) and
+    /// try once more with [`Attempt::Final`]. Nothing was written: the ledger only reads until
+    /// every check passed.
+    RetryOnUnknownKey,
+}
+
 /// Completes a login from what the IdP posted: validates the response (SPEC section 4, with
 /// the replay cache and outstanding requests in the database), takes the identity (section
 /// 5), syncs the user and records the session in one transaction (section 6), then makes the
 /// xsession from what the sync left and signs it with `signing_key` (section 7), and finds the
-/// landing page. Writes the audit row either way, under `correlation_id`.
+/// landing page. Writes the audit row either way (see [`Attempt`]), under `correlation_id`.
 pub fn complete(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
     signing_key: &SigningKeyPair,
+    attempt: Attempt,
     correlation_id: &str,
 ) -> Result<Completed, Failed> {
     let mut progress = Progress::default();
     let result = run_complete(ctx, posted, signing_key, correlation_id, &mut progress);
     match result {
         Ok(completed) => Ok(completed),
+        Err(error) if attempt == Attempt::RetryOnUnknownKey && error.unknown_key() => Err(Failed {
+            error,
+            idp: progress.idp,
+            login_name: progress.login_name,
+        }),
         Err(error) => {
             let failed = Failed {
                 error,

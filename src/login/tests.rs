@@ -290,19 +290,19 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_counted() 
         relay_state: None,
         browser_secret: None,
     };
-    let failed = complete(&ctx, &posted, &key, "cid-big").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-big").unwrap_err();
     assert_eq!(failed.error.code(), "input_too_large");
     let posted = PostedResponse {
         saml_response: None,
         ..posted
     };
-    let failed = complete(&ctx, &posted, &key, "cid-none").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-none").unwrap_err();
     assert_eq!(failed.error.code(), "saml_response_missing");
     let posted = PostedResponse {
         saml_response: Some(b"not base64!"),
         ..posted
     };
-    let failed = complete(&ctx, &posted, &key, "cid-b64").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-b64").unwrap_err();
     assert_eq!(failed.error.code(), "invalid_base64");
     let long = "r".repeat(crate::login::MAX_RELAY_STATE + 1);
     let posted = PostedResponse {
@@ -310,7 +310,7 @@ fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_counted() 
         relay_state: Some(&long),
         browser_secret: None,
     };
-    let failed = complete(&ctx, &posted, &key, "cid-relay").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-relay").unwrap_err();
     assert_eq!(failed.error.code(), "relay_state_too_long");
     // No SAML message in any of them: counted, never an audit row each.
     assert!(audit_rows(&store).is_empty());

@@ -232,7 +232,7 @@ pub fn report(
     metadata: Option<&MetadataStatus>,
     readiness: Readiness,
 ) -> Report {
-    let idp = active.map(|a| idp_report(&a.config.idp, metadata));
+    let idp = active.map(|a| idp_report(&a.config.idp, metadata, a.config.metadata_refresh));
     let idp_ok = idp
         .as_ref()
         .is_some_and(|i| i.source.is_some() && i.error.is_none());
@@ -269,7 +269,11 @@ pub fn report(
     }
 }
 
-fn idp_report(source: &IdpSource, metadata: Option<&MetadataStatus>) -> IdpReport {
+fn idp_report(
+    source: &IdpSource,
+    metadata: Option<&MetadataStatus>,
+    refresh: time::Duration,
+) -> IdpReport {
     match source {
         IdpSource::PublicKey {
             certificates,
@@ -299,7 +303,13 @@ fn idp_report(source: &IdpSource, metadata: Option<&MetadataStatus>) -> IdpRepor
                     Some(m) => m.error.clone(),
                     None => Some("the IdP metadata has not been fetched yet".into()),
                 },
-                next_fetch_at: current.and_then(|m| rfc3339(m.next_fetch_at)),
+                next_fetch_at: current.and_then(|m| {
+                    rfc3339(crate::web::idp::next_fetch_at(
+                        m.attempted_at,
+                        refresh,
+                        m.error.is_some(),
+                    ))
+                }),
             }
         }
     }

@@ -2,6 +2,7 @@
 //! one function of [`crate::login`] or [`crate::token`] on the blocking pool (the database is
 //! synchronous), and maps the result.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -11,12 +12,16 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::login::{self, ErrorKind, LoginContext, PostedResponse, Refusal, RefusalSink as _};
+use crate::config::IdpSource;
+use crate::login::{
+    self, Attempt, ErrorKind, LoginContext, LoginError, PostedResponse, Refusal, RefusalSink as _,
+};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::edge::{self, Class, ClientKey, EdgeRefusal};
 use crate::web::error::WebError;
+use crate::web::idp;
 use crate::web::pages;
-use crate::web::state::{AppState, Configured};
+use crate::web::state::{ActiveConfig, AppState, Configured};
 
 /// The query of `/` and `/saml/login`.
 #[derive(Debug, Deserialize)]
@@ -171,35 +176,31 @@ pub async fn assertion_consumer(
     let wait = config.database_wait.unsigned_abs();
     let slot = state.edge().validation_slot(wait).await.map_err(refused)?;
     let correlation_id = correlation_id(state.now());
-    let cid = correlation_id.clone();
-    let config = active.clone();
-    let worker = state.clone();
-    let outcome = web::block(move || -> Result<_, WebError> {
-        let (_slot, _permit) = (slot, permit);
-        // Cached by the state (re-read once a minute), so cheap for every post.
-        let signing_key = worker
-            .signing_key(config.config.xsession.algorithm)
-            .map_err(|e| {
-                WebError::Internal(format!("cannot read the xsession signing key: {e}"))
-            })?;
-        let posted = PostedResponse {
-            saml_response: form.saml_response.as_deref().map(str::as_bytes),
-            relay_state: form.relay_state.as_deref(),
-            browser_secret: secret.as_deref(),
-        };
-        let idp = worker.idp_trust();
-        let client = client.to_string();
-        let ctx = LoginContext {
-            config: &config.config,
-            idp: idp.as_ref(),
-            store: worker.store(),
-            now: worker.now(),
-            client: Some(&client),
-            refusals: worker.refusals(),
-        };
-        Ok(login::complete(&ctx, &posted, &signing_key, &cid).map_err(|failed| failed.error))
-    })
-    .await??;
+    let posted = Posted {
+        form: Arc::new(form),
+        secret,
+        client: client.to_string(),
+        correlation_id: correlation_id.clone(),
+    };
+    // In the metadata scenario, a signature by a key the metadata does not hold (the IdP rolled
+    // its key over) asks for an early refresh, and the login is tried once more with the
+    // keys it brought: the first attempt is then not audited.
+    let may_refresh = matches!(active.config.idp, IdpSource::Metadata { .. })
+        && state.early_refresh_possible(idp::EARLY_REFRESH_INTERVAL);
+    let first = if may_refresh {
+        Attempt::RetryOnUnknownKey
+    } else {
+        Attempt::Final
+    };
+    let mut outcome = complete_on_pool(&state, &active, &posted, first).await?;
+    if first == Attempt::RetryOnUnknownKey && matches!(&outcome, Err(error) if error.unknown_key())
+    {
+        if let Some(mut done) = state.request_refresh(idp::EARLY_REFRESH_INTERVAL) {
+            let _ = actix_web::rt::time::timeout(idp::EARLY_REFRESH_WAIT, done.changed()).await;
+        }
+        outcome = complete_on_pool(&state, &active, &posted, Attempt::Final).await?;
+    }
+    drop((slot, permit));
     // A refused post counts against the client; a login, or a failure of ours, does not.
     let counts =
         matches!(&outcome, Err(e) if matches!(e.kind(), ErrorKind::Refused | ErrorKind::Forbidden));
@@ -224,6 +225,54 @@ pub async fn assertion_consumer(
             correlation_id,
         }),
     }
+}
+
+/// What the ACS hands to the blocking pool, kept for a second attempt.
+struct Posted {
+    form: Arc<AcsForm>,
+    secret: Option<String>,
+    client: String,
+    correlation_id: String,
+}
+
+/// One attempt of `login::complete` on the blocking pool.
+async fn complete_on_pool(
+    state: &web::Data<AppState>,
+    active: &Arc<ActiveConfig>,
+    posted: &Posted,
+    attempt: Attempt,
+) -> Result<Result<login::Completed, LoginError>, WebError> {
+    let (worker, config) = (state.clone(), active.clone());
+    let (form, secret, client, cid) = (
+        posted.form.clone(),
+        posted.secret.clone(),
+        posted.client.clone(),
+        posted.correlation_id.clone(),
+    );
+    web::block(move || -> Result<_, WebError> {
+        // Cached by the state (re-read once a minute), so cheap for every post.
+        let signing_key = worker
+            .signing_key(config.config.xsession.algorithm)
+            .map_err(|e| {
+                WebError::Internal(format!("cannot read the xsession signing key: {e}"))
+            })?;
+        let posted = PostedResponse {
+            saml_response: form.saml_response.as_deref().map(str::as_bytes),
+            relay_state: form.relay_state.as_deref(),
+            browser_secret: secret.as_deref(),
+        };
+        let idp = worker.idp_trust();
+        let ctx = LoginContext {
+            config: &config.config,
+            idp: idp.as_ref(),
+            store: worker.store(),
+            now: worker.now(),
+            client: Some(&client),
+            refusals: worker.refusals(),
+        };
+        Ok(login::complete(&ctx, &posted, &signing_key, attempt, &cid).map_err(|f| f.error))
+    })
+    .await?
 }
 
 /// `GET /logout`: changes nothing (a link or an image on any site could point here). Shows

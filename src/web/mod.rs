@@ -114,6 +114,11 @@ pub fn start_with(
     // the configuration (or the reason there is none).
     let mut reloader = Reloader::new();
     reload::observe_and_apply(&state, &mut reloader, reload::poll(state.store()));
+    // The database's copy of the IdP metadata is in service before the first fetch, which
+    // happens beside it: a restart while the IdP hangs still serves logins.
+    if let Some(cached) = idp::cached_at_start(&state) {
+        state.set_metadata(Some(cached));
+    }
     // Recorded before it listens, so that `config set` never misses a server that answers.
     if let Err(error) = state.store().record_node(&state.node_record(state.now())) {
         tracing::warn!(%error, "the write probe failed");

@@ -30,10 +30,23 @@ pub struct AppState {
     config: ArcSwapOption<ActiveConfig>,
     health: ArcSwap<ConfigHealth>,
     metadata: ArcSwapOption<MetadataStatus>,
+    refresh: Refresh,
     signing_key: ArcSwapOption<CachedKey>,
     node: Node,
     edge: Edge,
     refusals: Refusals,
+}
+
+/// Early metadata refreshes: asked for by a login signed with a key the metadata does not hold
+/// (an IdP's key rollover), done by the metadata loop, waited for by the login.
+#[derive(Debug)]
+struct Refresh {
+    /// Woken when a refresh is wanted now.
+    wanted: tokio::sync::Notify,
+    /// Counts the fetches done (a waiting login sees it move).
+    done: tokio::sync::watch::Sender<u64>,
+    /// When an early refresh was last granted.
+    last_early: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// This server as `node_status` knows it, and the settings version it holds.
@@ -93,10 +106,10 @@ pub struct MetadataStatus {
     pub good: Option<GoodMetadata>,
     /// Why the last attempt failed; `None` when it succeeded.
     pub error: Option<String>,
-    /// When the last attempt ended.
+    /// When the last attempt ended (for a copy read from the database at start: when it was
+    /// fetched). The next fetch is due `FEDBRIDGE_METADATA_REFRESH` later, as configured now
+    /// (see `web::idp::next_fetch_at`).
     pub attempted_at: OffsetDateTime,
-    /// When the next fetch is due.
-    pub next_fetch_at: OffsetDateTime,
 }
 
 /// A metadata document that parsed, and where it came from.
@@ -108,6 +121,8 @@ pub struct GoodMetadata {
     pub source: MetadataSource,
     /// When it was fetched from the URL (by this process or an earlier one).
     pub fetched_at: OffsetDateTime,
+    /// SHA-256 of the document: a fetch that brings the same bytes is not stored again.
+    pub digest: [u8; 32],
 }
 
 /// Where the metadata in service came from.
@@ -137,6 +152,11 @@ impl AppState {
             config: ArcSwapOption::empty(),
             health: ArcSwap::from_pointee(ConfigHealth::default()),
             metadata: ArcSwapOption::empty(),
+            refresh: Refresh {
+                wanted: tokio::sync::Notify::new(),
+                done: tokio::sync::watch::Sender::new(0),
+                last_early: std::sync::Mutex::new(None),
+            },
             signing_key: ArcSwapOption::empty(),
             node: Node {
                 id: node_id(),
@@ -271,6 +291,49 @@ impl AppState {
     /// Records what the last poll saw.
     pub(crate) fn set_health(&self, health: ConfigHealth) {
         self.health.store(Arc::new(health));
+    }
+
+    /// Asks the metadata loop for a fetch now, at most once per `interval` (early refreshes
+    /// only: scheduled fetches do not count): `Some` receiver that sees the fetch done, or
+    /// `None` when one was granted less than `interval` ago.
+    pub fn request_refresh(
+        &self,
+        interval: std::time::Duration,
+    ) -> Option<tokio::sync::watch::Receiver<u64>> {
+        {
+            let mut last = self
+                .refresh
+                .last_early
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < interval) {
+                return None;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let receiver = self.refresh.done.subscribe();
+        self.refresh.wanted.notify_one();
+        Some(receiver)
+    }
+
+    /// Whether [`AppState::request_refresh`] would grant a refresh now.
+    pub fn early_refresh_possible(&self, interval: std::time::Duration) -> bool {
+        !self
+            .refresh
+            .last_early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < interval)
+    }
+
+    /// Resolves when an early refresh was asked for (the metadata loop waits on it).
+    pub async fn refresh_wanted(&self) {
+        self.refresh.wanted.notified().await;
+    }
+
+    /// Records that a fetch was done (waiting logins look at the keys again).
+    pub(crate) fn refresh_done(&self) {
+        self.refresh.done.send_modify(|n| *n += 1);
     }
 
     /// Replaces (or, with `None`, clears) the metadata status.

@@ -1407,7 +1407,14 @@ fn the_metadata_fetch_reads_a_body_delimited_by_connection_close() {
     });
     let url = format!("http://127.0.0.1:{port}/");
     let fetched = actix_web::rt::System::new()
-        .block_on(async { fedbridge::web::idp::fetch(&awc::Client::default(), &url).await })
+        .block_on(async {
+            fedbridge::web::idp::fetch(
+                &awc::Client::default(),
+                &url,
+                fedbridge::web::idp::MAX_METADATA_BYTES,
+            )
+            .await
+        })
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&fetched), body);
 }

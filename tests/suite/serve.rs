@@ -281,12 +281,13 @@ fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
     );
     drop(server);
 
-    // A restart while the IdP is still down works from the database cache.
+    // A restart while the IdP is still down works from the database cache: in service at
+    // once, then the fetch beside it fails and says so.
     let server = env.serve("second.log");
     let (json, _) = server.wait_health(
         SERVER_START_DEADLINE,
-        "restarted on the cached copy",
-        |_, j| j["idp_metadata"]["source"] == "cache",
+        "restarted on the cached copy, the fetch failed",
+        |_, j| j["idp_metadata"]["source"] == "cache" && j["idp_metadata"]["error"].is_string(),
     );
     let md = &json["idp_metadata"];
     assert_eq!(json["status"], "degraded");

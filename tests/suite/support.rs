@@ -384,29 +384,47 @@ pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) ->
 }
 
 /// A local HTTP server that serves one metadata document until stopped; stopping closes the
-/// port (connections are refused from then on).
+/// port (connections are refused from then on). The document can be replaced while it runs
+/// (an IdP's key rollover), or the server can hang (accept and never answer).
 pub struct MetadataServer {
     /// The port it listens on.
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// How many requests were answered.
+    /// How many requests were answered (or, hanging, accepted).
     pub served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl MetadataServer {
     /// Serves `body` on a free port of 127.0.0.1 until stopped.
     pub fn start(body: Vec<u8>) -> MetadataServer {
+        MetadataServer::run(body, false)
+    }
+
+    /// Accepts connections on a free port and never answers (an IdP that hangs).
+    pub fn hanging() -> MetadataServer {
+        MetadataServer::run(Vec::new(), true)
+    }
+
+    fn run(body: Vec<u8>, hang: bool) -> MetadataServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (stop_flag, count) = (stop.clone(), served.clone());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body));
+        let (stop_flag, count, document) = (stop.clone(), served.clone(), body.clone());
         let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
             while !stop_flag.load(std::sync::atomic::Ordering::SeqCst) {
                 match listener.accept() {
+                    Ok((stream, _)) if hang => {
+                        held.push(stream);
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     Ok((stream, _)) => {
+                        let body = document.lock().unwrap().clone();
                         if answer(stream, &body).is_ok() {
                             count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
@@ -419,8 +437,14 @@ impl MetadataServer {
             port,
             stop,
             served,
+            body,
             thread: Some(thread),
         }
+    }
+
+    /// Serves `body` from now on.
+    pub fn set_body(&self, body: Vec<u8>) {
+        *self.body.lock().unwrap() = body;
     }
 
     /// The document's URL.
@@ -441,6 +465,38 @@ impl Drop for MetadataServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// IdP metadata for the xmlsec fixtures' IdP (`xmlsec::IDP`, SSO `sso`) trusting the
+/// certificates `keys/<name>.crt` named.
+pub fn idp_metadata(sso: &str, certificates: &[&str]) -> Vec<u8> {
+    use base64::Engine as _;
+    let keys: String = certificates
+        .iter()
+        .map(|name| {
+            let pem = read(xmlsec_dir().join(format!("keys/{name}.crt")));
+            let der = openssl::x509::X509::from_pem(&pem)
+                .unwrap()
+                .to_der()
+                .unwrap();
+            format!(
+                "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}\
+                 </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+                base64::engine::general_purpose::STANDARD.encode(der)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?>\n<md:EntityDescriptor \
+         xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" \
+         xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{}\">\
+         <md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         {keys}<md:SingleSignOnService \
+         Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{sso}\"/>\
+         </md:IDPSSODescriptor></md:EntityDescriptor>\n",
+        xmlsec::IDP
+    )
+    .into_bytes()
 }
 
 /// Answers one request with `body`.

@@ -95,6 +95,7 @@ fn good(source: MetadataSource) -> GoodMetadata {
         metadata: Arc::new(parse_idp_metadata(&bytes, None, DEFAULT_MAX_METADATA_BYTES).unwrap()),
         source,
         fetched_at: AT,
+        digest: openssl::sha::sha256(&bytes),
     }
 }
 
@@ -105,7 +106,6 @@ fn status(good: Option<GoodMetadata>, error: Option<&str>) -> MetadataStatus {
         good,
         error: error.map(str::to_owned),
         attempted_at: AT,
-        next_fetch_at: AT + time::Duration::HOUR,
     }
 }
 

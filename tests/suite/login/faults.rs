@@ -334,3 +334,115 @@ fn a_read_only_database_file_is_reported_and_recovered_from_without_a_restart() 
         bridge.why("login after the fix", &reply)
     );
 }
+
+/// The settings of the metadata scenario for `metadata`: the public-key settings of
+/// [`Bridge::start`] are then ignored.
+fn metadata_settings(metadata: &MetadataServer) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = settings()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    pairs.push(("SAML_METADATA_URL".into(), metadata.url()));
+    pairs
+}
+
+fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_restart_while_the_metadata_url_hangs_serves_logins_from_the_cache_at_once() {
+    let Some(idp) =
+        Idp::new("a_restart_while_the_metadata_url_hangs_serves_logins_from_the_cache_at_once")
+    else {
+        return;
+    };
+    let mut metadata = MetadataServer::start(idp_metadata(SSO, &["idp-rsa"]));
+    let pairs = metadata_settings(&metadata);
+    let bridge = Bridge::start(&as_refs(&pairs));
+    bridge.wait_ready(200, Duration::from_secs(10));
+    bridge.login(&idp, None, alice(&["Staff"]));
+    let Bridge {
+        instance,
+        server,
+        browser: agent,
+    } = bridge;
+    drop(server);
+
+    // The IdP hangs: accepts, never answers.
+    metadata.stop();
+    let hanging = MetadataServer::hanging();
+    let out = instance.fedbridge(&["config", "set", "SAML_METADATA_URL", &hanging.url()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The copy of the old URL does not count for the new one: put the old document in the
+    // database under the new URL, as the last good copy of it.
+    instance.sqlite3(&format!(
+        "UPDATE idp_metadata_cache SET url = '{}'",
+        hanging.url()
+    ));
+
+    let server = instance.serve("restart.log");
+    let bridge = Bridge {
+        instance,
+        server,
+        browser: agent,
+    };
+    let started = Instant::now();
+    bridge.wait_ready(200, Duration::from_secs(1));
+    bridge.login(&idp, None, alice(&["Staff"]));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "ready and logged in after {:?}",
+        started.elapsed()
+    );
+    assert!(hanging.served.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+}
+
+#[test]
+fn after_the_idp_rolls_its_key_over_the_first_login_signed_with_the_new_key_succeeds() {
+    let Some(idp) = Idp::new(
+        "after_the_idp_rolls_its_key_over_the_first_login_signed_with_the_new_key_succeeds",
+    ) else {
+        return;
+    };
+    let metadata = MetadataServer::start(idp_metadata(SSO, &["idp-rsa"]));
+    let pairs = metadata_settings(&metadata);
+    let bridge = Bridge::start(&as_refs(&pairs));
+    bridge.wait_ready(200, Duration::from_secs(10));
+    bridge.login(&idp, None, alice(&["Staff"]));
+
+    // The IdP publishes its new key only and signs with it; fedbridge's copy is an hour fresh.
+    metadata.set_body(idp_metadata(SSO, &["attacker-rsa"]));
+    let fetched = metadata.served.load(std::sync::atomic::Ordering::SeqCst);
+    let audit = bridge.count("login_audit");
+    let rolled = idp.with_key("attacker-rsa");
+    bridge.login(&rolled, None, alice(&["Staff"]));
+    assert_eq!(
+        metadata.served.load(std::sync::atomic::Ordering::SeqCst),
+        fetched + 1,
+        "exactly one early fetch"
+    );
+    assert_eq!(
+        bridge.count("login_audit"),
+        audit + 1,
+        "only the accepted row: {}",
+        bridge.last_audit()
+    );
+
+    // A flood of responses signed with the key taken out of service: at most one early fetch
+    // per 30 s, each refused.
+    for _ in 0..5 {
+        let begun = bridge.begin(None);
+        let forged = idp.post_value(&alice(&["Staff"]).answering(&begun.request_id));
+        let reply = bridge.post_response(&forged, Some(&begun.relay_state));
+        bridge.refused(&reply, "signature_invalid", "POST signed with the old key");
+    }
+    assert!(
+        metadata.served.load(std::sync::atomic::Ordering::SeqCst) <= fetched + 2,
+        "{} fetches",
+        metadata.served.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
