@@ -106,7 +106,8 @@ pub async fn watch(state: web::Data<AppState>) {
         .timeout(FETCH_TIMEOUT)
         .disable_redirects()
         .finish();
-    let mut early = false;
+    // A fetch at start too, beside the copy of the database already in service.
+    let mut early = true;
     loop {
         let active = state.config();
         let status = state.metadata();
