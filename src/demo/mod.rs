@@ -339,7 +339,8 @@ async fn serve_all(
     .listen(listeners.idp)
     .map_err(|e| failed("the development IdP cannot listen", e))?
     .run();
-    let verifier = web::Data::new(downstream::verifier(&urls.fedbridge, AUDIENCE));
+    let verifier = web::Data::new(downstream::verifier(&urls.fedbridge, AUDIENCE, None));
+    let logout = web::Data::new(downstream::LogoutLink(format!("{}/logout", urls.fedbridge)));
     let login = web::Data::new(downstream::LoginLink(format!(
         "{}/saml/login?target={}",
         urls.fedbridge,
@@ -351,6 +352,7 @@ async fn serve_all(
             .wrap(crate::web::security_headers())
             .app_data(verifier.clone())
             .app_data(login.clone())
+            .app_data(logout.clone())
             .configure(downstream::configure)
     })
     .workers(1)

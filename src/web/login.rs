@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::config::IdpSource;
+use crate::downstream::handoff;
 use crate::login::{
     self, Attempt, ErrorKind, LoginContext, LoginError, PostedResponse, Refusal, RefusalSink as _,
 };
@@ -39,8 +40,8 @@ pub async fn login_page(
     query: web::Query<TargetQuery>,
     req: HttpRequest,
 ) -> HttpResponse {
-    if let Some(without) = without_token(&req) {
-        return see_other(&without).finish();
+    if handoff::link_token(&req).is_some() {
+        return see_other(&handoff::without_token(&req)).finish();
     }
     let target = query.into_inner().target.filter(|t| !t.is_empty());
     if active.config.automatic_login {
@@ -570,27 +571,6 @@ fn verified_active(
     } else {
         Err(WebError::Unauthorized)
     }
-}
-
-/// The request's path and query without its `xsession` parameters, when it had one.
-fn without_token(req: &HttpRequest) -> Option<String> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
-    if !pairs.iter().any(|(name, _)| name == TOKEN_NAME) {
-        return None;
-    }
-    let kept: Vec<&(String, String)> = pairs.iter().filter(|(n, _)| n != TOKEN_NAME).collect();
-    let mut location = req.path().to_owned();
-    if !kept.is_empty() {
-        location.push('?');
-        location.push_str(
-            &url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(kept)
-                .finish(),
-        );
-    }
-    Some(location)
 }
 
 /// The `xsession` cookie: for every path of our origin, never readable by scripts, sent on

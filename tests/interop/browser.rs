@@ -797,7 +797,7 @@ impl Downstream {
         use actix_web::{App, HttpServer, web};
         use fedbridge::demo::downstream::{self, LoginLink};
 
-        let verifier = web::Data::new(downstream::verifier(fedbridge, audience));
+        let verifier = web::Data::new(downstream::verifier(fedbridge, audience, None));
         let login = web::Data::new(LoginLink(format!(
             "{fedbridge}/saml/login?target=http%3A%2F%2F127.0.0.1%3A{port}%2F"
         )));

@@ -440,6 +440,7 @@ impl Downstream {
                 let verifier = web::Data::new(fedbridge::demo::downstream::verifier(
                     &sp_origin(),
                     AUDIENCE,
+                    None,
                 ));
                 let server = HttpServer::new(move || {
                     App::new()

@@ -24,6 +24,7 @@ use crate::idp_signer::{Assertion, Idp};
 use crate::support::*;
 
 mod binding;
+mod downstream;
 mod edge;
 mod faults;
 
