@@ -52,19 +52,9 @@ pub async fn login_page(
         }
         return see_other(&location).finish();
     }
-    let signed_in = match req.cookie(TOKEN_NAME) {
-        Some(cookie) => {
-            let token = cookie.value().to_owned();
-            let state = state.clone();
-            let config = active.clone();
-            web::block(move || verified_active(&state, &config.config, &token))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        }
-        None => None,
-    };
-    let name = signed_in.map(|claims| claims.name.unwrap_or(claims.sub));
+    let name = signed_in(&state, &active, &req)
+        .await
+        .map(|claims| claims.name.unwrap_or(claims.sub));
     pages::html(
         HttpResponse::Ok(),
         pages::login_page(target.as_deref(), name.as_deref()),
@@ -284,18 +274,7 @@ pub async fn logout_page(
     Configured(active): Configured,
     req: HttpRequest,
 ) -> HttpResponse {
-    let signed_in = match req.cookie(TOKEN_NAME) {
-        Some(cookie) => {
-            let token = cookie.value().to_owned();
-            let config = active.clone();
-            web::block(move || verified_active(&state, &config.config, &token))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        }
-        None => None,
-    };
-    let body = match signed_in {
+    let body = match signed_in(&state, &active, &req).await {
         Some(claims) => pages::logout_confirmation(
             claims.name.as_deref().unwrap_or(&claims.sub),
             &logout_token(&claims.jti),
@@ -556,6 +535,21 @@ fn verified(state: &AppState, config: &Config, token: &str) -> Result<XsessionCl
         now,
     )
     .map_err(|_| WebError::Unauthorized)
+}
+
+/// The claims of the browser's `xsession` cookie when its token is valid and honoured now
+/// (fedbridge's own pages: never the address, never a Bearer header).
+async fn signed_in(
+    state: &web::Data<AppState>,
+    active: &Arc<ActiveConfig>,
+    req: &HttpRequest,
+) -> Option<XsessionClaims> {
+    let token = req.cookie(TOKEN_NAME)?.value().to_owned();
+    let (state, config) = (state.clone(), active.clone());
+    web::block(move || verified_active(&state, &config.config, &token))
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// [`verified`], and honoured now (not revoked, its user not disabled): what fedbridge's own

@@ -909,7 +909,8 @@ impl<'c> Env<'c> {
                     &format!("form action {action}, expected {}", acs_url()),
                 );
                 self.last_saml_response = form.field("SAMLResponse").map(str::to_owned);
-                return self.post(&action, &form.fields);
+                let answer = self.post(&action, &form.fields);
+                return self.follow_hop(&action, answer);
             }
             let login = forms.iter().find(|f| {
                 f.kinds.iter().any(|(_, kind)| kind == "password") || f.action.ends_with("/signin")
@@ -942,6 +943,22 @@ impl<'c> Env<'c> {
             reply = self.post(&action, &fields);
         }
         self.fail("reach the ACS", "too many hops at the IdP")
+    }
+
+    /// The ACS's answer `answer` to a POST at `acs`, after fedbridge's same-site hop when it
+    /// sent one (a browser without the login cookie: IdP-initiated logins; its script submits
+    /// the form at once, which this does too).
+    fn follow_hop(&mut self, acs: &str, answer: Reply) -> Reply {
+        if answer.status != 200 {
+            return answer;
+        }
+        let forms = parse_forms(&answer.body);
+        let Some(hop) = forms.iter().find(|f| f.field("fedbridge_hop").is_some()) else {
+            return answer;
+        };
+        let action = resolve(acs, &hop.action)
+            .unwrap_or_else(|| self.fail("the hop form's action", &Self::describe(&answer)));
+        self.post(&action, &hop.fields)
     }
 
     /// SP-initiated: `GET /saml/login?target=<downstream>` (or `start` when given), the IdP's

@@ -24,6 +24,14 @@ fn over_http(bridge: &Bridge) -> String {
     consumer
 }
 
+/// The AuthnRequest ID and the RelayState of `reply`, the 303 of `/saml/login` to the IdP.
+fn request_of(reply: &Reply) -> (String, String) {
+    let decoded = decode_redirect(&reply.location).unwrap();
+    let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
+    let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
+    (request_id, decoded.relay_state.unwrap())
+}
+
 /// The `name=value` of the `Set-Cookie` for `name` in `reply`, and the whole header.
 fn set_cookie<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
     reply
@@ -52,12 +60,7 @@ fn over_http_the_hop_brings_the_cookie_and_only_the_starting_browser_completes()
         assert!(cookie.contains(attribute), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "{cookie}");
-    let decoded = decode_redirect(&reply.location).unwrap();
-    let request_id = {
-        let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
-        doc.root().unwrap().attr("ID").unwrap().into_owned()
-    };
-    let relay = decoded.relay_state.unwrap();
+    let (request_id, relay) = request_of(&reply);
     let response = idp.post_value(&alice(&["Staff"]).for_acs(&consumer).answering(&request_id));
 
     // The IdP's auto-post is cross-site: a Lax cookie stays home. The answer is the hop page,
@@ -83,11 +86,7 @@ fn over_http_the_hop_brings_the_cookie_and_only_the_starting_browser_completes()
     bridge.landed(&reply, DOWNSTREAM, "POST the hop form from browser A");
 
     // Browser A starts another login; a second browser B posts the response to it.
-    let reply = bridge.get("/saml/login", &[]);
-    let decoded = decode_redirect(&reply.location).unwrap();
-    let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
-    let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
-    let relay = decoded.relay_state.unwrap();
+    let (request_id, relay) = request_of(&bridge.get("/saml/login", &[]));
     let response = idp.post_value(&alice(&["Staff"]).for_acs(&consumer).answering(&request_id));
     let sessions = bridge.count("xsessions");
     let b = browser();
@@ -108,11 +107,7 @@ fn over_http_the_hop_brings_the_cookie_and_only_the_starting_browser_completes()
     assert_eq!(bridge.count("xsessions"), sessions, "no session for B");
 
     // Browser C has a login cookie of its own (it started a login): a mismatch.
-    let reply = bridge.get("/saml/login", &[]);
-    let decoded = decode_redirect(&reply.location).unwrap();
-    let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
-    let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
-    let relay = decoded.relay_state.unwrap();
+    let (request_id, relay) = request_of(&bridge.get("/saml/login", &[]));
     let response = idp.post_value(&alice(&["Staff"]).for_acs(&consumer).answering(&request_id));
     let c = browser();
     let started = bridge.get_as(&c, "/saml/login", &[]);
@@ -174,11 +169,9 @@ fn over_https_behind_a_proxy_the_cookie_rides_the_post_and_binds_the_login() {
         let cookie = set_cookie(&reply, "__Host-fedbridge-login")
             .unwrap_or_else(|| panic!("{reply:?}"))
             .to_owned();
-        let decoded = decode_redirect(&reply.location).unwrap();
-        let doc = xml::parse(decoded.xml.as_bytes(), 1 << 16).unwrap();
-        let request_id = doc.root().unwrap().attr("ID").unwrap().into_owned();
+        let (request_id, relay) = request_of(&reply);
         let pair = cookie.split(';').next().unwrap().to_owned();
-        (cookie, pair, request_id, decoded.relay_state.unwrap())
+        (cookie, pair, request_id, relay)
     };
     let (cookie, pair, request_id, relay) = begin();
     for attribute in [

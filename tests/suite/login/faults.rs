@@ -223,21 +223,29 @@ fn thread_count(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// A bridge whose database is on a tmpfs of `megabytes` (mounted at `disk/` in its directory),
+/// after one login; `None` when this machine cannot mount (see [`Tmpfs::mount`]). The bridge
+/// goes first on drop, then the tmpfs.
+fn on_tmpfs(test: &str, idp: &Idp, megabytes: u32) -> Option<(Bridge, Tmpfs, PathBuf)> {
+    let mut instance = Instance::new();
+    let mount = instance.dir.path().join("disk");
+    let tmpfs = Tmpfs::mount(test, &mount, megabytes)?;
+    instance.db = mount.join("fedbridge.db");
+    let bridge = Bridge::start_on(instance, &settings());
+    let (reply, _) = bridge.unsolicited(idp);
+    assert_eq!(reply.status, 303, "{}", bridge.why("first login", &reply));
+    Some((bridge, tmpfs, mount))
+}
+
 #[test]
 fn a_full_disk_is_reported_and_survived_without_a_restart() {
     let test = "a_full_disk_is_reported_and_survived_without_a_restart";
     let Some(idp) = Idp::new(test) else {
         return;
     };
-    let mut instance = Instance::new();
-    let mount = instance.dir.path().join("disk");
-    let Some(_tmpfs) = Tmpfs::mount(test, &mount, 16) else {
+    let Some((bridge, _tmpfs, mount)) = on_tmpfs(test, &idp, 16) else {
         return;
     };
-    instance.db = mount.join("fedbridge.db");
-    let bridge = Bridge::start_on(instance, &settings());
-    let (reply, _) = bridge.unsolicited(&idp);
-    assert_eq!(reply.status, 303, "{}", bridge.why("first login", &reply));
     bridge.wait_ready(200, Duration::from_secs(4));
 
     // The WAL emptied (its pages are reused otherwise), then the disk filled up.
@@ -287,16 +295,10 @@ fn a_read_only_database_file_is_reported_and_recovered_from_without_a_restart() 
     let Some(idp) = Idp::new(test) else {
         return;
     };
-    let mut instance = Instance::new();
-    let mount = instance.dir.path().join("disk");
-    let Some(_tmpfs) = Tmpfs::mount(test, &mount, 64) else {
+    // Configured and set up while writable, then made immutable before the server starts.
+    let Some((bridge, _tmpfs, _)) = on_tmpfs(test, &idp, 64) else {
         return;
     };
-    instance.db = mount.join("fedbridge.db");
-    // Configured and set up while writable, then made immutable before the server starts.
-    let bridge = Bridge::start_on(instance, &settings());
-    let (reply, _) = bridge.unsolicited(&idp);
-    assert_eq!(reply.status, 303, "{}", bridge.why("first login", &reply));
     let Bridge {
         instance,
         server,
