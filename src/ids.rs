@@ -11,6 +11,14 @@ pub fn random_id() -> Result<String, openssl::error::ErrorStack> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// 256 random bits, base64url without padding (43 characters): a secret only its holder knows
+/// (the browser binding of a login).
+pub fn random_secret() -> Result<String, openssl::error::ErrorStack> {
+    let mut bytes = [0u8; 32];
+    openssl::rand::rand_bytes(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// 48 random bits as 12 lower-case hex digits: a correlation ID short enough to read out over
 /// the phone, long enough to find one login among millions in the log.
 pub fn correlation_id() -> Result<String, openssl::error::ErrorStack> {
@@ -32,6 +40,9 @@ mod tests {
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
+        let secret = random_secret().unwrap();
+        assert_eq!(secret.len(), 43);
+        assert_ne!(secret, random_secret().unwrap());
         let c = correlation_id().unwrap();
         assert_eq!(c.len(), 12);
         assert!(c.bytes().all(|c| c.is_ascii_hexdigit()));

@@ -111,7 +111,7 @@ pub struct Snapshot {
     /// Days until each certificate or key expires: (kind, subject, days; negative: expired).
     pub expiry_days: Vec<(&'static str, String, f64)>,
     /// Outstanding AuthnRequests (not expired); `None` when the database could not say.
-    pub outstanding_requests: Option<i64>,
+    pub outstanding_requests: Option<u64>,
     /// Time spent waiting for a database connection or the write gate.
     pub database_wait: Option<std::sync::Arc<Histogram>>,
     /// Whether a valid configuration is in service.

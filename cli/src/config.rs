@@ -2,24 +2,26 @@
 //! changed through the same schema and loader as the server.
 //!
 //! `set` and `unset` decide inside one write transaction (see `Store::update_config`): they
-//! load the configuration as it is and as it would be, and refuse (nothing written) a value that
-//! is itself invalid, a change that makes a valid configuration invalid, or, while the
-//! configuration is still incomplete (first setup), a change that introduces a new problem.
-//! Settings that are simply still missing do not block a change, so the mandatory settings can
-//! be given one at a time.
+//! load the configuration as it is and as it would be, and write only what `config::admission`
+//! admits: a configuration valid afterwards, or, during first setup, one whose only problems
+//! are settings still missing (so the mandatory settings can be given one at a time). Anything
+//! else is refused with nothing written, naming the rows that block it, including rows the
+//! change does not touch: a change reported done is a change the servers put in service.
 //!
 //! Exit status: 0 done (or valid, for `check`), 1 refused, invalid or unknown, 2 usage error or a
 //! database that cannot be opened or used. Results go to stdout, errors to stderr.
 
+use crate::out::errln;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use fedbridge::clock::{Clock as _, SystemClock};
 use fedbridge::config::display::{MASK, default_value, not_set, shown};
 use fedbridge::config::schema::{Empty, Schema, SettingDef};
-use fedbridge::config::{self, Problem};
-use fedbridge::store::{ConfigRows, RowChange, Store};
+use fedbridge::config::{self, Admission, Problem};
+use fedbridge::store::{ConfigRows, NodeRecord, RowChange, Store};
 
 use crate::DbArg;
 
@@ -51,6 +53,10 @@ pub struct GetArgs {
     name: String,
     #[command(flatten)]
     db: DbArg,
+    /// Print the stored value's exact bytes (for scripts): invisible and control characters
+    /// are not escaped as `\u{...}`, as they are otherwise.
+    #[arg(long)]
+    raw: bool,
 }
 
 /// Options of `config set`.
@@ -159,12 +165,12 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     let schema = match config::schema::schema() {
         Ok(schema) => schema,
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             return ExitCode::from(2);
         }
     };
     if let ConfigCommand::Reference = command {
-        print!("{}", config::reference_table());
+        crate::out::out(&config::reference_table());
         return ExitCode::SUCCESS;
     }
     // Usage errors first: they need no database.
@@ -179,31 +185,107 @@ pub fn run(database: &str, command: &ConfigCommand) -> ExitCode {
     let request = match request {
         Ok(request) => request,
         Err(message) => {
-            eprintln!("fedbridge config: {message}");
+            errln!("fedbridge config: {message}");
             return ExitCode::from(2);
         }
     };
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             return ExitCode::from(2);
         }
     };
     let report = match (command, request) {
-        (_, Some(request)) => store.update_config(|rows| change(schema, rows, &request)),
-        (ConfigCommand::Get(args), None) => store
-            .config_rows()
-            .map(|rows| get(schema, &rows, &args.name)),
+        (_, Some(request)) => store
+            .update_config(|rows| change(schema, rows, &request))
+            .map(|mut report| {
+                if report.written_valid {
+                    in_service(&store, &mut report);
+                }
+                report
+            }),
+        (ConfigCommand::Get(args), None) => store.config_rows().map(|rows| {
+            if args.raw
+                && let Some(Some(value)) = rows.get(&args.name)
+            {
+                return Report::raw(value);
+            }
+            get(schema, &rows, &args.name)
+        }),
         (ConfigCommand::Check(_), None) => store.config_rows().map(|rows| check(schema, &rows)),
         (_, None) => store.config_rows().map(|rows| list(schema, &rows)),
     };
     match report {
         Ok(report) => report.print(),
         Err(e) => {
-            eprintln!("fedbridge config: {e}");
+            errln!("fedbridge config: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// How long `set` and `unset` wait for the running servers to take a change in.
+const IN_SERVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A server that has not written its status for this long is not counted as running (its write
+/// probe runs every 2 s).
+const NODE_SILENCE_SECONDS: i64 = 10;
+
+/// After a change was written: waits (at most [`IN_SERVICE_WAIT`]) until every running server
+/// reports the settings version that holds it, and says so. The servers read the version every
+/// second and record the one they hold at once, so once this says "in service", every request
+/// those servers receive from then on uses the new settings.
+fn in_service(store: &Store, report: &mut Report) {
+    let deadline = std::time::Instant::now() + IN_SERVICE_WAIT;
+    let version = match store.config_version() {
+        Ok(version) => version,
+        Err(e) => {
+            report.err(format!("warning: cannot read the settings version: {e}"));
+            return;
+        }
+    };
+    loop {
+        let now = SystemClock.now().unix_timestamp();
+        let nodes = match store.nodes_seen_since(now - NODE_SILENCE_SECONDS) {
+            Ok(nodes) => nodes,
+            Err(e) => {
+                report.err(format!("warning: cannot read the servers' status: {e}"));
+                return;
+            }
+        };
+        let behind: Vec<&NodeRecord> = nodes
+            .iter()
+            .filter(|n| n.config_version < version)
+            .collect();
+        if nodes.is_empty() {
+            report.out(
+                "No fedbridge server is running on this database: the change is in service as \
+                 soon as one starts.",
+            );
+            return;
+        }
+        if behind.is_empty() {
+            report.out(format!(
+                "In service on {} running server{}.",
+                nodes.len(),
+                if nodes.len() == 1 { "" } else { "s" }
+            ));
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            let names: Vec<&str> = behind.iter().map(|n| n.node_id.as_str()).collect();
+            report.err(format!(
+                "warning: written, but not yet in service on {} of {} running servers after {} \
+                 s ({}); see their logs and /healthz",
+                behind.len(),
+                nodes.len(),
+                IN_SERVICE_WAIT.as_secs(),
+                names.join(", ")
+            ));
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
@@ -213,9 +295,21 @@ struct Report {
     out: String,
     err: String,
     code: u8,
+    /// Print `out` as it is, unescaped (`config get --raw`).
+    raw: bool,
+    /// A change was written and the configuration is valid: wait for it to be in service.
+    written_valid: bool,
 }
 
 impl Report {
+    fn raw(value: &str) -> Report {
+        Report {
+            out: format!("{value}\n"),
+            raw: true,
+            ..Report::default()
+        }
+    }
+
     fn out(&mut self, line: impl AsRef<str>) {
         self.out.push_str(line.as_ref());
         self.out.push('\n');
@@ -227,8 +321,12 @@ impl Report {
     }
 
     fn print(&self) -> ExitCode {
-        print!("{}", self.out);
-        eprint!("{}", self.err);
+        if self.raw {
+            crate::out::out_raw(&self.out);
+        } else {
+            crate::out::out(&self.out);
+        }
+        crate::out::err(&self.err);
         ExitCode::from(self.code)
     }
 }
@@ -472,10 +570,9 @@ fn change(
         return (BTreeMap::new(), report);
     }
 
-    let before = config::load(rows);
-    let verdict = judge(&before, &config::load(&after), &after, &request.changes);
+    let verdict = config::admission(&config::load(rows), &config::load(&after));
     match verdict {
-        Verdict::Refused {
+        Admission::Refused {
             valid_before,
             problems,
         } => {
@@ -486,11 +583,25 @@ fn change(
                 )
             } else {
                 format!(
-                    "fedbridge config {verb}: refused, nothing written: the change would introduce \
-                     these problems:"
+                    "fedbridge config {verb}: refused, nothing written: the configuration would \
+                     not be valid afterwards:"
                 )
             }];
-            lines.extend(problems.iter().map(ToString::to_string));
+            let (own, blocking): (Vec<&Problem>, Vec<&Problem>) = problems
+                .iter()
+                .partition(|p| request.changes.contains_key(&p.key) || !rows.contains_key(&p.key));
+            lines.extend(own.iter().map(ToString::to_string));
+            if !blocking.is_empty() {
+                lines.push("Blocking rows (not part of this change):".into());
+                lines.extend(blocking.iter().map(ToString::to_string));
+                let names: Vec<&str> = blocking.iter().map(|p| p.key.as_str()).collect();
+                lines.push(format!(
+                    "Fix them in the same command, e.g. fedbridge config set {} VALUE ... (or \
+                     fedbridge config unset {})",
+                    names.join(" VALUE "),
+                    names.join(" ")
+                ));
+            }
             let companions: Vec<&str> = problems
                 .iter()
                 .filter(|p| !after.contains_key(&p.key) && !request.changes.contains_key(&p.key))
@@ -511,94 +622,30 @@ fn change(
             }
             refuse(report, &lines)
         }
-        Verdict::Valid { warnings } => {
+        Admission::Valid { warnings } => {
             describe_changes(&mut report, &request.changes);
             report.out("The configuration is valid.");
+            report.written_valid = true;
             for warning in &warnings {
                 report.out(format!("warning: {warning}"));
             }
             (request.changes.clone(), report)
         }
-        Verdict::Incomplete { remaining } => {
+        Admission::FirstSetup { missing } => {
             describe_changes(&mut report, &request.changes);
             report.out(format!(
-                "The configuration is still incomplete ({}); the change is allowed because it \
-                 introduces no new problem. Still to do:",
-                count(remaining.len(), "problem")
+                "The configuration is still incomplete (first setup): not in service until \
+                 {} set:",
+                if missing.len() == 1 {
+                    "this is".to_owned()
+                } else {
+                    format!("these {} are", missing.len())
+                }
             ));
-            for problem in &remaining {
+            for problem in &missing {
                 report.out(problem.to_string());
             }
             (request.changes.clone(), report)
-        }
-    }
-}
-
-/// The outcome of comparing the configuration before and after a change.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    /// Valid after the change: write.
-    Valid { warnings: Vec<Problem> },
-    /// Invalid before and after, and the change introduces no problem: write.
-    Incomplete { remaining: Vec<Problem> },
-    /// Do not write: these problems are the change's doing.
-    Refused {
-        valid_before: bool,
-        problems: Vec<Problem>,
-    },
-}
-
-/// Whether `changes` (turning the rows into `after_rows`) may be written.
-///
-/// - Valid afterwards: yes.
-/// - Valid before, invalid afterwards: no.
-/// - Invalid before and afterwards (first setup): no if a problem is the change's doing: any
-///   problem of a setting given a value (the value is invalid or clashes), a new problem of a
-///   setting made NULL or unset (it was needed), or a new problem of another setting that has a
-///   row (the change clashes with it). A new problem of a setting that has no row is a setting
-///   still to be given (SAML_SIGNING_CERTIFICATE once SAML_REDIRECT_URL is set) and does not
-///   block.
-fn judge(
-    before: &Result<config::Loaded, Vec<Problem>>,
-    after: &Result<config::Loaded, Vec<Problem>>,
-    after_rows: &ConfigRows,
-    changes: &BTreeMap<String, RowChange>,
-) -> Verdict {
-    let after = match after {
-        Ok(loaded) => {
-            return Verdict::Valid {
-                warnings: loaded.warnings.clone(),
-            };
-        }
-        Err(problems) => problems,
-    };
-    let before = match before {
-        Ok(_) => {
-            return Verdict::Refused {
-                valid_before: true,
-                problems: after.clone(),
-            };
-        }
-        Err(problems) => problems,
-    };
-    let had_problem = |key: &str| before.iter().any(|b| b.key == key);
-    let introduced: Vec<Problem> = after
-        .iter()
-        .filter(|p| match changes.get(&p.key) {
-            Some(RowChange::Set(Some(value))) if !value.trim().is_empty() => true,
-            Some(_) => !had_problem(&p.key),
-            None => !before.contains(p) && after_rows.contains_key(&p.key),
-        })
-        .cloned()
-        .collect();
-    if introduced.is_empty() {
-        Verdict::Incomplete {
-            remaining: after.clone(),
-        }
-    } else {
-        Verdict::Refused {
-            valid_before: false,
-            problems: introduced,
         }
     }
 }

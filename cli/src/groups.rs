@@ -7,12 +7,14 @@
 //! IdP identifier another group carries: nothing written), 2 usage error (an invalid name or
 //! identifier, `--idp-id` with several names) or a database that cannot be opened or used.
 
+use crate::out::{errln, outln};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::store::{GroupChangeRefused, Store};
+use fedbridge::text::escape;
 
 use crate::DbArg;
 
@@ -87,7 +89,10 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             let mut names = Vec::new();
             for name in given {
                 if let Some(why) = invalid_name(name) {
-                    eprintln!("fedbridge groups: invalid group name {name:?}: {why}");
+                    errln!(
+                        "fedbridge groups: invalid group name \"{}\": {why}",
+                        escape(name)
+                    );
                     return ExitCode::from(2);
                 }
                 if !names.contains(name) {
@@ -100,14 +105,12 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     let mut idp_ids: Vec<String> = Vec::new();
     if let GroupsCommand::Add(args) = command {
         if !args.idp_ids.is_empty() && names.len() != 1 {
-            eprintln!(
-                "fedbridge groups: --idp-id names the identifiers of one group; give one NAME"
-            );
+            errln!("fedbridge groups: --idp-id names the identifiers of one group; give one NAME");
             return ExitCode::from(2);
         }
         for id in &args.idp_ids {
             if let Some(why) = invalid_name(id) {
-                eprintln!("fedbridge groups: invalid IdP id {id:?}: {why}");
+                errln!("fedbridge groups: invalid IdP id {id:?}: {why}");
                 return ExitCode::from(2);
             }
             if !idp_ids.iter().any(|seen| seen.eq_ignore_ascii_case(id)) {
@@ -118,28 +121,36 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge groups: {e}");
+            errln!("fedbridge groups: {e}");
             return ExitCode::from(2);
         }
     };
     let result = match command {
         GroupsCommand::List(_) => store.list_groups().map(|groups| {
             if groups.is_empty() {
-                println!("(no groups)");
+                outln!("(no groups)");
             } else {
-                println!(
+                outln!(
                     "{:<32} {:>7} {:>9} {:>5}  IDP IDS",
-                    "NAME", "MEMBERS", "FEDERATED", "LOCAL"
+                    "NAME",
+                    "MEMBERS",
+                    "FEDERATED",
+                    "LOCAL"
                 );
                 for group in groups {
                     let ids = if group.idp_ids.is_empty() {
                         "-".to_owned()
                     } else {
-                        group.idp_ids.join(", ")
+                        group
+                            .idp_ids
+                            .iter()
+                            .map(|id| escape(id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     };
-                    println!(
+                    outln!(
                         "{:<32} {:>7} {:>9} {:>5}  {ids}",
-                        group.name,
+                        escape(&group.name),
                         group.members(),
                         group.federated_members,
                         group.local_members
@@ -153,10 +164,10 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             .map(|outcome| match outcome {
                 Ok(()) => {
                     for name in &names {
-                        println!("added group {name:?}");
+                        outln!("added group \"{}\"", escape(name));
                     }
                     for id in &idp_ids {
-                        println!("  with IdP id {id:?}");
+                        outln!("  with IdP id \"{}\"", escape(id));
                     }
                     ExitCode::SUCCESS
                 }
@@ -167,9 +178,9 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
             .map(|outcome| match outcome {
                 Ok(memberships) => {
                     for name in &names {
-                        println!("removed group {name:?}");
+                        outln!("removed group \"{}\"", escape(name));
                     }
-                    println!("removed {memberships} membership(s)");
+                    outln!("removed {memberships} membership(s)");
                     ExitCode::SUCCESS
                 }
                 Err(refused) => refuse(&refused),
@@ -178,7 +189,7 @@ pub fn run(database: &str, command: &GroupsCommand) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fedbridge groups: {e}");
+            errln!("fedbridge groups: {e}");
             ExitCode::from(2)
         }
     }
@@ -188,19 +199,25 @@ fn refuse(refused: &GroupChangeRefused) -> ExitCode {
     match refused {
         GroupChangeRefused::Exist(names) => {
             for name in names {
-                eprintln!("fedbridge groups: group {name:?} exists already");
+                errln!(
+                    "fedbridge groups: group \"{}\" exists already",
+                    escape(name)
+                );
             }
-            eprintln!("fedbridge groups: nothing added");
+            errln!("fedbridge groups: nothing added");
         }
         GroupChangeRefused::IdpIdTaken { idp_id, group } => {
-            eprintln!("fedbridge groups: IdP id {idp_id:?} is already on group {group:?}");
-            eprintln!("fedbridge groups: nothing added");
+            errln!("fedbridge groups: IdP id {idp_id:?} is already on group {group:?}");
+            errln!("fedbridge groups: nothing added");
         }
         GroupChangeRefused::Unknown(names) => {
             for name in names {
-                eprintln!("fedbridge groups: no group {name:?} (names are case-sensitive)");
+                errln!(
+                    "fedbridge groups: no group \"{}\" (names are case-sensitive)",
+                    escape(name)
+                );
             }
-            eprintln!("fedbridge groups: nothing removed");
+            errln!("fedbridge groups: nothing removed");
         }
     }
     ExitCode::from(1)

@@ -14,6 +14,7 @@ use fedbridge::clock::{Clock, SystemClock};
 use fedbridge::config;
 use fedbridge::store::Store;
 
+use crate::out::{errln, outln};
 use crate::{DbArg, time};
 
 /// The `keys` subcommands.
@@ -40,26 +41,26 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge keys: {e}");
+            errln!("fedbridge keys: {e}");
             return ExitCode::from(2);
         }
     };
     let loaded = match store.config_rows() {
         Ok(rows) => config::load(&rows),
         Err(e) => {
-            eprintln!("fedbridge keys: {e}");
+            errln!("fedbridge keys: {e}");
             return ExitCode::from(2);
         }
     };
     let config = match loaded {
         Ok(loaded) => loaded.config,
         Err(problems) => {
-            eprintln!(
+            errln!(
                 "fedbridge keys: the configuration is invalid (the key's algorithm and the token \
                  lifetime come from it); fix it first (fedbridge config check):"
             );
             for problem in &problems {
-                eprintln!("{problem}");
+                errln!("{problem}");
             }
             return ExitCode::from(1);
         }
@@ -69,20 +70,23 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
     match command {
         KeysCommand::List(_) => match store.signing_keys() {
             Ok(keys) if keys.is_empty() => {
-                println!("(no signing key yet: the first login or JWKS request makes one)");
+                outln!("(no signing key yet: the first login or JWKS request makes one)");
                 ExitCode::SUCCESS
             }
             Ok(keys) => {
-                println!(
+                outln!(
                     "{:<44} {:<6} {:<20} {:<20} IN JWKS UNTIL",
-                    "KID", "ALG", "MADE", "RETIRED"
+                    "KID",
+                    "ALG",
+                    "MADE",
+                    "RETIRED"
                 );
                 for key in keys {
                     let until = match key.retired_at {
                         None => "(active)".to_owned(),
                         Some(retired) => time(retired + lifetime.whole_seconds()),
                     };
-                    println!(
+                    outln!(
                         "{:<44} {:<6} {:<20} {:<20} {until}",
                         key.kid,
                         key.algorithm,
@@ -93,7 +97,7 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("fedbridge keys: {e}");
+                errln!("fedbridge keys: {e}");
                 ExitCode::from(2)
             }
         },
@@ -101,7 +105,7 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
             let algorithm = config.xsession.algorithm;
             match store.rotate_signing_key(algorithm, now) {
                 Ok(key) => {
-                    println!(
+                    outln!(
                         "new xsession signing key {} ({}); the retired one stays in the JWKS \
                          until {} (its last token's expiry); running servers sign with the new \
                          key within a minute",
@@ -112,7 +116,7 @@ pub fn run(database: &str, command: &KeysCommand) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("fedbridge keys: {e}");
+                    errln!("fedbridge keys: {e}");
                     ExitCode::from(2)
                 }
             }

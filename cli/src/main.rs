@@ -14,6 +14,7 @@ mod groups;
 mod install;
 mod keys;
 mod metadata;
+mod out;
 mod saml_check;
 mod users;
 
@@ -117,6 +118,11 @@ struct ServeArgs {
     log: LogArgs,
     #[command(flatten)]
     db: DbArg,
+    /// Keep connections open between requests for SECONDS (default: one request per
+    /// connection). Only behind a reverse proxy that times out slow request heads itself: a
+    /// kept-alive connection's later heads have no deadline in the HTTP stack.
+    #[arg(long, value_name = "SECONDS")]
+    keep_alive: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,14 +175,14 @@ where
     if let Command::Config(command) = &mut cli.command
         && let Err(message) = command.take_options()
     {
-        eprintln!("fedbridge config: {message}");
+        crate::out::errln!("fedbridge config: {message}");
         return ExitCode::from(2);
     }
     let database = match cli.command.database() {
         Some(own) => resolve_database(own, cli.database.as_deref()),
         None => {
             if cli.database.is_some() {
-                eprintln!(
+                crate::out::errln!(
                     "fedbridge: this command uses no database; leave out --database (the demo \
                      always starts on a fresh temporary one)"
                 );
@@ -198,7 +204,13 @@ where
         Command::Users(command) => users::run(&database, &command),
         Command::Keys(command) => keys::run(&database, &command),
         Command::Metadata(_) => metadata::run(&database),
-        Command::Serve(args) => fedbridge::web::serve(&database, &args.listen),
+        Command::Serve(args) => fedbridge::web::serve(
+            &database,
+            &args.listen,
+            fedbridge::web::ServeOptions {
+                keep_alive: args.keep_alive.map(std::time::Duration::from_secs),
+            },
+        ),
         Command::Demo(args) => demo::run(&args),
         Command::Install(args) => install::run(&database, &args),
     }

@@ -4,6 +4,7 @@
 //! Exit status: 0 printed, 1 the configuration is invalid (every problem on stderr), 2 the
 //! database cannot be opened or read.
 
+use crate::out::errln;
 use std::process::ExitCode;
 
 use fedbridge::config;
@@ -14,26 +15,26 @@ pub fn run(database: &str) -> ExitCode {
     let rows = match Store::open(database).and_then(|store| store.config_rows()) {
         Ok(rows) => rows,
         Err(e) => {
-            eprintln!("fedbridge metadata: {e}");
+            errln!("fedbridge metadata: {e}");
             return ExitCode::from(2);
         }
     };
     match config::load(&rows) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
-                eprintln!("warning: {warning}");
+                errln!("warning: {warning}");
             }
-            print!("{}", loaded.config.sp_metadata());
+            crate::out::out(&loaded.config.sp_metadata());
             ExitCode::SUCCESS
         }
         Err(problems) => {
-            eprintln!(
+            errln!(
                 "fedbridge metadata: the configuration is invalid ({} problem{}); fix it with fedbridge config set:",
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" }
             );
             for problem in &problems {
-                eprintln!("{problem}");
+                errln!("{problem}");
             }
             ExitCode::from(1)
         }

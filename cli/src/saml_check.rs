@@ -4,6 +4,8 @@
 //! not an acceptable SAMLResponse is a rejection (1), never a usage error.
 
 use std::borrow::Cow;
+
+use crate::out::errln;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -119,7 +121,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let (sp, idp) = match settings(args) {
         Ok(s) => s,
         Err(message) => {
-            eprintln!("fedbridge saml check: {message}");
+            errln!("fedbridge saml check: {message}");
             return ExitCode::from(2);
         }
     };
@@ -134,13 +136,14 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     // One buffered writer for the whole run (a write(2) per 64 KiB, not per line), flushed
     // before anything goes to stderr so that the two stay in order.
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut line = Vec::with_capacity(4096);
     // One input buffer for the whole run.
     let mut bytes = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
         if let Err(e) = read_input(file, args.max_bytes, &mut bytes) {
             let _ = out.flush();
-            eprintln!("fedbridge saml check: cannot read {name}: {e}");
+            errln!("fedbridge saml check: cannot read {name}: {e}");
             io_error = true;
             continue;
         }
@@ -164,10 +167,21 @@ pub fn run(args: &CheckArgs) -> ExitCode {
                 })
             }
         };
-        if serde_json::to_writer(&mut out, &verdict).is_err() {
-            let _ = out.write_all(b"{}");
+        line.clear();
+        if serde_json::to_writer(&mut line, &verdict).is_err() {
+            line.clear();
+            line.extend_from_slice(b"{}");
         }
-        let _ = out.write_all(b"\n");
+        // Attacker text may hold hidden characters: escaped, so the line stays readable JSON.
+        match std::str::from_utf8(&line) {
+            Ok(json) if !json.is_ascii() => {
+                let _ = out.write_all(crate::out::json_line(json).as_bytes());
+            }
+            _ => {
+                let _ = out.write_all(&line);
+                let _ = out.write_all(b"\n");
+            }
+        }
     }
     let _ = out.flush();
     ExitCode::from(if io_error {

@@ -8,11 +8,14 @@
 //! Exit status: 0 done, 1 unknown user or an external ID another user holds, 2 usage error or a
 //! database that cannot be opened or used.
 
+use crate::out::{errln, outln};
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use fedbridge::store::{ExternalIdRefused, Store, UserDetail, UserSummary};
+use fedbridge::text::escape;
 
 use crate::{DbArg, time};
 
@@ -75,19 +78,22 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     if let UsersCommand::SetExternalId(SetExternalIdArgs { id: Some(id), .. }) = command
         && let Some(why) = crate::groups::invalid_name(id)
     {
-        eprintln!("fedbridge users: invalid external ID {id:?}: {why}");
+        errln!(
+            "fedbridge users: invalid external ID \"{}\": {why}",
+            escape(id)
+        );
         return ExitCode::from(2);
     }
     let store = match Store::open(database) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("fedbridge users: {e}");
+            errln!("fedbridge users: {e}");
             return ExitCode::from(2);
         }
     };
     let result = match command {
         UsersCommand::List(_) => store.list_users().map(|users| {
-            print!("{}", list(&users));
+            crate::out::out(&list(&users));
             ExitCode::SUCCESS
         }),
         UsersCommand::Show(args) => {
@@ -95,11 +101,11 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
                 .show_user(&args.login, RECENT_LOGINS)
                 .map(|detail| match detail {
                     Some(detail) => {
-                        print!("{}", show(&detail));
+                        crate::out::out(&show(&detail));
                         ExitCode::SUCCESS
                     }
                     None => {
-                        eprintln!("fedbridge users: no user {:?}", args.login);
+                        errln!("fedbridge users: no user \"{}\"", escape(&args.login));
                         ExitCode::from(1)
                     }
                 })
@@ -108,21 +114,26 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
             .set_external_id(&args.login, args.id.as_deref())
             .map(|outcome| match (outcome, &args.id) {
                 (Ok(login), Some(id)) => {
-                    println!("external ID of {login:?} set to {id:?}");
+                    outln!(
+                        "external ID of \"{}\" set to \"{}\"",
+                        escape(&login),
+                        escape(id)
+                    );
                     ExitCode::SUCCESS
                 }
                 (Ok(login), None) => {
-                    println!("external ID of {login:?} removed");
+                    outln!("external ID of \"{}\" removed", escape(&login));
                     ExitCode::SUCCESS
                 }
                 (Err(ExternalIdRefused::UnknownUser), _) => {
-                    eprintln!("fedbridge users: no user {:?}", args.login);
+                    errln!("fedbridge users: no user \"{}\"", escape(&args.login));
                     ExitCode::from(1)
                 }
                 (Err(ExternalIdRefused::Taken(holder)), _) => {
-                    eprintln!(
-                        "fedbridge users: the external ID is the user {holder:?}'s already; \
-                         nothing changed"
+                    errln!(
+                        "fedbridge users: the external ID is the user \"{}\"'s already; \
+                         nothing changed",
+                        escape(&holder)
                     );
                     ExitCode::from(1)
                 }
@@ -131,14 +142,15 @@ pub fn run(database: &str, command: &UsersCommand) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fedbridge users: {e}");
+            errln!("fedbridge users: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn opt(value: Option<&str>) -> &str {
-    value.unwrap_or("-")
+/// A stored value as shown: escaped (see `out`), `-` when absent.
+fn opt(value: Option<&str>) -> Cow<'_, str> {
+    value.map_or(Cow::Borrowed("-"), escape)
 }
 
 fn list(users: &[UserSummary]) -> String {
@@ -152,7 +164,7 @@ fn list(users: &[UserSummary]) -> String {
     for user in users {
         out.push_str(&format!(
             "{:<24} {:<24} {:<28} {:<8} {:>6}  {}\n",
-            user.login_name,
+            escape(&user.login_name),
             opt(user.full_name.as_deref()),
             opt(user.email.as_deref()),
             if user.disabled { "yes" } else { "no" },
@@ -170,16 +182,20 @@ fn show(detail: &UserDetail) -> String {
         if names.is_empty() {
             "(none)".to_owned()
         } else {
-            names.join(", ")
+            names
+                .iter()
+                .map(|n| escape(n))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let mut out = String::new();
     let mut line = |key: &str, value: &str| out.push_str(&format!("{key:<20} {value}\n"));
-    line("login name:", &user.login_name);
-    line("external ID:", opt(user.external_id.as_deref()));
-    line("full name:", opt(user.full_name.as_deref()));
-    line("e-mail:", opt(user.email.as_deref()));
-    line("description:", opt(user.description.as_deref()));
+    line("login name:", &escape(&user.login_name));
+    line("external ID:", &opt(user.external_id.as_deref()));
+    line("full name:", &opt(user.full_name.as_deref()));
+    line("e-mail:", &opt(user.email.as_deref()));
+    line("description:", &opt(user.description.as_deref()));
     line("inherit licences:", yes_no(user.inherit_licences));
     line("inherit permissions:", yes_no(user.inherit_permissions));
     line("disabled:", yes_no(user.disabled));
@@ -194,13 +210,13 @@ fn show(detail: &UserDetail) -> String {
     for entry in &detail.recent_logins {
         let mut text = format!("  {} {}", time(entry.at), entry.outcome);
         if let Some(reason) = &entry.reason_code {
-            text.push_str(&format!(" reason={reason}"));
+            text.push_str(&format!(" reason={}", escape(reason)));
         }
         if let Some(idp) = &entry.idp {
-            text.push_str(&format!(" idp={idp}"));
+            text.push_str(&format!(" idp={}", escape(idp)));
         }
         if let Some(id) = &entry.correlation_id {
-            text.push_str(&format!(" correlation={id}"));
+            text.push_str(&format!(" correlation={}", escape(id)));
         }
         if let Some(flags) = &entry.flags {
             text.push_str(&format!(" flags={flags}"));

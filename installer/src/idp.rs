@@ -80,7 +80,7 @@ pub fn summarise(url: &str, entity_id: Option<&str>) -> Result<IdpSummary, Summa
                 .timeout(FETCH_TIMEOUT)
                 .disable_redirects()
                 .finish();
-            fetch(&client, url).await
+            fetch(&client, url, MAX_METADATA_BYTES).await
         })
         .map_err(SummaryError::Unreachable)?;
     let metadata =

@@ -16,6 +16,7 @@ use fedbridge::config::keys::{
 };
 use fedbridge::config::schema::{Schema, SettingDef};
 use fedbridge::store::ConfigRows;
+use fedbridge::text::escape_output;
 
 /// Asks every step and the final confirmation; returns the database, the confirmed plan and
 /// the IdP metadata fetched.
@@ -48,7 +49,7 @@ pub fn run(
                             current = rows;
                             break;
                         }
-                        Err(e) => eprintln!("{e}"),
+                        Err(e) => eprintln!("{}", escape_output(&e)),
                     }
                 }
                 answers.database = Some(database.clone());
@@ -90,7 +91,7 @@ pub fn run(
     }
     let plan = make_plan(schema, questions, &current, &answers)?;
     println!("The install will:");
-    print!("{}", describe(schema, &plan));
+    print!("{}", escape_output(&describe(schema, &plan)));
     let q = questions
         .get(questions::CONFIRM_WRITE)
         .map_err(Stop::Failed)?;
@@ -182,7 +183,7 @@ fn check_metadata_url(
     loop {
         match idp::summarise(url, chosen.as_deref()) {
             Ok(summary) => {
-                print!("{summary}");
+                print!("{}", escape_output(&summary.to_string()));
                 let q = questions
                     .get(questions::CONFIRM_IDP)
                     .map_err(Stop::Failed)?;
@@ -201,14 +202,14 @@ fn check_metadata_url(
                 return Ok(true);
             }
             Err(SummaryError::Ambiguous(message, entity_ids)) => {
-                eprintln!("{message}");
+                eprintln!("{}", escape_output(&message));
                 let q = questions.get(questions::CHOOSE_IDP).map_err(Stop::Failed)?;
                 chosen = Some(ask(
                     Select::new(&q.prompt, entity_ids).with_help_message(&q.help)
                 )?);
             }
             Err(SummaryError::Unreachable(message)) => {
-                eprintln!("{message}");
+                eprintln!("{}", escape_output(&message));
                 let q = questions
                     .get(questions::CONFIRM_UNREACHABLE_METADATA)
                     .map_err(Stop::Failed)?;
@@ -219,7 +220,7 @@ fn check_metadata_url(
                 return Ok(save);
             }
             Err(SummaryError::Refused(message)) => {
-                eprintln!("{message}");
+                eprintln!("{}", escape_output(&message));
                 return Ok(false);
             }
         }

@@ -29,6 +29,7 @@ use crate::questions::Questions;
 use fedbridge::config::schema::Schema;
 use fedbridge::config::{Config, keys as setting};
 use fedbridge::store::{CachedMetadata, ConfigRows, Location, RowChange, Store};
+use fedbridge::text::escape_output;
 
 /// The name of the SP metadata file written beside an SQLite database (or in the working
 /// directory for PostgreSQL) unless `--sp-metadata` says otherwise.
@@ -62,11 +63,11 @@ pub fn run(options: &Options) -> ExitCode {
     match run_inner(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Stop::Refused(message)) => {
-            eprintln!("fedbridge install: {message}");
+            eprintln!("fedbridge install: {}", escape_output(&message));
             ExitCode::from(1)
         }
         Err(Stop::Failed(message)) => {
-            eprintln!("fedbridge install: {message}");
+            eprintln!("fedbridge install: {}", escape_output(&message));
             ExitCode::from(2)
         }
     }
@@ -81,11 +82,11 @@ fn run_inner(options: &Options) -> Result<(), Stop> {
     };
     if options.dry_run {
         println!("Dry run: nothing written. The install would:");
-        print!("{}", describe(schema, &plan));
+        print!("{}", escape_output(&describe(schema, &plan)));
         return Ok(());
     }
     let metadata_path = commit(&database, &plan, metadata.as_ref(), options)?;
-    print!("{}", handoff(&plan.config, &metadata_path));
+    print!("{}", escape_output(&handoff(&plan.config, &metadata_path)));
     Ok(())
 }
 
@@ -117,12 +118,13 @@ fn from_answers_file(
     {
         match idp::summarise(url.trim(), entity_id(&answers, &current)) {
             Ok(summary) => {
-                print!("{summary}");
+                print!("{}", escape_output(&summary.to_string()));
                 metadata = Some(summary);
             }
             Err(SummaryError::Unreachable(message)) if answers.confirm_unreachable_metadata => {
                 eprintln!(
-                    "warning: {message}; saved anyway ({})",
+                    "warning: {}; saved anyway ({})",
+                    escape_output(&message),
                     questions::CONFIRM_UNREACHABLE_METADATA
                 );
             }

@@ -324,6 +324,9 @@ pub fn plan(
             }
         }
     }
+    // The rule of `config set` (`config::admission`) without its first-setup exception: the
+    // install writes a configuration that is in service, or nothing. Rows the install does not
+    // touch can block it; they are named as such.
     match config::load(&after) {
         Ok(loaded) => Ok(Plan {
             before: current.clone(),
@@ -332,7 +335,21 @@ pub fn plan(
             config: loaded.config,
             warnings: loaded.warnings,
         }),
-        Err(problems) => Err(Invalid(problems.iter().map(ToString::to_string).collect())),
+        Err(problems) => {
+            let (own, blocking): (Vec<&Problem>, Vec<&Problem>) = problems
+                .iter()
+                .partition(|p| changes.contains_key(&p.key) || !current.contains_key(&p.key));
+            let mut lines: Vec<String> = own.iter().map(ToString::to_string).collect();
+            if !blocking.is_empty() {
+                lines.push(
+                    "Blocking rows (not set by this install; fix them with fedbridge config \
+                     set, or answer them):"
+                        .into(),
+                );
+                lines.extend(blocking.iter().map(ToString::to_string));
+            }
+            Err(Invalid(lines))
+        }
     }
 }
 
@@ -452,6 +469,24 @@ mod tests {
         );
         let a = answers("https://sso.example.com", &[(SAML_METADATA_URL, "ftp://x")]);
         assert!(plan(schema, q(), &ConfigRows::new(), &a, None).is_err());
+    }
+
+    #[test]
+    fn an_invalid_row_the_install_does_not_touch_blocks_it_and_is_named() {
+        let current =
+            ConfigRows::from([("FEDBRIDGE_CLOCK_SKEW".to_owned(), Some("90 s".to_owned()))]);
+        let a = answers("https://sso.example.com", &[(SAML_METADATA_URL, MD)]);
+        let Err(Invalid(lines)) = plan(schema().unwrap(), q(), &current, &a, None) else {
+            panic!("an install over an invalid row was planned");
+        };
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("Blocking rows"))
+            .unwrap_or_else(|| panic!("{lines:?}"));
+        assert!(
+            lines[at + 1].starts_with("FEDBRIDGE_CLOCK_SKEW: '90 s' is not a duration"),
+            "{lines:?}"
+        );
     }
 
     #[test]

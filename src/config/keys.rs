@@ -74,6 +74,28 @@ pub const FEDBRIDGE_METRICS_TOKEN: &str = "FEDBRIDGE_METRICS_TOKEN";
 pub const FEDBRIDGE_CERT_EXPIRY_WARNING: &str = "FEDBRIDGE_CERT_EXPIRY_WARNING";
 /// Product or company name on the login page.
 pub const FEDBRIDGE_PRODUCT_NAME: &str = "FEDBRIDGE_PRODUCT_NAME";
+/// Deadline of a request body.
+pub const FEDBRIDGE_REQUEST_BODY_TIMEOUT: &str = "FEDBRIDGE_REQUEST_BODY_TIMEOUT";
+/// Bytes all request bodies in flight may take.
+pub const FEDBRIDGE_BODY_MEMORY_BUDGET: &str = "FEDBRIDGE_BODY_MEMORY_BUDGET";
+/// Request bodies in flight per client.
+pub const FEDBRIDGE_MAX_BODIES_PER_CLIENT: &str = "FEDBRIDGE_MAX_BODIES_PER_CLIENT";
+/// Refused ACS posts per client.
+pub const FEDBRIDGE_RATE_LIMIT_ACS: &str = "FEDBRIDGE_RATE_LIMIT_ACS";
+/// `/saml/login` per client.
+pub const FEDBRIDGE_RATE_LIMIT_LOGIN: &str = "FEDBRIDGE_RATE_LIMIT_LOGIN";
+/// Reverse proxies whose X-Forwarded-For is believed.
+pub const FEDBRIDGE_TRUSTED_PROXIES: &str = "FEDBRIDGE_TRUSTED_PROXIES";
+/// Logins waiting for the IdP at once.
+pub const FEDBRIDGE_MAX_OUTSTANDING_REQUESTS: &str = "FEDBRIDGE_MAX_OUTSTANDING_REQUESTS";
+/// How long login audit rows are kept.
+pub const FEDBRIDGE_AUDIT_RETENTION: &str = "FEDBRIDGE_AUDIT_RETENTION";
+/// How long a request waits for the database.
+pub const FEDBRIDGE_DATABASE_WAIT: &str = "FEDBRIDGE_DATABASE_WAIT";
+/// Unlocks the health details over HTTP.
+pub const FEDBRIDGE_HEALTH_SECRET: &str = "FEDBRIDGE_HEALTH_SECRET";
+/// Largest IdP metadata document.
+pub const FEDBRIDGE_MAX_METADATA_BYTES: &str = "FEDBRIDGE_MAX_METADATA_BYTES";
 
 /// Every key above.
 pub const ALL: &[&str] = &[
@@ -113,4 +135,15 @@ pub const ALL: &[&str] = &[
     FEDBRIDGE_METRICS_TOKEN,
     FEDBRIDGE_CERT_EXPIRY_WARNING,
     FEDBRIDGE_PRODUCT_NAME,
+    FEDBRIDGE_REQUEST_BODY_TIMEOUT,
+    FEDBRIDGE_BODY_MEMORY_BUDGET,
+    FEDBRIDGE_MAX_BODIES_PER_CLIENT,
+    FEDBRIDGE_RATE_LIMIT_ACS,
+    FEDBRIDGE_RATE_LIMIT_LOGIN,
+    FEDBRIDGE_TRUSTED_PROXIES,
+    FEDBRIDGE_MAX_OUTSTANDING_REQUESTS,
+    FEDBRIDGE_AUDIT_RETENTION,
+    FEDBRIDGE_DATABASE_WAIT,
+    FEDBRIDGE_HEALTH_SECRET,
+    FEDBRIDGE_MAX_METADATA_BYTES,
 ];

@@ -9,8 +9,8 @@ use crate::config::keys::*;
 use crate::config::schema::{CONSUMER_URL, Empty, Required, Schema, SettingDef};
 use crate::config::value::{self, AbsoluteUrl, Value};
 use crate::config::{
-    AttributeMapping, AuthnRequestBinding, Config, IdpSource, Loaded, LoginNameMatch,
-    ManagedGroups, Problem, SecretString, SpKeyPair, XsessionSettings, rules,
+    AttributeMapping, AuthnRequestBinding, Config, EdgeSettings, IdpSource, IpNetwork, Loaded,
+    LoginNameMatch, ManagedGroups, Problem, SecretString, SpKeyPair, XsessionSettings, rules,
 };
 use crate::saml::{DecryptionKey, SigningKey};
 
@@ -110,6 +110,7 @@ pub(crate) fn load(
     }
     let config = build(&slots).map_err(|p| vec![p])?;
     warnings.extend(insecure_warnings(&config));
+    warnings.extend(plain_http_warnings(&config));
     Ok(Loaded { config, warnings })
 }
 
@@ -174,7 +175,10 @@ fn apply_defaults(slots: &mut Slots<'_>, problems: &mut Vec<Problem>) {
                 };
             }
             (None, Required::Always) => {
-                problems.push(Problem::about(slot.def, "is mandatory but not set".into()));
+                problems.push(Problem::missing(
+                    slot.def,
+                    "is mandatory but not set".into(),
+                ));
             }
             (None, _) => {}
         }
@@ -205,6 +209,7 @@ fn unknown_key_warning(name: &str, suggestion: Option<&str>) -> Problem {
         key: name.into(),
         message,
         example: None,
+        missing: false,
     }
 }
 
@@ -238,7 +243,58 @@ fn insecure_warnings(config: &Config) -> Vec<Problem> {
                       practical; set it back to 0 once the IdP signs with SHA-256"
                 .into(),
             example: None,
+            missing: false,
         });
+    }
+    warnings
+}
+
+/// Plain http beside an https consumer URL: the token (downstream and exit URLs) or the IdP's
+/// keys (metadata) would travel unencrypted.
+fn plain_http_warnings(config: &Config) -> Vec<Problem> {
+    if !config.is_https() {
+        return Vec::new();
+    }
+    let warn = |key: &str, what: &str, url: &str| Problem {
+        key: key.into(),
+        message: format!(
+            "{} is plain http beside an https SAML_CONSUMER_URL: {what} unencrypted",
+            value::quote(url, false)
+        ),
+        example: None,
+        missing: false,
+    };
+    let mut warnings: Vec<Problem> = config
+        .allowed_downstream
+        .iter()
+        .filter(|url| url.starts_with("http://"))
+        .map(|url| {
+            warn(
+                FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS,
+                "the xsession token would travel there",
+                url,
+            )
+        })
+        .collect();
+    if let Some(exit) = config
+        .exit_url
+        .as_ref()
+        .filter(|u| u.url().scheme() == "http")
+    {
+        warnings.push(warn(
+            FEDBRIDGE_EXIT_URL,
+            "logging out would end on a page loaded",
+            exit.as_str(),
+        ));
+    }
+    if let IdpSource::Metadata { url, .. } = &config.idp
+        && url.url().scheme() == "http"
+    {
+        warnings.push(warn(
+            SAML_METADATA_URL,
+            "the IdP's signing keys (the trust anchor) would be fetched",
+            url.as_str(),
+        ));
     }
     warnings
 }
@@ -356,6 +412,26 @@ fn build(slots: &Slots<'_>) -> Result<Config, Problem> {
         metrics_token: get.secret(FEDBRIDGE_METRICS_TOKEN)?,
         cert_expiry_warning: get.duration(FEDBRIDGE_CERT_EXPIRY_WARNING)?,
         product_name: get.text(FEDBRIDGE_PRODUCT_NAME)?,
+        edge: EdgeSettings {
+            body_timeout: get.duration(FEDBRIDGE_REQUEST_BODY_TIMEOUT)?,
+            body_memory_budget: get.size(FEDBRIDGE_BODY_MEMORY_BUDGET)?,
+            max_bodies_per_client: get.size(FEDBRIDGE_MAX_BODIES_PER_CLIENT)?,
+            rate_limit_acs: get.rate_limit(FEDBRIDGE_RATE_LIMIT_ACS)?,
+            rate_limit_login: get.rate_limit(FEDBRIDGE_RATE_LIMIT_LOGIN)?,
+            trusted_proxies: get
+                .strings(FEDBRIDGE_TRUSTED_PROXIES)?
+                .unwrap_or_default()
+                .iter()
+                .map(|n| IpNetwork::parse(n).map_err(|e| internal(FEDBRIDGE_TRUSTED_PROXIES, &e)))
+                .collect::<Result<_, _>>()?,
+            max_outstanding_requests: get
+                .size(FEDBRIDGE_MAX_OUTSTANDING_REQUESTS)
+                .map(|n| n as u64)?,
+        },
+        audit_retention: get.duration(FEDBRIDGE_AUDIT_RETENTION)?,
+        database_wait: get.duration(FEDBRIDGE_DATABASE_WAIT)?,
+        health_secret: get.secret(FEDBRIDGE_HEALTH_SECRET)?,
+        max_metadata_bytes: get.size(FEDBRIDGE_MAX_METADATA_BYTES)?,
     })
 }
 
@@ -437,6 +513,21 @@ impl Getter<'_, '_> {
         self.need(key, got)
     }
 
+    /// A non-negative `integer` with a default, as a size or count.
+    fn size(&self, key: &str) -> Result<usize, Problem> {
+        let n = self.need(key, self.integer(key)?)?;
+        usize::try_from(n).map_err(|_| internal(key, "is negative"))
+    }
+
+    /// A `rate_limit` with a default (`None`: off).
+    fn rate_limit(&self, key: &str) -> Result<Option<crate::config::RateLimit>, Problem> {
+        let got = self.typed(key, |v| match v {
+            Value::RateLimit(r) => Some(*r),
+            _ => None,
+        })?;
+        self.need(key, got)
+    }
+
     /// A `duration` with a default.
     fn duration(&self, key: &str) -> Result<Duration, Problem> {
         let got = self.typed(key, |v| match v {
@@ -454,5 +545,6 @@ fn internal(key: &str, what: &str) -> Problem {
             "internal error: the setting {what} (config-schema/settings.toml and src/config disagree)"
         ),
         example: None,
+        missing: false,
     }
 }

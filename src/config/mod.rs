@@ -13,6 +13,7 @@
 //! - `SAML_CONSUMER_URL` is mandatory.
 //! - `FEDBRIDGE_SP_PRIVATE_KEY` and `FEDBRIDGE_SP_CERTIFICATE`: both or neither, and matching.
 
+mod admission;
 pub mod display;
 pub mod keys;
 mod load;
@@ -27,8 +28,9 @@ use std::fmt;
 use time::Duration;
 use url::Url;
 
+pub use self::admission::{Admission, admission};
 pub use self::reference::reference_table;
-pub use self::value::AbsoluteUrl;
+pub use self::value::{AbsoluteUrl, IpNetwork, RateLimit};
 use crate::saml::metadata::{SsoBinding, SsoEndpoint};
 use crate::saml::{AlgorithmPolicy, DecryptionKey, SigningKey, SpSettings, TrustedIdp};
 use crate::token::Algorithm;
@@ -43,6 +45,7 @@ pub fn load(rows: &BTreeMap<String, Option<String>>) -> Result<Loaded, Vec<Probl
             key: "config-schema".into(),
             message: e.to_string(),
             example: None,
+            missing: false,
         }]),
     }
 }
@@ -66,6 +69,10 @@ pub struct Problem {
     pub message: String,
     /// A correct value.
     pub example: Option<String>,
+    /// A setting this configuration needs has no value yet: the configuration is incomplete
+    /// rather than wrong (first setup may go on; see [`admission`]). `false` for everything
+    /// else: a bad value, a clash between settings, half of a pair.
+    pub missing: bool,
 }
 
 impl Problem {
@@ -75,6 +82,15 @@ impl Problem {
             key: def.name.clone(),
             message,
             example: Some(def.example.clone()),
+            missing: false,
+        }
+    }
+
+    /// `def` is required here and has no value ([`Problem::missing`] is true).
+    pub fn missing(def: &schema::SettingDef, message: String) -> Problem {
+        Problem {
+            missing: true,
+            ..Problem::about(def, message)
         }
     }
 }
@@ -148,6 +164,47 @@ pub struct Config {
     pub cert_expiry_warning: Duration,
     /// `FEDBRIDGE_PRODUCT_NAME`: the name on the login page; `None`: fedbridge.
     pub product_name: Option<String>,
+    /// The limits of the HTTP edge (issue 11).
+    pub edge: EdgeSettings,
+    /// `FEDBRIDGE_AUDIT_RETENTION`: how long login audit rows are kept.
+    pub audit_retention: Duration,
+    /// `FEDBRIDGE_DATABASE_WAIT`: how long a request waits for the database.
+    pub database_wait: Duration,
+    /// `FEDBRIDGE_HEALTH_SECRET`: unlocks the health details over HTTP.
+    pub health_secret: Option<SecretString>,
+    /// `FEDBRIDGE_MAX_METADATA_BYTES`: the largest IdP metadata document.
+    pub max_metadata_bytes: usize,
+}
+
+/// What the HTTP edge allows: body reading, rate limits, the clients behind proxies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeSettings {
+    /// `FEDBRIDGE_REQUEST_BODY_TIMEOUT`: the deadline of one request body.
+    pub body_timeout: Duration,
+    /// `FEDBRIDGE_BODY_MEMORY_BUDGET`: bytes all bodies in flight may take.
+    pub body_memory_budget: usize,
+    /// `FEDBRIDGE_MAX_BODIES_PER_CLIENT`: bodies in flight per client.
+    pub max_bodies_per_client: usize,
+    /// `FEDBRIDGE_RATE_LIMIT_ACS`: refused ACS posts per client; `None`: off.
+    pub rate_limit_acs: Option<RateLimit>,
+    /// `FEDBRIDGE_RATE_LIMIT_LOGIN`: `/saml/login` per client; `None`: off.
+    pub rate_limit_login: Option<RateLimit>,
+    /// `FEDBRIDGE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// `FEDBRIDGE_MAX_OUTSTANDING_REQUESTS`: logins waiting for the IdP at once.
+    pub max_outstanding_requests: u64,
+}
+
+/// Room in an ACS body beyond the encoded response: `RelayState`, field names, line breaks.
+pub const FORM_OVERHEAD: usize = 16 * 1024;
+
+/// The longest ACS body read for a response limit of `max_response_bytes`: base64 (4/3) plus
+/// the URL-encoding of `+`, `/`, `=` and line breaks, with room to spare: `2 x limit + 16 KiB`.
+/// The decoded limit itself is checked once decoded.
+pub fn acs_body_cap(max_response_bytes: usize) -> usize {
+    max_response_bytes
+        .saturating_mul(2)
+        .saturating_add(FORM_OVERHEAD)
 }
 
 impl Config {
@@ -174,6 +231,11 @@ impl Config {
     /// Whether fedbridge is reached over https (then the xsession cookie is `Secure`).
     pub fn is_https(&self) -> bool {
         self.consumer_url.url().scheme() == "https"
+    }
+
+    /// The longest ACS body read (see [`acs_body_cap`]).
+    pub fn acs_body_cap(&self) -> usize {
+        acs_body_cap(self.max_response_bytes)
     }
 
     /// The path where the ACS route is mounted: the path of `SAML_CONSUMER_URL`.
@@ -244,7 +306,8 @@ impl Config {
         let url = self.consumer_url.url().join(target).ok()?;
         let plain = matches!(url.scheme(), "http" | "https")
             && url.username().is_empty()
-            && url.password().is_none();
+            && url.password().is_none()
+            && plain_path(&url);
         if !plain {
             return None;
         }
@@ -255,6 +318,26 @@ impl Config {
             .any(|prefix| prefix_allows(prefix, &url));
         (own || listed).then_some(url)
     }
+}
+
+/// Whether every segment of `url`'s path means what it says to any server behind it. `url`
+/// already resolves literal and `%2e` dot segments; a segment whose decoded form holds a `/` or
+/// `\\` (`/app/..%2fadmin`), a `%` (double encoding: `%252e%252e%252f`), a control character,
+/// or whose part before `;` is `.` or `..` (Tomcat's `..;/`) could still climb out of a
+/// downstream prefix once a server decodes it, and is refused.
+fn plain_path(url: &Url) -> bool {
+    let Some(segments) = url.path_segments() else {
+        return false;
+    };
+    segments.into_iter().all(|segment| {
+        let decoded: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
+        let before_params = decoded.split(|b| *b == b';').next().unwrap_or_default();
+        let climbs = before_params == b"." || before_params == b"..";
+        let hides = decoded
+            .iter()
+            .any(|b| matches!(b, b'/' | b'\\' | b'%') || b.is_ascii_control());
+        !climbs && !hides
+    })
 }
 
 /// Whether the normalised downstream `prefix` allows `url`: same origin, and the path equal to

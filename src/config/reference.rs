@@ -67,6 +67,8 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::Integer => "integer",
         Kind::Enum => "enum",
         Kind::Text => "text",
+        Kind::RateLimit => "`COUNT/DURATION` or `off`",
+        Kind::IpNetwork => "IP address or CIDR network",
     }
 }
 

@@ -12,9 +12,11 @@ const IDP_SCENARIO: &str = "idp_scenario";
 const PUBLIC_KEY_SCENARIO: &str = "public_key_scenario";
 /// Private key and certificate: both or neither, and they match.
 const SP_KEY_PAIR: &str = "sp_key_pair";
+/// Half the body memory budget holds one ACS body of the largest allowed response.
+const BODY_BUDGET: &str = "body_budget";
 
 /// Every rule implemented here; a schema test checks it against `[rules]`.
-pub const RULES: &[&str] = &[IDP_SCENARIO, PUBLIC_KEY_SCENARIO, SP_KEY_PAIR];
+pub const RULES: &[&str] = &[IDP_SCENARIO, PUBLIC_KEY_SCENARIO, SP_KEY_PAIR, BODY_BUDGET];
 
 /// Applies every rule: problems for what is missing or inconsistent, warnings for what is
 /// ignored. Ignored settings become unset.
@@ -25,6 +27,63 @@ pub(crate) fn apply(
 ) {
     idp_scenario(slots, problems, warnings);
     sp_key_pair(slots, problems);
+    body_budget(slots);
+}
+
+/// Large bodies share half of `FEDBRIDGE_BODY_MEMORY_BUDGET`: that half must hold one ACS body
+/// of the largest response `FEDBRIDGE_MAX_RESPONSE_BYTES` allows, or no such response could
+/// ever be read. Defaults apply afterwards, so a missing member means its default.
+fn body_budget(slots: &mut Slots<'_>) {
+    let members = slots.members(BODY_BUDGET);
+    let value = |slots: &Slots<'_>, def: &SettingDef| match slots.slot(&def.name).map(|s| &s.state)
+    {
+        Some(State::Given(Value::Integer(n))) => Some(*n),
+        Some(State::Unset) => def.default.as_deref().and_then(|d| d.parse().ok()),
+        _ => None, // invalid: reported as such
+    };
+    let (Some(response_def), Some(budget_def)) = (
+        members
+            .iter()
+            .find(|d| d.name == crate::config::keys::FEDBRIDGE_MAX_RESPONSE_BYTES),
+        members
+            .iter()
+            .find(|d| d.name == crate::config::keys::FEDBRIDGE_BODY_MEMORY_BUDGET),
+    ) else {
+        return;
+    };
+    let (Some(response), Some(budget)) = (value(slots, response_def), value(slots, budget_def))
+    else {
+        return;
+    };
+    let cap = crate::config::acs_body_cap(usize::try_from(response).unwrap_or(usize::MAX));
+    let needed = cap.saturating_mul(2);
+    if usize::try_from(budget).unwrap_or(0) >= needed {
+        return;
+    }
+    let message = format!(
+        "is {budget} bytes: half of it must hold one ACS body of the largest response that \
+         {} = {response} allows ({cap} bytes), so it must be at least {needed}",
+        response_def.name
+    );
+    // The budget is what to raise; when it was left at its default, the response limit is
+    // what was changed.
+    let at_fault = if slots.is_present(&budget_def.name) || !slots.is_present(&response_def.name) {
+        budget_def
+    } else {
+        response_def
+    };
+    let message = if at_fault.name == response_def.name {
+        format!(
+            "is {response} bytes: one ACS body of a response this large ({cap} bytes) needs \
+             {} of at least {needed} (now {budget}); raise both together",
+            budget_def.name
+        )
+    } else {
+        message
+    };
+    if let Some(slot) = slots.slot_mut(&at_fault.name) {
+        slot.state = State::Invalid(message);
+    }
 }
 
 /// Metadata wins over the public-key settings; without metadata, every public-key setting is
@@ -56,6 +115,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
                     given.name
                 ),
                 example: None,
+                missing: false,
             });
             slot.state = State::Unset;
         }
@@ -67,7 +127,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
         .partition(|d| slots.is_present(&d.name));
     if present.is_empty() {
         if let Some(first) = metadata.first() {
-            problems.push(Problem::about(
+            problems.push(Problem::missing(
                 first,
                 format!(
                     "no IdP is configured: set {metadata_names} (metadata scenario), or {} (public-key scenario)",
@@ -78,7 +138,7 @@ fn idp_scenario(slots: &mut Slots<'_>, problems: &mut Vec<Problem>, warnings: &m
         return;
     }
     for def in missing {
-        problems.push(Problem::about(
+        problems.push(Problem::missing(
             def,
             format!(
                 "is required in the public-key scenario ({} is set and {metadata_names} is not)",
@@ -161,6 +221,13 @@ mod tests {
         assert_eq!(
             members(super::SP_KEY_PAIR),
             ["FEDBRIDGE_SP_PRIVATE_KEY", "FEDBRIDGE_SP_CERTIFICATE"]
+        );
+        assert_eq!(
+            members(super::BODY_BUDGET),
+            [
+                "FEDBRIDGE_MAX_RESPONSE_BYTES",
+                "FEDBRIDGE_BODY_MEMORY_BUDGET"
+            ]
         );
     }
 }

@@ -131,6 +131,10 @@ pub enum Kind {
     Enum,
     /// One line of text, at least `min` characters long.
     Text,
+    /// `COUNT/DURATION` (a burst of COUNT refilled evenly over DURATION), or `off`.
+    RateLimit,
+    /// An IP address or a CIDR network (only as `items` of a `json_string_array`).
+    IpNetwork,
 }
 
 impl Kind {
@@ -149,6 +153,8 @@ impl Kind {
             Kind::Integer => "integer",
             Kind::Enum => "enum",
             Kind::Text => "text",
+            Kind::RateLimit => "rate_limit",
+            Kind::IpNetwork => "ip_network",
         }
     }
 }
@@ -346,9 +352,18 @@ mod tests {
                     assert!(values.contains(default), "{n}: default not in values");
                 }
             }
-            if s.items.is_some() {
+            if let Some(items) = s.items {
                 assert_eq!(s.kind, Kind::JsonStringArray, "{n}: items");
+                assert!(
+                    matches!(items, Kind::Url | Kind::IpNetwork),
+                    "{n}: items {items}"
+                );
             }
+            assert_ne!(
+                s.kind,
+                Kind::IpNetwork,
+                "{n}: ip_network is an element type only"
+            );
             for limit in [&s.min, &s.max].into_iter().flatten() {
                 match (s.kind, limit) {
                     (Kind::Integer | Kind::Text, Limit::Number(_)) => {}

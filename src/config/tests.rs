@@ -635,6 +635,61 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
             "a\nb",
             "'a\nb' contains a control character; e.g. Example Corp",
         ),
+        (
+            "FEDBRIDGE_REQUEST_BODY_TIMEOUT",
+            "1m",
+            "'1m' is longer than the maximum of 30s; e.g. 10s",
+        ),
+        (
+            "FEDBRIDGE_BODY_MEMORY_BUDGET",
+            "1024",
+            "'1024' is below the minimum of 4194304; e.g. 67108864",
+        ),
+        (
+            "FEDBRIDGE_MAX_BODIES_PER_CLIENT",
+            "0",
+            "'0' is below the minimum of 1; e.g. 32",
+        ),
+        (
+            "FEDBRIDGE_RATE_LIMIT_ACS",
+            "20 per minute",
+            "'20 per minute' is not COUNT/DURATION (such as 20/1m) or off; e.g. 60/1m",
+        ),
+        (
+            "FEDBRIDGE_RATE_LIMIT_LOGIN",
+            "0/1m",
+            "'0/1m' has a COUNT that is not a whole number from 1 to 1000000; e.g. 120/1m",
+        ),
+        (
+            "FEDBRIDGE_TRUSTED_PROXIES",
+            "[\"10.0.0.0/40\"]",
+            "element 1: /40 is not a prefix length from 0 to 32; e.g. [\"127.0.0.1\", \"10.0.0.0/8\"]",
+        ),
+        (
+            "FEDBRIDGE_MAX_OUTSTANDING_REQUESTS",
+            "10",
+            "'10' is below the minimum of 100; e.g. 500000",
+        ),
+        (
+            "FEDBRIDGE_AUDIT_RETENTION",
+            "1h",
+            "'1h' is shorter than the minimum of 1d; e.g. 365d",
+        ),
+        (
+            "FEDBRIDGE_DATABASE_WAIT",
+            "0s",
+            "'0s' is shorter than the minimum of 1s; e.g. 5s",
+        ),
+        (
+            "FEDBRIDGE_HEALTH_SECRET",
+            "short",
+            "the value is shorter than 16 characters; e.g. 9b1f0c6e4a2d8e7f5c3a",
+        ),
+        (
+            "FEDBRIDGE_MAX_METADATA_BYTES",
+            "1000",
+            "'1000' is below the minimum of 65536; e.g. 67108864",
+        ),
     ];
     let mut covered: Vec<&str> = vec![
         "SAML_METADATA_URL",
@@ -659,6 +714,67 @@ fn a_bad_value_for_each_setting_is_named_explained_and_illustrated() {
     assert_eq!(
         covered, all,
         "every key has a bad-value test here or in its own test"
+    );
+}
+
+#[test]
+fn the_body_budget_must_hold_one_body_of_the_largest_response() {
+    // Defaults: 1 MiB responses, a 32 MiB budget: fine, and what the edge reads.
+    let l = loaded(&metadata_rows(&[]));
+    assert_eq!(l.config.acs_body_cap(), 2 * 1024 * 1024 + 16 * 1024);
+    assert_eq!(l.config.edge.body_memory_budget, 32 * 1024 * 1024);
+    // A 100 MiB response limit with the default budget: the limit is what changed.
+    let big = metadata_rows(&[("FEDBRIDGE_MAX_RESPONSE_BYTES", Some("104857600"))]);
+    let p = problems(&big);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("FEDBRIDGE_MAX_RESPONSE_BYTES: is 104857600 bytes")
+            && p[0].contains("FEDBRIDGE_BODY_MEMORY_BUDGET of at least 419463168"),
+        "{p:?}"
+    );
+    // A budget set too small for the limit: the budget is named.
+    let small = metadata_rows(&[
+        ("FEDBRIDGE_MAX_RESPONSE_BYTES", Some("4194304")),
+        ("FEDBRIDGE_BODY_MEMORY_BUDGET", Some("8388608")),
+    ]);
+    let p = problems(&small);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("FEDBRIDGE_BODY_MEMORY_BUDGET: is 8388608 bytes"),
+        "{p:?}"
+    );
+    // Raised together: valid.
+    loaded(&metadata_rows(&[
+        ("FEDBRIDGE_MAX_RESPONSE_BYTES", Some("104857600")),
+        ("FEDBRIDGE_BODY_MEMORY_BUDGET", Some("419463168")),
+    ]));
+}
+
+#[test]
+fn plain_http_downstream_exit_and_metadata_urls_beside_https_are_warned_about() {
+    let l = loaded(&metadata_rows(&[
+        (
+            "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+            Some(r#"["https://apps.example.com/", "http://legacy.example.com/app"]"#),
+        ),
+        ("FEDBRIDGE_EXIT_URL", Some("http://www.example.com/")),
+    ]));
+    let warnings: Vec<String> = l.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS: 'http://legacy.example.com/app' is plain http"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("FEDBRIDGE_EXIT_URL: 'http://www.example.com/' is plain http")),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("apps.example.com")),
+        "{warnings:?}"
     );
 }
 
@@ -798,6 +914,7 @@ fn problem_display_with_and_without_example() {
         key: "SAML_CONSUMER_URL".into(),
         message: "'ftp://x' is not an absolute http(s) URL".into(),
         example: Some("https://fedbridge.example.com/EnticeServices/rest/authenticate/saml".into()),
+        missing: false,
     };
     assert_eq!(
         p.to_string(),
@@ -860,10 +977,23 @@ fn allowed_targets() {
     );
     assert!(allowed("https://portal.example.com/qpr").is_some());
     assert!(allowed("https://portal.example.com/qpr/ui").is_some());
+    // Encoded characters that stay inside their segment are fine.
+    assert!(allowed("https://portal.example.com/qpr/a%20b;jsessionid=1").is_some());
+    assert!(allowed("https://portal.example.com/qpr/..x").is_some());
     for refused in [
         "https://portal.example.com/qprevil",
         "https://portal.example.com/",
         "https://portal.example.com/qpr/../admin",
+        "https://portal.example.com/qpr/..%2fadmin",
+        "https://portal.example.com/qpr/..%2Fadmin",
+        "https://portal.example.com/qpr/%2e%2e%2fadmin",
+        "https://portal.example.com/qpr/..%5cadmin",
+        "https://portal.example.com/qpr/..;/admin",
+        "https://portal.example.com/qpr/.;x/admin",
+        "https://portal.example.com/qpr/%252e%252e%252fadmin",
+        "https://portal.example.com/qpr/x%00y",
+        "https://portal.example.com/qpr/x%0d%0ay",
+        "/app/..%2fadmin",
         "http://apps.example.com/",
         "https://apps.example.com:8443/",
         "https://apps.example.com.evil.com/",

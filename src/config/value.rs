@@ -38,6 +38,99 @@ pub enum Value {
     Duration(Duration),
     /// `integer`.
     Integer(i64),
+    /// `rate_limit`: `None` is `off`.
+    RateLimit(Option<RateLimit>),
+}
+
+/// A token bucket's shape: a burst of `count` requests, refilled evenly over `per` (one every
+/// `per / count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The burst, and how many requests `per` allows.
+    pub count: u32,
+    /// The refill period.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// Parses `COUNT/DURATION` (`20/1m`); `off` is `Ok(None)`.
+    pub fn parse(text: &str) -> Result<Option<RateLimit>, String> {
+        if text == "off" {
+            return Ok(None);
+        }
+        let (count, per) = text
+            .split_once('/')
+            .ok_or_else(|| "is not COUNT/DURATION (such as 20/1m) or off".to_owned())?;
+        let count: u32 = count
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| "has a COUNT that is not a whole number from 1 to 1000000".to_owned())?;
+        let per = parse_duration(per)
+            .filter(|d| *d >= Duration::SECOND && *d <= Duration::DAY)
+            .ok_or_else(|| "has a DURATION that is not from 1s to 1d (such as 1m)".to_owned())?;
+        Ok(Some(RateLimit { count, per }))
+    }
+}
+
+/// An IP network: an address and how many leading bits count (a single address: all of them).
+/// IPv4-mapped IPv6 addresses are taken as the IPv4 address they map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    /// Parses `10.0.0.0/8`, `2001:db8::/32` or a single address.
+    pub fn parse(text: &str) -> Result<IpNetwork, String> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address: std::net::IpAddr = address
+            .parse()
+            .map_err(|_| format!("{} is not an IP address", quote(address, false)))?;
+        let address = address.to_canonical();
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => bits,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= bits)
+                .ok_or_else(|| format!("/{p} is not a prefix length from 0 to {bits}"))?,
+        };
+        Ok(IpNetwork { address, prefix })
+    }
+
+    /// Whether `ip` lies in this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let mask = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (u128::MAX << (width - bits)) & (u128::MAX >> (128 - width))
+            }
+        };
+        match (self.address, ip.to_canonical()) {
+            (std::net::IpAddr::V4(net), std::net::IpAddr::V4(ip)) => {
+                let m = mask(u32::from(self.prefix), 32);
+                u128::from(u32::from(net)) & m == u128::from(u32::from(ip)) & m
+            }
+            (std::net::IpAddr::V6(net), std::net::IpAddr::V6(ip)) => {
+                let m = mask(u32::from(self.prefix), 128);
+                u128::from(net) & m == u128::from(ip) & m
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for IpNetwork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
 }
 
 /// An absolute `http(s)` URL, kept exactly as written (trimmed) because the SAML checks compare
@@ -186,6 +279,13 @@ pub fn parse(def: &SettingDef, text: &str) -> Result<Value, String> {
             }
             Ok(Value::Integer(n))
         }
+        Kind::RateLimit => RateLimit::parse(text)
+            .map(Value::RateLimit)
+            .map_err(|e| format!("{q} {e}")),
+        // Only an element type (`items`); the schema test keeps it there.
+        Kind::IpNetwork => IpNetwork::parse(text)
+            .map(|n| Value::Strings(vec![n.to_string()]))
+            .map_err(|e| format!("{q}: {e}")),
     }
 }
 
@@ -262,6 +362,15 @@ fn parse_string_array(def: &SettingDef, text: &str, q: &str) -> Result<Vec<Strin
                     .map_err(|e| format!("element {}: {e}", i + 1))
             })
             .collect(),
+        Some(Kind::IpNetwork) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                IpNetwork::parse(item.trim())
+                    .map(|n| n.to_string())
+                    .map_err(|e| format!("element {}: {e}", i + 1))
+            })
+            .collect(),
         // The schema test keeps `items` to the kinds handled here.
         Some(other) => Err(format!("elements of type {other} are not supported")),
     }
@@ -292,6 +401,46 @@ pub(crate) fn quote(text: &str, secret: bool) -> String {
         format!("'{head}...'")
     } else {
         format!("'{text}'")
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits() {
+        assert_eq!(
+            RateLimit::parse("20/1m"),
+            Ok(Some(RateLimit {
+                count: 20,
+                per: Duration::MINUTE
+            }))
+        );
+        assert_eq!(RateLimit::parse("off"), Ok(None));
+        for bad in [
+            "20", "0/1m", "x/1m", "20/0s", "20/2d", "20/1m/x", "-1/1m", "",
+        ] {
+            assert!(RateLimit::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ip_networks() {
+        let net = |t: &str| IpNetwork::parse(t).unwrap();
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.200.1.1")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("127.0.0.1").contains(ip("127.0.0.1")));
+        assert!(!net("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(net("127.0.0.1").contains(ip("::ffff:127.0.0.1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:1::5")));
+        assert!(!net("2001:db8::/32").contains(ip("10.0.0.1")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert_eq!(net("10.1.2.3/8").to_string(), "10.1.2.3/8");
+        for bad in ["10.0.0.0/33", "x", "10.0.0/8", "::/129", "10.0.0.1/"] {
+            assert!(IpNetwork::parse(bad).is_err(), "{bad}");
+        }
     }
 }
 

@@ -335,6 +335,7 @@ async fn serve_all(
     let failed = |what: &str, e: std::io::Error| DemoError::Failed(format!("{what}: {e}"));
     let idp_server = HttpServer::new(move || {
         App::new()
+            .wrap(crate::web::security_headers())
             .app_data(dev_idp.clone())
             .configure(idp::configure)
     })
@@ -343,7 +344,8 @@ async fn serve_all(
     .listen(listeners.idp)
     .map_err(|e| failed("the development IdP cannot listen", e))?
     .run();
-    let verifier = web::Data::new(downstream::verifier(&urls.fedbridge, AUDIENCE));
+    let verifier = web::Data::new(downstream::verifier(&urls.fedbridge, AUDIENCE, None));
+    let logout = web::Data::new(downstream::LogoutLink(format!("{}/logout", urls.fedbridge)));
     let login = web::Data::new(downstream::LoginLink(format!(
         "{}/saml/login?target={}",
         urls.fedbridge,
@@ -352,8 +354,10 @@ async fn serve_all(
     )));
     let app_server = HttpServer::new(move || {
         App::new()
+            .wrap(crate::web::security_headers())
             .app_data(verifier.clone())
             .app_data(login.clone())
+            .app_data(logout.clone())
             .configure(downstream::configure)
     })
     .workers(1)
@@ -418,7 +422,13 @@ async fn wait_until_ready<T>(
         }
         let config = state.config();
         let metadata = state.metadata();
-        let report = health::report(config.as_deref(), &state.health(), metadata.as_deref());
+        let ready = health::node_readiness(state);
+        let report = health::report(
+            config.as_deref(),
+            &state.health(),
+            metadata.as_deref(),
+            ready,
+        );
         if report.status == Status::Ok {
             return Ok(());
         }

@@ -1,14 +1,23 @@
-//! For downstream applications written in Rust (HTTP, so outside [`crate::token`]): an actix-web extractor that accepts the xsession
-//! and verifies it against fedbridge's JWKS.
+//! For downstream applications written in Rust (HTTP, so outside [`crate::token`]): an actix-web
+//! extractor that accepts the xsession, verifies it against fedbridge's JWKS and, when asked
+//! to, checks that fedbridge still honours it (revocation), and the safe hand-off of a token
+//! that arrives in a link.
 //!
 //! Register an [`XsessionVerifier`] as `web::Data` and take [`Xsession`] as a handler argument.
-//! The token is read from, in order: the `xsession` query parameter (the link style), the
-//! `xsession` cookie, and `Authorization: Bearer <token>`. Verification itself is
-//! [`crate::token::verify`]; this module only finds the token and keeps the keys.
+//! The token is read from the app's own `xsession` cookie, or `Authorization: Bearer <token>`
+//! (API clients). A token in the address (`?xsession=`, the link style) is never taken as the
+//! session by the extractor: [`handoff::link_handoff`] decides whether the browser may adopt it
+//! (it has no session, or one of the same user) and [`handoff::handoff_response`] sets the
+//! cookie and takes the token out of the address. Verification itself is
+//! [`crate::token::verify`]; revocation is [`introspection`] with a short cache
+//! ([`XsessionVerifier::with_introspection`]).
 //!
 //! The JWKS is fetched with awc on first use and again when a token names an unknown `kid` (key
 //! rotation), at most once per [`REFETCH_INTERVAL_SECONDS`]; when a fetch fails the last good set
 //! stays in use. awc is not `Send`: verify on the actix runtime.
+
+pub mod handoff;
+pub mod introspection;
 
 use std::fmt;
 use std::future::Future;
@@ -23,6 +32,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use jsonwebtoken::jwk::JwkSet;
 use time::OffsetDateTime;
 
+use self::introspection::{Answers, IntrospectionConfig};
 use crate::clock::Clock;
 use crate::token::{TOKEN_NAME, TokenError, XsessionClaims, verify};
 
@@ -56,6 +66,22 @@ pub struct XsessionVerifier {
     audience: String,
     clock: Arc<dyn Clock>,
     cache: Mutex<Cache>,
+    introspection: Option<IntrospectionConfig>,
+    answers: Answers,
+}
+
+/// Why [`XsessionVerifier::check`] refused a token.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// It does not verify (signature, times, issuer, audience, key).
+    #[error(transparent)]
+    Invalid(#[from] TokenError),
+    /// fedbridge no longer honours it: revoked (logout), its user disabled, or unknown.
+    #[error("the token is no longer active (revoked)")]
+    Revoked,
+    /// fedbridge could not be asked (introspection down or refused): fail closed.
+    #[error("cannot check the token's revocation: {0}")]
+    Unavailable(String),
 }
 
 impl fmt::Debug for XsessionVerifier {
@@ -101,6 +127,43 @@ impl XsessionVerifier {
             audience: audience.into(),
             clock,
             cache: Mutex::new(Cache::default()),
+            introspection: None,
+            answers: Answers::default(),
+        }
+    }
+
+    /// The same verifier, checking revocation with fedbridge's introspection too (see
+    /// [`introspection`]: a revoked token is refused within `config.ttl`).
+    pub fn with_introspection(mut self, config: IntrospectionConfig) -> XsessionVerifier {
+        self.introspection = Some(config);
+        self
+    }
+
+    /// Verifies `token` ([`XsessionVerifier::verify`]) and, with introspection configured,
+    /// checks that fedbridge still honours it (cached: see [`introspection`]).
+    pub async fn check(&self, token: &str) -> Result<XsessionClaims, Refused> {
+        let claims = self.verify(token).await?;
+        let Some(config) = &self.introspection else {
+            return Ok(claims);
+        };
+        let now = std::time::Instant::now();
+        let active = match self.answers.get(&claims.jti, now) {
+            Some(active) => active,
+            None => {
+                let active = introspection::ask(config, token)
+                    .await
+                    .map_err(Refused::Unavailable)?;
+                let lifetime =
+                    introspection::answer_lifetime(&claims, active, config.ttl, self.clock.now());
+                self.answers
+                    .put(&claims.jti, active, now + lifetime, config.max_entries, now);
+                active
+            }
+        };
+        if active {
+            Ok(claims)
+        } else {
+            Err(Refused::Revoked)
         }
     }
 
@@ -108,23 +171,23 @@ impl XsessionVerifier {
     /// token names a key the cache does not hold.
     pub async fn verify(&self, token: &str) -> Result<XsessionClaims, TokenError> {
         let url = match &self.source {
-            KeySource::Fixed(keys) => return self.check(token, keys),
+            KeySource::Fixed(keys) => return self.verify_with(token, keys),
             KeySource::Url(url) => url,
         };
         let keys = match self.cached() {
             Some(keys) => keys,
             None => self.refresh(url).await.unwrap_or_default(),
         };
-        match self.check(token, &keys) {
+        match self.verify_with(token, &keys) {
             Err(TokenError::UnknownKeyId(kid)) => match self.refresh(url).await {
-                Some(fresh) if !Arc::ptr_eq(&fresh, &keys) => self.check(token, &fresh),
+                Some(fresh) if !Arc::ptr_eq(&fresh, &keys) => self.verify_with(token, &fresh),
                 _ => Err(TokenError::UnknownKeyId(kid)),
             },
             other => other,
         }
     }
 
-    fn check(&self, token: &str, keys: &JwkSet) -> Result<XsessionClaims, TokenError> {
+    fn verify_with(&self, token: &str, keys: &JwkSet) -> Result<XsessionClaims, TokenError> {
         verify(token, keys, &self.issuer, &self.audience, self.clock.now())
     }
 
@@ -199,8 +262,10 @@ pub struct Xsession(pub XsessionClaims);
 pub enum XsessionRefusal {
     /// No token in the query, cookie or `Authorization` header: 401 with `WWW-Authenticate`.
     Missing,
-    /// A token that does not verify: 401.
+    /// A token that does not verify, or that fedbridge revoked: 401.
     Invalid,
+    /// Revocation could not be checked (fedbridge unreachable): 503, fail closed.
+    Unavailable,
     /// No [`XsessionVerifier`] registered as `web::Data`: 500.
     NotConfigured,
 }
@@ -212,6 +277,7 @@ impl fmt::Display for XsessionRefusal {
                 f.write_str("authentication required")
             }
             XsessionRefusal::NotConfigured => f.write_str("internal server error"),
+            XsessionRefusal::Unavailable => f.write_str("service unavailable, try again shortly"),
         }
     }
 }
@@ -221,6 +287,7 @@ impl ResponseError for XsessionRefusal {
         match self {
             XsessionRefusal::Missing | XsessionRefusal::Invalid => StatusCode::UNAUTHORIZED,
             XsessionRefusal::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            XsessionRefusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -235,6 +302,9 @@ impl ResponseError for XsessionRefusal {
                     .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
             }
             XsessionRefusal::NotConfigured => {}
+            XsessionRefusal::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
         }
         response
             .content_type("text/plain; charset=utf-8")
@@ -242,24 +312,36 @@ impl ResponseError for XsessionRefusal {
     }
 }
 
-/// The request's token: query parameter, then cookie, then `Authorization: Bearer`. Empty values
-/// count as absent.
+/// The request's session token: the `xsession` cookie, then `Authorization: Bearer`. Empty
+/// values count as absent. The link parameter is not a session: see [`handoff`].
 pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    let from_query = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(name, _)| name == TOKEN_NAME)
-        .map(|(_, value)| value.into_owned());
-    let from_cookie = || req.cookie(TOKEN_NAME).map(|c| c.value().to_owned());
-    let from_header = || {
-        let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned())
-    };
-    from_query
+    cookie_token(req).or_else(|| bearer_token(req))
+}
+
+/// The `xsession` cookie's token.
+pub fn cookie_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(TOKEN_NAME)
+        .map(|c| c.value().to_owned())
         .filter(|t| !t.is_empty())
-        .or_else(|| from_cookie().filter(|t| !t.is_empty()))
-        .or_else(|| from_header().filter(|t| !t.is_empty()))
+}
+
+/// The `Authorization: Bearer` token.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// A refusal of [`XsessionVerifier::check`] as the extractor answers it.
+fn refusal(refused: &Refused) -> XsessionRefusal {
+    tracing::debug!(error = %refused, "xsession refused");
+    match refused {
+        Refused::Unavailable(_) => XsessionRefusal::Unavailable,
+        Refused::Invalid(_) | Refused::Revoked => XsessionRefusal::Invalid,
+    }
 }
 
 impl FromRequest for Xsession {
@@ -268,17 +350,26 @@ impl FromRequest for Xsession {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let verifier = req.app_data::<web::Data<XsessionVerifier>>().cloned();
-        let token = token_from_request(req);
+        let (cookie, bearer) = (cookie_token(req), bearer_token(req));
         Box::pin(async move {
             let Some(verifier) = verifier else {
                 tracing::error!("no XsessionVerifier registered as web::Data");
                 return Err(XsessionRefusal::NotConfigured);
             };
-            let token = token.ok_or(XsessionRefusal::Missing)?;
-            verifier.verify(&token).await.map(Xsession).map_err(|e| {
-                tracing::debug!(error = %e, "xsession refused");
-                XsessionRefusal::Invalid
-            })
+            let (token, other) = match (cookie, bearer) {
+                (Some(cookie), bearer) => (cookie, bearer),
+                (None, Some(bearer)) => (bearer, None),
+                (None, None) => return Err(XsessionRefusal::Missing),
+            };
+            let claims = verifier.check(&token).await.map_err(|e| refusal(&e))?;
+            // A cookie and a Bearer token of two different users: neither is believed.
+            if let Some(other) = other.filter(|o| *o != token) {
+                let second = verifier.check(&other).await.map_err(|e| refusal(&e))?;
+                if second.sub != claims.sub {
+                    return Err(XsessionRefusal::Invalid);
+                }
+            }
+            Ok(Xsession(claims))
         })
     }
 }

@@ -23,6 +23,8 @@ reason_codes! {
         LoginNameAmbiguous => "login_name_ambiguous",
         /// The login name is empty.
         LoginNameEmpty => "login_name_empty",
+        /// The login name has an invisible or control character or a space at either end.
+        LoginNameInvalid => "login_name_invalid",
         /// The user is disabled.
         UserDisabled => "user_disabled",
         /// No account matches and `FEDBRIDGE_EXISTING_USERS_ONLY` creates none.
@@ -39,6 +41,24 @@ reason_codes! {
         DatabaseError => "database_error",
         /// fedbridge failed otherwise.
         InternalError => "internal_error",
+        /// The edge refused the body unread: no Content-Length, not a form, or it broke off.
+        BodyRejected => "body_rejected",
+        /// The body's Content-Length is over the cap: refused unread.
+        BodyTooLarge => "body_too_large",
+        /// The body did not arrive within the deadline.
+        BodyTimeout => "body_timeout",
+        /// The client's rate limit (or its cap of bodies in flight) is used up.
+        RateLimited => "rate_limited",
+        /// The body memory budget or the validation slots are taken.
+        Overloaded => "overloaded",
+        /// Too many logins are waiting for the IdP's answer.
+        LoginCapacityExceeded => "login_capacity_exceeded",
+        /// The RelayState is longer than any of ours (1 KiB; SAML allows 80 bytes).
+        RelayStateTooLong => "relay_state_too_long",
+        /// A solicited response was posted by a browser without the login cookie.
+        BrowserBindingMissing => "browser_binding_missing",
+        /// A solicited response was posted by another browser than the one that started it.
+        BrowserBindingMismatch => "browser_binding_mismatch",
     }
 }
 
@@ -62,6 +82,18 @@ pub enum LoginError {
     /// The login target is not our origin nor an allowed downstream URL.
     #[error("the target is not on fedbridge's origin nor in FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS")]
     TargetNotAllowed,
+    /// A solicited response came from a browser without the login cookie.
+    #[error(
+        "the response answers a login started in a browser, and this browser has no login \
+         cookie (another browser, or cookies blocked)"
+    )]
+    BrowserBindingMissing,
+    /// A solicited response came from another browser than the one that started the login.
+    #[error("{0}")]
+    BrowserBindingMismatch(&'static str),
+    /// The `RelayState` is longer than [`crate::login::MAX_RELAY_STATE`].
+    #[error("the RelayState is longer than 1024 bytes")]
+    RelayStateTooLong,
     /// No login name could be taken from the assertion.
     #[error("{0}")]
     Identity(#[from] IdentityError),
@@ -122,6 +154,9 @@ impl LoginError {
             LoginError::NoSamlResponse => LoginReason::SamlResponseMissing.code(),
             LoginError::RelayStateMismatch => LoginReason::RelayStateMismatch.code(),
             LoginError::TargetNotAllowed => LoginReason::TargetNotAllowed.code(),
+            LoginError::RelayStateTooLong => LoginReason::RelayStateTooLong.code(),
+            LoginError::BrowserBindingMissing => LoginReason::BrowserBindingMissing.code(),
+            LoginError::BrowserBindingMismatch(_) => LoginReason::BrowserBindingMismatch.code(),
             LoginError::Identity(IdentityError::MissingUserId { .. } | IdentityError::NoNameId) => {
                 LoginReason::LoginNameMissing.code()
             }
@@ -130,6 +165,9 @@ impl LoginError {
             }
             LoginError::Identity(IdentityError::EmptyLoginName) => {
                 LoginReason::LoginNameEmpty.code()
+            }
+            LoginError::Identity(IdentityError::InvalidLoginName(_)) => {
+                LoginReason::LoginNameInvalid.code()
             }
             LoginError::UserDisabled => LoginReason::UserDisabled.code(),
             LoginError::Account(AccountRefusal::NotProvisioned(_)) => {
@@ -156,12 +194,52 @@ impl LoginError {
             | LoginError::NoSamlResponse
             | LoginError::RelayStateMismatch
             | LoginError::TargetNotAllowed
+            | LoginError::RelayStateTooLong
+            | LoginError::BrowserBindingMissing
+            | LoginError::BrowserBindingMismatch(_)
             | LoginError::Identity(_) => ErrorKind::Refused,
             LoginError::UserDisabled | LoginError::Account(_) => ErrorKind::Forbidden,
             LoginError::IdpUnavailable | LoginError::NoSsoUrl | LoginError::Database(_) => {
                 ErrorKind::Unavailable
             }
             LoginError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the response was signed by no key the trusted IdP holds: after an IdP's key
+    /// rollover, until its metadata is fetched again.
+    pub fn unknown_key(&self) -> bool {
+        matches!(
+            self,
+            LoginError::Rejected(rejection) if matches!(
+                rejection.reason,
+                RejectionReason::SignatureInvalid | RejectionReason::NoSuitableKey
+            )
+        )
+    }
+
+    /// Whether the request carried no SAML message (nothing parsed to a `samlp:Response`):
+    /// counted per minute, client and reason instead of one audit row each. Anyone can send
+    /// such requests by the million; a response that parses is bounded by the rate limit.
+    pub fn counted(&self) -> bool {
+        match self {
+            LoginError::Rejected(rejection) => matches!(
+                rejection.reason,
+                RejectionReason::EmptyInput
+                    | RejectionReason::InputTooLarge
+                    | RejectionReason::InvalidBase64
+                    | RejectionReason::MalformedXml
+                    | RejectionReason::DtdForbidden
+                    | RejectionReason::TooDeep
+                    | RejectionReason::NulByte
+                    | RejectionReason::NotAResponse
+            ),
+            // The database cannot take the row now: counted, and written once it can.
+            LoginError::NoSamlResponse
+            | LoginError::TargetNotAllowed
+            | LoginError::RelayStateTooLong
+            | LoginError::Database(_) => true,
+            _ => false,
         }
     }
 

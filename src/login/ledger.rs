@@ -76,7 +76,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", "ledger");
         let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
-        a.remember_request("_req", "h", Some("/t"), NOW, Duration::minutes(5))
+        a.remember_request("_req", "h", Some("/t"), None, NOW, Duration::minutes(5))
             .unwrap();
         let expires = NOW + Duration::minutes(5);
         // Both nodes validate the same response at once: both claims look fine...

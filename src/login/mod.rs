@@ -22,15 +22,18 @@ use crate::metrics::Metrics;
 use crate::saml::authn_request::{AuthnRequest, RedirectSigAlg, new_request_id};
 use crate::saml::keys::certificates;
 use crate::saml::metadata::{SsoBinding, SsoEndpoint};
-use crate::saml::{Rejection, RejectionReason, TrustedIdp, decode_post_binding, validate_response};
 use crate::saml::{SamlAttribute, VerifiedAssertion};
+use crate::saml::{TrustedIdp, decode_post_binding, validate_response};
 pub use crate::store::Purpose;
 use crate::store::{
-    CompleteLoginError, DryRun, LoginAudit, LoginRecord, OutstandingRequest, SessionRecord, Store,
-    SyncOutcome, UsedMessages,
+    CompleteLoginError, DryRun, LoginAudit, LoginRecord, NewRequest, OutstandingRequest,
+    SessionRecord, Store, SyncOutcome, UsedMessages,
 };
 use crate::sync::{Identity, SyncFlag, SyncPolicy, arrived};
 use crate::token::{ClaimsInput, Issuance, SigningKeyPair, TOKEN_NAME, XsessionClaims, sign};
+
+/// The longest `RelayState` taken (SAML bindings 3.4.3 allows 80 bytes; ours are 22).
+pub const MAX_RELAY_STATE: usize = 1024;
 
 /// How long an AuthnRequest may be answered: long enough for a person to type a password and
 /// pass a second factor, short enough that a stale tab cannot finish a login.
@@ -62,9 +65,9 @@ pub enum Outbound {
     },
 }
 
-/// What one login works with: the configuration in service, the IdP it trusts, the database
-/// and the time.
-#[derive(Debug, Clone, Copy)]
+/// What one login works with: the configuration in service, the IdP it trusts, the database,
+/// the time, who sent the request and where refusals without a SAML message are counted.
+#[derive(Clone, Copy)]
 pub struct LoginContext<'a> {
     /// The settings.
     pub config: &'a Config,
@@ -76,19 +79,57 @@ pub struct LoginContext<'a> {
     pub now: OffsetDateTime,
     /// Where outcomes, validation times and the IdP's clock offset are counted.
     pub metrics: &'a Metrics,
+    /// The client (an IP address or IPv6 /64), for the audit.
+    pub client: Option<&'a str>,
+    /// Where refusals that carry no SAML message go ([`LoginError::counted`]).
+    pub refusals: &'a dyn RefusalSink,
+}
+
+impl std::fmt::Debug for LoginContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginContext")
+            .field("now", &self.now)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refused request that carries no SAML message (garbage, an empty or oversized post, a
+/// target not allowed...): anyone can send millions, so they are counted per minute, client and
+/// reason ([`RefusalSink`]) rather than written one audit row each.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who sent it.
+    pub client: Option<&'a str>,
+    /// The reason code.
+    pub reason_code: &'static str,
+    /// The detail, for the administrator.
+    pub detail: &'a str,
+    /// The correlation ID shown to the person, if any.
+    pub correlation_id: Option<&'a str>,
+}
+
+/// Counts [`Refusal`]s (the web layer's aggregator writes them to `login_audit` in batches).
+pub trait RefusalSink: Send + Sync {
+    /// Counts one refusal.
+    fn refused(&self, refusal: &Refusal<'_>);
 }
 
 /// Starts an SP-initiated login that ends at `target` (absolute, or relative to our origin;
-/// `None`: the default landing page): remembers a fresh request and an opaque RelayState
-/// handle, and returns how to send the browser to the IdP (HTTP-Redirect, or HTTP-POST when the
-/// IdP offers only that or the settings say so; signed when fedbridge has a key pair). A
-/// refusal is logged and audited under `correlation_id`.
+/// `None`: the default landing page), in the browser that holds the login cookie whose secret
+/// is `browser_secret`: remembers a fresh request bound to that browser and an opaque
+/// RelayState handle, and returns how to send the browser to the IdP (HTTP-Redirect, or
+/// HTTP-POST when the IdP offers only that or the settings say so; signed when fedbridge has a
+/// key pair). A refusal is logged and audited under `correlation_id`.
 pub fn begin(
     ctx: &LoginContext<'_>,
     target: Option<&str>,
+    browser_secret: &str,
     correlation_id: &str,
 ) -> Result<Outbound, LoginError> {
-    begin_for(ctx, Purpose::Login, target, correlation_id)
+    begin_for(ctx, Purpose::Login, target, browser_secret, correlation_id)
 }
 
 /// [`begin`] for `purpose`: a sign-in to the admin console (its answer also opens an admin
@@ -97,9 +138,10 @@ pub fn begin_for(
     ctx: &LoginContext<'_>,
     purpose: Purpose,
     target: Option<&str>,
+    browser_secret: &str,
     correlation_id: &str,
 ) -> Result<Outbound, LoginError> {
-    run_begin(ctx, purpose, target).map_err(|error| {
+    run_begin(ctx, purpose, target, browser_secret).map_err(|error| {
         let failed = Failed {
             error,
             idp: None,
@@ -115,6 +157,7 @@ fn run_begin(
     ctx: &LoginContext<'_>,
     purpose: Purpose,
     target: Option<&str>,
+    browser_secret: &str,
 ) -> Result<Outbound, LoginError> {
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
@@ -129,11 +172,15 @@ fn run_begin(
     };
     let request_id = new_request_id().map_err(|e| LoginError::Internal(e.to_string()))?;
     let relay_handle = crate::ids::random_id().map_err(|e| LoginError::Internal(e.to_string()))?;
+    let binding = browser_binding(browser_secret);
     ctx.store.remember_request_for(
-        purpose,
-        &request_id,
-        &relay_handle,
-        target.as_ref().map(Url::as_str),
+        &NewRequest {
+            purpose,
+            request_id: &request_id,
+            relay_handle: &relay_handle,
+            target: target.as_ref().map(Url::as_str),
+            browser_binding: Some(&binding),
+        },
         ctx.now,
         REQUEST_LIFETIME,
     )?;
@@ -186,8 +233,8 @@ pub struct PostedResponse<'a> {
     pub saml_response: Option<&'a [u8]>,
     /// The `RelayState` form field, when present.
     pub relay_state: Option<&'a str>,
-    /// The body was longer than a response of the allowed size can be, and was not read.
-    pub too_large: bool,
+    /// The secret of the posting browser's login cookie, when it sent one.
+    pub browser_secret: Option<&'a str>,
 }
 
 /// What a response that went through led to.
@@ -211,7 +258,8 @@ pub struct Completed {
     pub token: String,
     /// Its claims.
     pub claims: XsessionClaims,
-    /// The target with `?xsession=<token>` appended (an admin sign-in: the console, without).
+    /// The target, with `?xsession=<token>` appended when it is a downstream origin (on
+    /// fedbridge's own origin, the admin console included, the cookie carries the token).
     pub landing: Url,
     /// Why the request was sent ([`Purpose::Login`] for IdP-initiated logins).
     pub purpose: Purpose,
@@ -250,11 +298,23 @@ pub struct Failed {
     pub dry_run: bool,
 }
 
+/// Whether a failure of [`complete`] is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Audited, whatever the failure.
+    Final,
+    /// A signature by a key the trusted IdP does not hold ([`LoginError::unknown_key`]) is
+    /// returned unaudited: the caller may fetch the IdP's metadata again (a key rollover) and
+    /// try once more with [`Attempt::Final`]. Nothing was written: the ledger only reads until
+    /// every check passed.
+    RetryOnUnknownKey,
+}
+
 /// Completes a login from what the IdP posted: validates the response (SPEC section 4, with
 /// the replay cache and outstanding requests in the database), takes the identity (section
 /// 5), syncs the user and records the session in one transaction (section 6), then makes the
 /// xsession from what the sync left and signs it with `signing_key` (section 7), and finds the
-/// landing page. Writes the audit row either way, under `correlation_id`.
+/// landing page. Writes the audit row either way (see [`Attempt`]), under `correlation_id`.
 #[expect(
     clippy::result_large_err,
     reason = "a failure carries what its audit row recorded; made once per refused login"
@@ -263,6 +323,7 @@ pub fn complete(
     ctx: &LoginContext<'_>,
     posted: &PostedResponse<'_>,
     signing_key: &SigningKeyPair,
+    attempt: Attempt,
     correlation_id: &str,
 ) -> Result<Outcome, Failed> {
     let mut progress = Progress::default();
@@ -281,6 +342,13 @@ pub fn complete(
             }
             Ok(outcome)
         }
+        // Not audited nor counted: the caller tries once more after a metadata refresh.
+        Err(error) if attempt == Attempt::RetryOnUnknownKey && error.unknown_key() => Err(Failed {
+            error,
+            idp: progress.idp,
+            login_name: progress.login_name,
+            dry_run: progress.purpose == Some(Purpose::Test),
+        }),
         Err(error) => {
             // Refused before the request was found: a test's RelayState still names it (only
             // looked up on this failure path, never on a success's).
@@ -324,17 +392,13 @@ fn run_complete(
     let config = ctx.config;
     let idp = ctx.idp.ok_or(LoginError::IdpUnavailable)?;
     let sp = config.sp_settings();
-    if posted.too_large {
-        return Err(Rejection::new(
-            RejectionReason::InputTooLarge,
-            format!(
-                "the POST body is longer than a SAMLResponse of {} bytes can be",
-                sp.max_response_bytes
-            ),
-        )
-        .into());
-    }
     let encoded = posted.saml_response.ok_or(LoginError::NoSamlResponse)?;
+    if posted
+        .relay_state
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
+        return Err(LoginError::RelayStateTooLong);
+    }
     let xml = decode_post_binding(encoded, sp.max_response_bytes)?;
     let mut ledger = DatabaseLedger::new(ctx.store, ctx.now);
     let started = Instant::now();
@@ -368,12 +432,14 @@ fn run_complete(
     );
     let dry_run = progress.purpose == Some(Purpose::Test);
     if let Err(error) = &finished
-        && !matches!(error, LoginError::ClaimLost(_))
+        && !matches!(error, LoginError::ClaimLost(_) | LoginError::Database(_))
         && !dry_run
     {
         // Validated but not completed: the assertion is used and the request answered all
         // the same, so the same response cannot be tried again.
-        if let Err(e) = ctx.store.use_up(&used, ctx.now) {
+        if let Err(e) = ctx.store.use_up(&used, ctx.now)
+            && crate::logdedup::check(&format!("use_up:{}", e.kind())).is_some()
+        {
             tracing::error!(correlation_id, error = %e, "cannot record the used assertion");
         }
     }
@@ -392,6 +458,9 @@ fn finish(
     progress: &mut Progress,
 ) -> Result<Outcome, LoginError> {
     let config = ctx.config;
+    if let Some(request) = &used.request {
+        check_browser(request, posted.browser_secret)?;
+    }
     let target = landing_target(config, used.request.as_ref(), posted.relay_state)?;
     let identity = Identity::from_assertion(
         assertion,
@@ -439,6 +508,7 @@ fn finish(
                 clock_offset: progress.clock_offset,
                 attributes: progress.attributes.as_deref(),
                 changes: None,
+                client: ctx.client,
             },
         })
         .map_err(|e| match e {
@@ -463,10 +533,13 @@ fn finish(
         session_id,
     });
     let token = sign(&claims, signing_key).map_err(|e| internal(&e))?;
-    // The console is our own page: the cookie carries the session there, the URL no token.
-    let landing = match purpose {
-        Purpose::Admin => target,
-        Purpose::Login | Purpose::Test => with_token(target, &token),
+    // On our own origin (the admin console, fedbridge's own pages) the cookie carries the
+    // session: the token never enters our address bar.
+    let own_origin = target.origin() == config.consumer_url.url().origin();
+    let landing = if purpose == Purpose::Admin || own_origin {
+        target
+    } else {
+        with_token(target, &token)
     };
     Ok(Outcome::Login(Completed {
         token,
@@ -510,6 +583,7 @@ fn dry_run(
         dry_run: true,
         clock_offset: progress.clock_offset,
         attributes: progress.attributes.as_deref(),
+        client: ctx.client,
         changes: changes.as_deref(),
     };
     ctx.store.audit_login(&audit)?;
@@ -543,6 +617,36 @@ fn report_sync(outcome: &SyncOutcome, correlation_id: &str) {
         tracing::warn!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "group memberships held");
     } else if flags.contains(&SyncFlag::UnknownGroups) {
         tracing::info!(correlation_id, login_name, flags = %codes.join(","), detail = %detail, "unknown groups ignored");
+    }
+}
+
+/// The browser binding stored with a request: SHA-256 of the login cookie's secret, hex.
+pub fn browser_binding(secret: &str) -> String {
+    openssl::sha::sha256(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A solicited response is completed only by the browser that started the login (login CSRF:
+/// otherwise an attacker's own response, posted from the victim's browser by a cross-site form,
+/// would sign the victim in as the attacker). Compared in constant time.
+fn check_browser(request: &OutstandingRequest, secret: Option<&str>) -> Result<(), LoginError> {
+    let Some(secret) = secret else {
+        return Err(LoginError::BrowserBindingMissing);
+    };
+    let Some(expected) = request.browser_binding.as_deref() else {
+        return Err(LoginError::BrowserBindingMismatch(
+            "the request was remembered before logins were bound to their browser",
+        ));
+    };
+    let given = browser_binding(secret);
+    if given.len() == expected.len() && openssl::memcmp::eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(LoginError::BrowserBindingMismatch(
+            "the login cookie is not the one of the browser that started the login",
+        ))
     }
 }
 
@@ -619,8 +723,9 @@ fn with_token(mut target: Url, token: &str) -> Url {
     target
 }
 
-/// Writes the audit row of a failed login; a failure to write it is logged (the login has
-/// failed anyway, and the log line carries the same facts).
+/// Writes the audit row of a failed login (or counts it, when it carried no SAML message: see
+/// [`LoginError::counted`]); a failure to write it is logged (the login has failed anyway, and
+/// the log line carries the same facts).
 fn audit_failure(
     ctx: &LoginContext<'_>,
     failed: &Failed,
@@ -632,6 +737,16 @@ fn audit_failure(
             .count_login(failed.error.outcome(), Some(failed.error.code()));
     }
     let detail = failed.error.to_string();
+    if failed.error.counted() {
+        ctx.refusals.refused(&Refusal {
+            at: ctx.now,
+            client: ctx.client,
+            reason_code: failed.error.code(),
+            detail: &detail,
+            correlation_id: Some(correlation_id),
+        });
+        return;
+    }
     let audit = LoginAudit {
         at: ctx.now.unix_timestamp(),
         outcome: failed.error.outcome(),
@@ -645,6 +760,7 @@ fn audit_failure(
         clock_offset: progress.clock_offset,
         attributes: progress.attributes.as_deref(),
         changes: None,
+        client: ctx.client,
     };
     tracing::warn!(
         correlation_id,

@@ -113,7 +113,29 @@ fn context<'a>(
         store,
         now: NOW,
         metrics: &METRICS,
+        client: Some("192.0.2.1"),
+        refusals: &Counted,
     }
+}
+
+/// A refusal sink that writes each refusal as an audit row of its own (the web layer counts
+/// them instead), so the tests see them in `login_audit`.
+struct Counted;
+
+impl RefusalSink for Counted {
+    fn refused(&self, refusal: &Refusal<'_>) {
+        COUNTED.with(|c| {
+            c.borrow_mut().push((
+                refusal.reason_code,
+                refusal.correlation_id.map(str::to_owned),
+            ))
+        });
+    }
+}
+
+thread_local! {
+    /// The refusals [`Counted`] saw on this thread.
+    static COUNTED: std::cell::RefCell<Vec<(&'static str, Option<String>)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn outstanding(store: &Store) -> i64 {
@@ -123,12 +145,33 @@ fn outstanding(store: &Store) -> i64 {
         .unwrap()
 }
 
+/// The login cookie's secret of the browser in these tests.
+const SECRET: &str = "browser-secret-of-the-tests-0123456789abcdef";
+
+#[test]
+fn a_solicited_response_is_completed_only_by_the_browser_that_started_it() {
+    let bound = OutstandingRequest {
+        browser_binding: Some(browser_binding(SECRET)),
+        ..request(None)
+    };
+    assert!(check_browser(&bound, Some(SECRET)).is_ok());
+    let missing = check_browser(&bound, None).unwrap_err();
+    assert_eq!(missing.code(), "browser_binding_missing");
+    let other = check_browser(&bound, Some("another-browsers-secret")).unwrap_err();
+    assert_eq!(other.code(), "browser_binding_mismatch");
+    // Remembered before the binding existed: refused (fail closed).
+    let old = check_browser(&request(None), Some(SECRET)).unwrap_err();
+    assert_eq!(old.code(), "browser_binding_mismatch");
+    assert_eq!(browser_binding("abc").len(), 64);
+}
+
 fn request(target: Option<&str>) -> OutstandingRequest {
     OutstandingRequest {
         request_id: "_r1".into(),
         relay_handle: "handle-1".into(),
         target: target.map(str::to_owned),
         purpose: "login".into(),
+        browser_binding: None,
     }
 }
 
@@ -207,7 +250,7 @@ fn begin_remembers_the_request_and_redirects_to_the_idp() {
     let config = config(&[]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = redirected(begin(&ctx, Some("/own/page"), "cid-1").unwrap());
+    let location = redirected(begin(&ctx, Some("/own/page"), SECRET, "cid-1").unwrap());
     assert!(
         location.starts_with(&format!("{SSO}?SAMLRequest=")),
         "{location}"
@@ -222,6 +265,11 @@ fn begin_remembers_the_request_and_redirects_to_the_idp() {
         audit_rows(&store).is_empty(),
         "a started login is not audited yet"
     );
+}
+
+/// The refusals [`Counted`] saw on this thread since the last call.
+fn counted() -> Vec<(&'static str, Option<String>)> {
+    COUNTED.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
 #[test]
@@ -239,62 +287,69 @@ fn refused_starts_write_nothing_but_their_audit_row() {
             "target_not_allowed",
         ),
     ];
+    counted();
     for (index, (idp, target, code)) in cases.into_iter().enumerate() {
         let ctx = context(&config, idp, &store);
         let cid = format!("cid-{index}");
-        let error = begin(&ctx, target, &cid).unwrap_err();
+        let error = begin(&ctx, target, SECRET, &cid).unwrap_err();
         assert_eq!(error.code(), code);
+        if error.counted() {
+            // Any web page can make a browser ask: counted, not one row each.
+            assert_eq!(counted(), [(code, Some(cid))]);
+            continue;
+        }
         let expected = (error.outcome().to_owned(), Some(code.to_owned()), Some(cid));
         assert_eq!(audit_rows(&store).last(), Some(&expected));
     }
-    assert_eq!(audit_rows(&store).len(), 3);
+    assert_eq!(audit_rows(&store).len(), 2);
     assert_eq!(outstanding(&store), 0);
 }
 
 #[test]
-fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_audited() {
+fn an_oversized_or_missing_response_is_refused_before_any_parsing_and_counted() {
     let (_dir, store) = store();
     let config = config(&[]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
     let key = SigningKeyPair::generate(crate::token::Algorithm::Es256).unwrap();
+    let huge = vec![b'A'; 2 * 1024 * 1024];
     let posted = PostedResponse {
-        saml_response: None,
+        saml_response: Some(&huge),
         relay_state: None,
-        too_large: true,
+        browser_secret: None,
     };
-    let failed = complete(&ctx, &posted, &key, "cid-big").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-big").unwrap_err();
     assert_eq!(failed.error.code(), "input_too_large");
     let posted = PostedResponse {
-        too_large: false,
+        saml_response: None,
         ..posted
     };
-    let failed = complete(&ctx, &posted, &key, "cid-none").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-none").unwrap_err();
     assert_eq!(failed.error.code(), "saml_response_missing");
     let posted = PostedResponse {
         saml_response: Some(b"not base64!"),
         ..posted
     };
-    let failed = complete(&ctx, &posted, &key, "cid-b64").unwrap_err();
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-b64").unwrap_err();
     assert_eq!(failed.error.code(), "invalid_base64");
-    let codes: Vec<_> = audit_rows(&store)
-        .into_iter()
-        .map(|(outcome, code, cid)| (outcome, code.unwrap(), cid.unwrap()))
-        .collect();
+    let long = "r".repeat(crate::login::MAX_RELAY_STATE + 1);
+    let posted = PostedResponse {
+        saml_response: Some(b"PD94"),
+        relay_state: Some(&long),
+        browser_secret: None,
+    };
+    let failed = complete(&ctx, &posted, &key, Attempt::Final, "cid-relay").unwrap_err();
+    assert_eq!(failed.error.code(), "relay_state_too_long");
+    // No SAML message in any of them: counted, never an audit row each.
+    assert!(audit_rows(&store).is_empty());
+    let cid = |c: &str| Some(c.to_owned());
     assert_eq!(
-        codes,
+        counted(),
         [
-            (
-                "rejected".into(),
-                "input_too_large".into(),
-                "cid-big".into()
-            ),
-            (
-                "rejected".into(),
-                "saml_response_missing".into(),
-                "cid-none".into()
-            ),
-            ("rejected".into(), "invalid_base64".into(), "cid-b64".into()),
+            ("input_too_large", cid("cid-big")),
+            ("saml_response_missing", cid("cid-none")),
+            ("invalid_base64", cid("cid-b64")),
+            ("relay_state_too_long", cid("cid-relay")),
         ]
     );
 }
@@ -330,7 +385,7 @@ fn with_an_sp_key_pair_the_redirect_is_signed_with_it() {
     ]);
     let idp = trust(Some(SSO));
     let ctx = context(&config, Some(&idp), &store);
-    let location = redirected(begin(&ctx, None, "cid").unwrap());
+    let location = redirected(begin(&ctx, None, SECRET, "cid").unwrap());
     let query = location.split_once('?').unwrap().1;
     let decoded = crate::saml::authn_request::decode_redirect(query).unwrap();
     let public = SigningKey::from_certificates(&cert).unwrap();
@@ -366,7 +421,7 @@ fn an_idp_with_only_the_post_binding_gets_a_posted_request_signed_with_the_sp_ke
             action,
             saml_request,
             relay_state,
-        } = begin(&ctx, None, "cid").unwrap()
+        } = begin(&ctx, None, SECRET, "cid").unwrap()
         else {
             panic!("not a POST");
         };

@@ -78,6 +78,11 @@ reason_codes! {
         UnsupportedVersion => "unsupported_version",
         /// The Response or Assertion has no `ID`.
         MissingId => "missing_id",
+        /// The Response or Assertion `ID` is not an `xs:ID` (an NCName: it starts with a
+        /// letter or `_`).
+        InvalidId => "invalid_id",
+        /// The document contains a NUL byte (libxml2 would ignore what follows it).
+        NulByte => "nul_byte",
         /// Two elements share an `ID`.
         DuplicateId => "duplicate_id",
         /// The IdP answered with a status other than Success.

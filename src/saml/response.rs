@@ -252,6 +252,7 @@ fn xml_rejection(error: XmlError) -> Rejection {
         XmlError::TooLarge { .. } => R::InputTooLarge,
         XmlError::DtdForbidden => R::DtdForbidden,
         XmlError::TooDeep => R::TooDeep,
+        XmlError::NulByte => R::NulByte,
         XmlError::Malformed(_) => R::MalformedXml,
     };
     Rejection::new(reason, error.to_string())
@@ -270,13 +271,38 @@ fn check_version_and_id(element: Element<'_>, what: &str) -> Result<(), Rejectio
             ));
         }
     }
-    if element.attr("ID").is_none_or(|id| id.trim().is_empty()) {
+    let id = element.attr("ID").unwrap_or_default();
+    if id.trim().is_empty() {
         return Err(Rejection::new(
             R::MissingId,
             format!("the {what} has no ID attribute"),
         ));
     }
-    Ok(())
+    if !xml::is_ncname(&id) {
+        return Err(Rejection::new(
+            R::InvalidId,
+            format!(
+                "the {what} ID {} is not an xs:ID (it must start with a letter or _)",
+                quote(&id)
+            ),
+        ));
+    }
+    // IssueInstant is required (SAML core 3.2.2, 2.3.3); its format is checked, its value is
+    // not (the validity window comes from the conditions and the confirmation).
+    match element.attr("IssueInstant") {
+        Some(text) if parse_instant(&text).is_some() => Ok(()),
+        Some(text) => Err(Rejection::new(
+            R::InvalidTimestamp,
+            format!(
+                "the {what} IssueInstant is {}, not an xs:dateTime in UTC",
+                quote(&text)
+            ),
+        )),
+        None => Err(Rejection::new(
+            R::InvalidTimestamp,
+            format!("the {what} has no IssueInstant"),
+        )),
+    }
 }
 
 /// At least one of the Assertion's and the Response's signatures; the Assertion's own when
@@ -516,7 +542,8 @@ fn read_subject<'a>(assertion: Element<'a>, sp: &SpSettings) -> Result<Subject<'
             ));
         }
     };
-    let value = name_id.text().trim().to_string();
+    // Exactly as sent, never trimmed (SPEC section 5): the login name rules refuse blanks.
+    let value = name_id.text().into_owned();
     if value.is_empty() {
         return Err(Rejection::new(R::NameIdMissing, "the NameID is empty"));
     }
@@ -547,7 +574,7 @@ fn read_encrypted_name_id<'a>(
                 "the EncryptedID does not decrypt to a NameID",
             )
         })?;
-    let value = name_id.text().trim().to_string();
+    let value = name_id.text().into_owned();
     if value.is_empty() {
         return Err(Rejection::new(
             R::NameIdMissing,

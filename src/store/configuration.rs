@@ -32,6 +32,13 @@ impl Store {
         read_rows(&mut conn).map_err(|e| self.query_error(&e))
     }
 
+    /// Every row and the settings version they are (one read transaction: a consistent pair).
+    pub fn config_snapshot(&self) -> Result<(ConfigRows, i64), StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| Ok((read_rows(conn)?, crate::store::nodes::read_version(conn)?)))
+            .map_err(|e| self.query_error(&e))
+    }
+
     /// Creates or overwrites the row `key`; `None` stores SQL NULL.
     pub fn set_config(&self, key: &str, new_value: Option<&str>) -> Result<(), StoreError> {
         let changes = BTreeMap::from([(key.to_owned(), RowChange::Set(new_value.map(Into::into)))]);

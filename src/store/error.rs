@@ -86,6 +86,36 @@ pub enum StoreError {
         /// The driver's message.
         detail: String,
     },
+    /// The disk (or the file system) holding the database is full.
+    #[error(
+        "the database {database} cannot grow: the disk is full ({detail}); free some space, \
+         fedbridge picks up again by itself"
+    )]
+    Full {
+        /// The database as given.
+        database: String,
+        /// The driver's message.
+        detail: String,
+    },
+    /// The database could not be reached within `FEDBRIDGE_DATABASE_WAIT`: this node's writers
+    /// queue, or no connection was free.
+    #[error("the database {database} did not answer within {waited_ms} ms ({detail})")]
+    Busy {
+        /// The database as given.
+        database: String,
+        /// How long we waited.
+        waited_ms: u128,
+        /// What we waited for.
+        detail: &'static str,
+    },
+    /// The operating system reported an I/O error (a failing disk, a file removed or replaced).
+    #[error("the database {database} has an I/O error: {detail}")]
+    Io {
+        /// The database as given.
+        database: String,
+        /// The driver's or the system's message.
+        detail: String,
+    },
     /// A query failed.
     #[error("database {database}: {detail}")]
     Query {
@@ -97,6 +127,34 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A short, stable name of the kind of failure (logs, health, de-duplication).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::MissingDirectory { .. } => "missing_directory",
+            StoreError::IsADirectory { .. } => "is_a_directory",
+            StoreError::NotADatabase { .. } => "not_a_database",
+            StoreError::Locked { .. } => "locked",
+            StoreError::ReadOnly { .. } => "read_only",
+            StoreError::Unreachable { .. } => "unreachable",
+            StoreError::Open { .. } => "open",
+            StoreError::Migration { .. } => "migration",
+            StoreError::Full { .. } => "full",
+            StoreError::Busy { .. } => "busy",
+            StoreError::Io { .. } => "io",
+            StoreError::Query { .. } => "query",
+        }
+    }
+
+    /// Whether the connections may be stuck in this state (SQLite falls back to a read-only
+    /// connection and never upgrades it; a replaced file keeps failing): new connections are
+    /// needed once the cause is fixed (see `Store::reopen`).
+    pub fn needs_new_connections(&self) -> bool {
+        matches!(
+            self,
+            StoreError::ReadOnly { .. } | StoreError::Open { .. } | StoreError::Io { .. }
+        )
+    }
+
     pub(crate) fn from_connection(
         location: &Location,
         error: &ConnectionError,
@@ -159,6 +217,10 @@ impl StoreError {
     }
 }
 
+fn lower_contains(text: &str, needle: &str) -> bool {
+    text.to_ascii_lowercase().contains(needle)
+}
+
 /// Turns SQLite's well-known messages into the errors that say what to do; anything else
 /// becomes `otherwise(database, detail)`.
 fn classify(
@@ -182,6 +244,19 @@ fn classify(
         if lower.contains("readonly database") || lower.contains("read-only") {
             return StoreError::ReadOnly { database, detail };
         }
+        if lower.contains("database or disk is full") || lower.contains("no space left") {
+            return StoreError::Full { database, detail };
+        }
+        if lower.contains("disk i/o error") || lower.contains("cannot sync") {
+            return StoreError::Io { database, detail };
+        }
+    }
+    if lower_contains(&detail, "timed out waiting for connection") {
+        return StoreError::Busy {
+            database,
+            waited_ms: busy_timeout.as_millis(),
+            detail: "no connection was free",
+        };
     }
     otherwise(database, detail)
 }

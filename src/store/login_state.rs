@@ -27,6 +27,9 @@ pub struct OutstandingRequest {
     pub target: Option<String>,
     /// Why it was sent (see [`Purpose`]), as stored.
     pub purpose: String,
+    /// The browser that started the login: SHA-256 (hex) of its login cookie's secret. `None`:
+    /// remembered before browser binding existed (refused: fail closed).
+    pub browser_binding: Option<String>,
 }
 
 impl OutstandingRequest {
@@ -104,29 +107,57 @@ pub enum ClaimLost {
     Request,
 }
 
+/// An AuthnRequest about to be sent, as [`Store::remember_request_for`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRequest<'a> {
+    /// Why it is sent.
+    pub purpose: Purpose,
+    /// Its ID (the answer's `InResponseTo`).
+    pub request_id: &'a str,
+    /// The opaque `RelayState` sent with it.
+    pub relay_handle: &'a str,
+    /// Where the login ends; `None`: the default landing page.
+    pub target: Option<&'a str>,
+    /// SHA-256 (hex) of the starting browser's login cookie secret.
+    pub browser_binding: Option<&'a str>,
+}
+
 impl Store {
-    /// Records an AuthnRequest of a plain login sent at `now`, answerable until `now + ttl`.
+    /// Records an AuthnRequest of a plain login sent at `now`, answerable until `now + ttl`,
+    /// started by the browser whose login cookie hashes to `browser_binding`.
     pub fn remember_request(
         &self,
         request_id: &str,
         relay_handle: &str,
         target: Option<&str>,
+        browser_binding: Option<&str>,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        self.remember_request_for(Purpose::Login, request_id, relay_handle, target, now, ttl)
+        let request = NewRequest {
+            purpose: Purpose::Login,
+            request_id,
+            relay_handle,
+            target,
+            browser_binding,
+        };
+        self.remember_request_for(&request, now, ttl)
     }
 
-    /// [`Store::remember_request`] for `purpose`.
+    /// Records `request`, sent at `now` and answerable until `now + ttl`.
     pub fn remember_request_for(
         &self,
-        purpose: Purpose,
-        request_id: &str,
-        relay_handle: &str,
-        target: Option<&str>,
+        request: &NewRequest<'_>,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        let NewRequest {
+            purpose,
+            request_id,
+            relay_handle,
+            target,
+            browser_binding,
+        } = *request;
         self.write(|conn| {
             let created = now.unix_timestamp();
             diesel::insert_into(outstanding_requests::table)
@@ -134,6 +165,7 @@ impl Store {
                     outstanding_requests::request_id.eq(request_id),
                     outstanding_requests::relay_handle.eq(relay_handle),
                     outstanding_requests::target.eq(target),
+                    outstanding_requests::browser_binding.eq(browser_binding),
                     outstanding_requests::created_at.eq(created),
                     outstanding_requests::expires_at.eq((now + ttl).unix_timestamp()),
                     outstanding_requests::purpose.eq(purpose.as_str()),
@@ -202,13 +234,14 @@ impl Store {
         })
     }
 
-    /// How many outstanding requests have not expired at `now` (every node's).
-    pub fn count_outstanding_requests(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+    /// How many outstanding requests are still answerable at `now`.
+    pub fn count_outstanding_requests(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut conn = self.conn()?;
         outstanding_requests::table
             .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
             .count()
-            .get_result(&mut conn)
+            .get_result::<i64>(&mut conn)
+            .map(|n| n.max(0).unsigned_abs())
             .map_err(|e| self.query_error(&e))
     }
 
@@ -307,7 +340,7 @@ mod tests {
     #[test]
     fn a_claimed_request_is_answered_once_on_any_node() {
         let (_dir, a, b) = temp_store();
-        a.remember_request("_id1", "h1", Some("/app"), NOW, Duration::minutes(5))
+        a.remember_request("_id1", "h1", Some("/app"), None, NOW, Duration::minutes(5))
             .unwrap();
         let later = NOW + Duration::minutes(1);
         let found = b.outstanding_request("_id1", later).unwrap().unwrap();
@@ -318,6 +351,7 @@ mod tests {
                 relay_handle: "h1".into(),
                 target: Some("/app".into()),
                 purpose: "login".into(),
+                browser_binding: None,
             }
         );
         // Finding leaves it in place; committing the claim answers it, on every node.
@@ -330,7 +364,7 @@ mod tests {
     #[test]
     fn expired_requests_and_assertions_are_refused_and_purged() {
         let (_dir, a, _b) = temp_store();
-        a.remember_request("_old", "h-old", None, NOW, Duration::minutes(5))
+        a.remember_request("_old", "h-old", None, None, NOW, Duration::minutes(5))
             .unwrap();
         assert_eq!(
             a.outstanding_request("_old", NOW + Duration::minutes(5))
@@ -338,9 +372,9 @@ mod tests {
             None
         );
 
-        a.remember_request("_x", "hx", None, NOW, Duration::minutes(5))
+        a.remember_request("_x", "hx", None, None, NOW, Duration::minutes(5))
             .unwrap();
-        a.remember_request("_y", "hy", None, NOW, Duration::minutes(30))
+        a.remember_request("_y", "hy", None, None, NOW, Duration::minutes(30))
             .unwrap();
         a.use_up(&assertion_claim("_a1", NOW + Duration::minutes(5)), NOW)
             .unwrap()
@@ -366,8 +400,15 @@ mod tests {
         let (_dir, a, b) = temp_store();
         for round in 0..5 {
             let id = format!("_race{round}");
-            a.remember_request(&id, &format!("h{round}"), None, NOW, Duration::minutes(5))
-                .unwrap();
+            a.remember_request(
+                &id,
+                &format!("h{round}"),
+                None,
+                None,
+                NOW,
+                Duration::minutes(5),
+            )
+            .unwrap();
             let claims = request_claim(a.outstanding_request(&id, NOW).unwrap().unwrap());
             let results: Vec<_> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..6)
@@ -396,10 +437,10 @@ mod tests {
     #[test]
     fn duplicate_relay_handles_are_refused() {
         let (_dir, a, _b) = temp_store();
-        a.remember_request("_r1", "same", None, NOW, Duration::minutes(5))
+        a.remember_request("_r1", "same", None, None, NOW, Duration::minutes(5))
             .unwrap();
         assert!(
-            a.remember_request("_r2", "same", None, NOW, Duration::minutes(5))
+            a.remember_request("_r2", "same", None, None, NOW, Duration::minutes(5))
                 .is_err()
         );
     }

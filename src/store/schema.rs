@@ -88,6 +88,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         purpose -> Text,
+        browser_binding -> Nullable<Text>,
     }
 }
 
@@ -134,6 +135,8 @@ diesel::table! {
         clock_offset -> Nullable<BigInt>,
         attributes -> Nullable<Text>,
         changes -> Nullable<Text>,
+        client -> Nullable<Text>,
+        count -> BigInt,
     }
 }
 
@@ -157,6 +160,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The version of the settings: raised by triggers on every change of CONFIGURATIONENTITY.
+    config_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every running server, as its write probe last recorded it.
+    node_status (node_id) {
+        node_id -> Text,
+        started_at -> BigInt,
+        seen_at -> BigInt,
+        config_version -> BigInt,
+        version -> Text,
+    }
+}
+
 diesel::joinable!(group_idp_ids -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
@@ -176,6 +198,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_audit,
     idp_metadata_cache,
     admin_sessions,
+    config_version,
+    node_status,
 );
 
 #[cfg(test)]

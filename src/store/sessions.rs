@@ -74,6 +74,26 @@ pub struct LoginAudit<'a> {
     /// What the sync changed, or for a test would change (JSON of the plan); an accepted
     /// login's is filled in by [`Store::complete_login`].
     pub changes: Option<&'a str>,
+    /// The client (an IP address or IPv6 /64), when known.
+    pub client: Option<&'a str>,
+}
+
+/// Identical refusals that carried no SAML message, counted over one minute from one client:
+/// one audit row with `count` ([`Store::audit_counted`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedRefusals {
+    /// The start of the minute (epoch seconds).
+    pub at: i64,
+    /// The client, or `*` for the clients merged when too many were counted at once.
+    pub client: String,
+    /// The reason code.
+    pub reason_code: String,
+    /// The first refusal's detail, and some of the others' correlation IDs.
+    pub detail: String,
+    /// The first refusal's correlation ID, if it had one.
+    pub correlation_id: Option<String>,
+    /// How many.
+    pub count: i64,
 }
 
 /// Why [`Store::complete_login`] wrote nothing.
@@ -189,6 +209,71 @@ impl Store {
         .map_err(|e| self.query_error(&e))
     }
 
+    /// Writes counted refusals, one row each, in one transaction.
+    pub fn audit_counted(&self, counted: &[CountedRefusals]) -> Result<(), StoreError> {
+        if counted.is_empty() {
+            return Ok(());
+        }
+        self.write(|conn| {
+            conn.transaction(|conn| {
+                for row in counted {
+                    diesel::insert_into(login_audit::table)
+                        .values((
+                            login_audit::at.eq(row.at),
+                            login_audit::outcome.eq("rejected"),
+                            login_audit::reason_code.eq(&row.reason_code),
+                            login_audit::detail.eq(&row.detail),
+                            login_audit::correlation_id.eq(&row.correlation_id),
+                            login_audit::client.eq(&row.client),
+                            login_audit::count.eq(row.count),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| self.query_error(&e))
+        })
+    }
+
+    /// Deletes `login_audit` rows older than `cutoff` (epoch seconds), in batches of
+    /// [`AUDIT_PURGE_BATCH`] ids, one transaction each, for at most `budget` (so a first purge
+    /// of millions of rows never holds the write lock for long); returns how many went. Rows are
+    /// appended in time order, so the oldest id tells whether there is anything to do.
+    pub fn purge_audit(
+        &self,
+        cutoff: i64,
+        budget: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        let started = std::time::Instant::now();
+        let mut purged = 0;
+        loop {
+            let oldest: Option<(i64, i64)> = {
+                let mut conn = self.conn()?;
+                login_audit::table
+                    .select((login_audit::id, login_audit::at))
+                    .order(login_audit::id)
+                    .first(&mut conn)
+                    .optional()
+                    .map_err(|e| self.query_error(&e))?
+            };
+            let Some((id, _)) = oldest.filter(|(_, at)| *at < cutoff) else {
+                return Ok(purged);
+            };
+            purged += self.write(|conn| {
+                diesel::delete(
+                    login_audit::table
+                        .filter(login_audit::id.lt(id + AUDIT_PURGE_BATCH))
+                        .filter(login_audit::at.lt(cutoff)),
+                )
+                .execute(&mut **conn)
+                .map_err(|e| self.query_error(&e))
+            })?;
+            if started.elapsed() >= budget {
+                return Ok(purged);
+            }
+        }
+    }
+
     /// Writes one audit row (a refused or failed login; accepted ones are written by
     /// [`Store::complete_login`]).
     pub fn audit_login(&self, audit: &LoginAudit<'_>) -> Result<(), StoreError> {
@@ -234,6 +319,9 @@ pub(crate) fn revoke_users(
     Ok(revoked)
 }
 
+/// Ids deleted per transaction by [`Store::purge_audit`].
+pub const AUDIT_PURGE_BATCH: i64 = 5000;
+
 fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<()> {
     diesel::insert_into(login_audit::table)
         .values((
@@ -249,6 +337,7 @@ fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<
             login_audit::clock_offset.eq(audit.clock_offset),
             login_audit::attributes.eq(audit.attributes),
             login_audit::changes.eq(audit.changes),
+            login_audit::client.eq(audit.client),
         ))
         .execute(conn)
         .map(drop)

@@ -152,6 +152,10 @@ pub enum IdentityError {
     /// with `SAML_USER_ID_ATTRIBUTE` set, so this is a configuration changed in between).
     #[error("the Subject has no NameID and SAML_USER_ID_ATTRIBUTE is not set")]
     NoNameId,
+    /// The login name has an invisible or control character, or a space at either end: it is
+    /// refused, never trimmed or rewritten (SPEC section 5).
+    #[error("{0}")]
+    InvalidLoginName(String),
 }
 
 impl Identity {
@@ -201,6 +205,9 @@ impl Identity {
         };
         if login_name.is_empty() {
             return Err(IdentityError::EmptyLoginName);
+        }
+        if let Some(problem) = crate::text::login_name_problem(&login_name) {
+            return Err(IdentityError::InvalidLoginName(problem));
         }
         let first = |configured: &Option<String>| {
             configured
@@ -481,6 +488,33 @@ mod tests {
             Identity::from_parts(None, &[], &mapping(), None),
             Err(IdentityError::NoNameId)
         );
+    }
+
+    #[test]
+    fn login_names_with_hidden_characters_are_refused_from_the_name_id_and_the_attribute() {
+        for bad in [
+            "alice@test\u{a0}",
+            "bob\u{202e}txt",
+            "a\u{200b}b",
+            "x\u{9b}",
+            " ada",
+        ] {
+            assert!(
+                matches!(
+                    Identity::from_parts(Some(bad), &[], &mapping(), None),
+                    Err(IdentityError::InvalidLoginName(_))
+                ),
+                "{bad:?}"
+            );
+            let uid = [attr("uid", None, &[bad])];
+            assert!(
+                matches!(
+                    Identity::from_parts(Some("opaque"), &uid, &mapping(), Some("uid")),
+                    Err(IdentityError::InvalidLoginName(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::login::{ErrorKind, LoginError};
 use crate::store::StoreError;
+use crate::web::edge::EdgeRefusal;
 use crate::web::pages;
 use crate::web::state::ConfigHealth;
 
@@ -55,6 +56,18 @@ pub enum WebError {
     /// A form of the admin console without a valid anti-forgery token (403).
     #[error("the form's anti-forgery token is missing or wrong")]
     BadFormToken,
+    /// A state-changing request from another site (403): the page points to the way that works.
+    #[error("refused: not from fedbridge's own pages")]
+    Forbidden,
+    /// The edge refused the request before looking at it (408, 411, 413, 415, 429, 503).
+    #[error("{0}")]
+    Edge(EdgeRefusal),
+}
+
+impl From<EdgeRefusal> for WebError {
+    fn from(refusal: EdgeRefusal) -> WebError {
+        WebError::Edge(refusal)
+    }
 }
 
 impl From<StoreError> for WebError {
@@ -82,17 +95,25 @@ impl ResponseError for WebError {
                 ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
             WebError::Unauthorized | WebError::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
-            WebError::NotAdmin { .. } | WebError::BadFormToken => StatusCode::FORBIDDEN,
+            WebError::NotAdmin { .. } | WebError::BadFormToken | WebError::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
             WebError::SignInNeeded { .. } => StatusCode::SEE_OTHER,
+            WebError::Edge(refusal) => {
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let body = match self {
             WebError::NotFound => pages::message("Not found", "There is no page at this address."),
+            WebError::Forbidden => pages::logout_refused(),
             WebError::NotConfigured(health) => pages::not_configured(health),
             WebError::Internal(detail) => {
-                tracing::error!(detail = %detail, "request failed");
+                if let Some(repeated) = crate::logdedup::check(detail) {
+                    tracing::error!(detail = %detail, repeated, "request failed");
+                }
                 pages::message(
                     "Something went wrong",
                     "fedbridge could not answer this request. The details are in its log.",
@@ -102,6 +123,19 @@ impl ResponseError for WebError {
                 error,
                 correlation_id,
             } => pages::login_failed(error.kind(), correlation_id),
+            WebError::Edge(refusal) => {
+                let mut response = HttpResponse::build(self.status_code());
+                // The body may be unread: the connection closes after the answer, so a slow
+                // client cannot keep it (and its buffers) by dribbling on.
+                response.force_close();
+                if let Some(seconds) = refusal.retry_after() {
+                    response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+                }
+                return pages::html(
+                    response,
+                    pages::message("Request refused", refusal.sentence()),
+                );
+            }
             WebError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .insert_header((
@@ -139,7 +173,9 @@ impl ResponseError for WebError {
             ),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, WebError::NotConfigured(_)) {
+        let unavailable = matches!(self, WebError::NotConfigured(_))
+            || matches!(self, WebError::Login { error, .. } if error.kind() == ErrorKind::Unavailable);
+        if unavailable {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
         pages::html(response, body)

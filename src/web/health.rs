@@ -1,14 +1,27 @@
-//! `/healthz`: whether fedbridge is configured, whether the settings in the database are valid
-//! now, and where the IdP's keys come from. 200 when everything is fine, 503 otherwise.
+//! `/healthz` and `/readyz`.
+//!
+//! - `/readyz` (load balancers): 200 `{"ready": true}` when this node can serve logins now: a
+//!   configuration in service, the IdP's keys at hand, and the database writable (a write,
+//!   the probe's or a login's, committed within [`WRITE_FRESHNESS`] and none failed since:
+//!   a lock held too long, a full disk, a read-only file all show); else 503.
+//! - `/healthz`: the verdict only (`ok`, `degraded`, `unconfigured`; 200 for ok, else 503),
+//!   unless the request carries `Authorization: Bearer FEDBRIDGE_HEALTH_SECRET`: then the whole
+//!   report (settings problems, the metadata URL and its errors, why not ready), which would
+//!   show anyone internal hosts and errors. A wrong secret is 401.
+//!
+//! The report is pure ([`report`], [`readiness`]); the handlers read the state.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, web};
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::IdpSource;
+use crate::store::WriteHealth;
 use crate::web::state::{ActiveConfig, AppState, ConfigHealth, MetadataStatus};
 
 /// The overall verdict.
@@ -24,11 +37,55 @@ pub enum Status {
     Unconfigured,
 }
 
-/// The `/healthz` document.
+/// How recent a committed write must be for the node to be ready (three probe intervals).
+pub const WRITE_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(6);
+
+/// Whether the node can serve logins now, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// Ready.
+    pub ready: bool,
+    /// Why not (empty when ready). Said for administrators: shown only with the secret.
+    pub reasons: Vec<String>,
+}
+
+/// Readiness from the state's parts. Pure.
+pub fn readiness(
+    active: Option<&ActiveConfig>,
+    idp_trusted: bool,
+    writes: &WriteHealth,
+    now: Instant,
+) -> Readiness {
+    let mut reasons = Vec::new();
+    if active.is_none() {
+        reasons.push("no valid configuration is in service".to_owned());
+    } else if !idp_trusted {
+        reasons.push("the IdP's signing keys are not at hand (metadata not fetched)".to_owned());
+    }
+    if !writes.writable(now, WRITE_FRESHNESS) {
+        match (&writes.last_failure, writes.last_ok) {
+            (Some((at, kind, message)), ok) if ok.is_none_or(|ok| *at > ok) => {
+                reasons.push(format!("the last write failed ({kind}): {message}"));
+            }
+            _ => reasons.push(format!(
+                "no write committed in the last {} s",
+                WRITE_FRESHNESS.as_secs()
+            )),
+        }
+    }
+    Readiness {
+        ready: reasons.is_empty(),
+        reasons,
+    }
+}
+
+/// The `/healthz` document (the details: with the health secret only).
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// The verdict.
     pub status: Status,
+    /// Whether the node can serve logins now, and why not.
+    pub readiness: Readiness,
     /// The settings.
     pub config: ConfigReport,
     /// The IdP's trust material; `None` while unconfigured.
@@ -79,18 +136,93 @@ pub struct IdpReport {
     pub next_fetch_at: Option<String>,
 }
 
-/// `GET /healthz`.
-pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /healthz`: the verdict; the report with the health secret.
+pub async fn healthz(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let config = state.config();
     let metadata = state.metadata();
-    let report = report(config.as_deref(), &state.health(), metadata.as_deref());
+    let ready = node_readiness(&state);
+    let report = report(
+        config.as_deref(),
+        &state.health(),
+        metadata.as_deref(),
+        ready,
+    );
     let status = match report.status {
         Status::Ok => StatusCode::OK,
         Status::Degraded | Status::Unconfigured => StatusCode::SERVICE_UNAVAILABLE,
     };
+    match details_allowed(&req, config.as_deref()) {
+        Details::Allowed => json(status, &report),
+        Details::Public => json(status, &serde_json::json!({ "status": report.status })),
+        Details::WrongSecret => json(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({ "error": "invalid health secret" }),
+        ),
+    }
+}
+
+/// `GET /readyz`: 200 `{"ready": true}` or 503 `{"ready": false}`; the reasons with the
+/// health secret.
+pub async fn readyz(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let config = state.config();
+    let ready = node_readiness(&state);
+    let status = if ready.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    match details_allowed(&req, config.as_deref()) {
+        Details::Allowed => json(status, &ready),
+        Details::Public => json(status, &serde_json::json!({ "ready": ready.ready })),
+        Details::WrongSecret => json(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({ "error": "invalid health secret" }),
+        ),
+    }
+}
+
+/// This node's readiness now.
+pub fn node_readiness(state: &AppState) -> Readiness {
+    let config = state.config();
+    readiness(
+        config.as_deref(),
+        state.idp_trust().is_some(),
+        &state.store().write_health(),
+        Instant::now(),
+    )
+}
+
+/// What a health request may see.
+enum Details {
+    /// The whole report: the request carries the health secret.
+    Allowed,
+    /// The verdict only: no credentials (or no secret configured).
+    Public,
+    /// Credentials that are not the secret.
+    WrongSecret,
+}
+
+fn details_allowed(req: &HttpRequest, active: Option<&ActiveConfig>) -> Details {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim());
+    let Some(given) = given else {
+        return Details::Public;
+    };
+    match active.and_then(|a| a.config.health_secret.as_ref()) {
+        Some(secret) if secret.matches(given) => Details::Allowed,
+        _ => Details::WrongSecret,
+    }
+}
+
+fn json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(report)
+        .json(body)
 }
 
 /// Builds the report from the state's parts. Pure.
@@ -98,20 +230,27 @@ pub fn report(
     active: Option<&ActiveConfig>,
     health: &ConfigHealth,
     metadata: Option<&MetadataStatus>,
+    readiness: Readiness,
 ) -> Report {
-    let idp = active.map(|a| idp_report(&a.config.idp, metadata));
+    let idp = active.map(|a| idp_report(&a.config.idp, metadata, a.config.metadata_refresh));
     let idp_ok = idp
         .as_ref()
         .is_some_and(|i| i.source.is_some() && i.error.is_none());
     let status = match active {
         None => Status::Unconfigured,
-        Some(_) if health.problems.is_empty() && health.database_error.is_none() && idp_ok => {
+        Some(_)
+            if health.problems.is_empty()
+                && health.database_error.is_none()
+                && idp_ok
+                && readiness.ready =>
+        {
             Status::Ok
         }
         Some(_) => Status::Degraded,
     };
     Report {
         status,
+        readiness,
         config: ConfigReport {
             valid: health.problems.is_empty() && active.is_some(),
             problems: health
@@ -130,7 +269,11 @@ pub fn report(
     }
 }
 
-fn idp_report(source: &IdpSource, metadata: Option<&MetadataStatus>) -> IdpReport {
+fn idp_report(
+    source: &IdpSource,
+    metadata: Option<&MetadataStatus>,
+    refresh: time::Duration,
+) -> IdpReport {
     match source {
         IdpSource::PublicKey {
             certificates,
@@ -160,7 +303,13 @@ fn idp_report(source: &IdpSource, metadata: Option<&MetadataStatus>) -> IdpRepor
                     Some(m) => m.error.clone(),
                     None => Some("the IdP metadata has not been fetched yet".into()),
                 },
-                next_fetch_at: current.and_then(|m| rfc3339(m.next_fetch_at)),
+                next_fetch_at: current.and_then(|m| {
+                    rfc3339(crate::web::idp::next_fetch_at(
+                        m.attempted_at,
+                        refresh,
+                        m.error.is_some(),
+                    ))
+                }),
             }
         }
     }

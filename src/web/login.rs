@@ -2,6 +2,9 @@
 //! one function of [`crate::login`] or [`crate::token`] on the blocking pool (the database is
 //! synchronous), and maps the result.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,17 +12,20 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::downstream::token_from_request;
-use crate::login::{self, LoginContext, Outbound, Outcome, PostedResponse, Purpose};
+use crate::config::IdpSource;
+use crate::downstream::handoff;
+use crate::login::{
+    self, Attempt, ErrorKind, Failed, LoginContext, Outbound, Outcome, PostedResponse, Purpose,
+    Refusal, RefusalSink as _,
+};
 use crate::token::{TOKEN_NAME, XsessionClaims, jwks};
 use crate::web::admin;
+use crate::web::edge::{self, Class, ClientKey, EdgeRefusal};
 use crate::web::error::WebError;
+use crate::web::idp;
 use crate::web::pages;
-use crate::web::state::{AppState, Configured};
+use crate::web::state::{ActiveConfig, AppState, Configured};
 use crate::web::telemetry::CorrelationId;
-
-/// Room in the ACS body for `RelayState` and the form's field names.
-const FORM_OVERHEAD: usize = 64 * 1024;
 
 /// The query of `/` and `/saml/login`.
 #[derive(Debug, Deserialize)]
@@ -30,25 +36,20 @@ pub struct TargetQuery {
 
 /// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`, unless the
 /// browser is signed in already and asks for no target: `/` is where a login without a target
-/// lands, so sending it back to the IdP would loop.
+/// lands, so sending it back to the IdP would loop. A token in the address (`?xsession=`) is
+/// never taken in: 303 to the same address without it, so it leaves the address bar and the
+/// history (fedbridge's own pages use the cookie it set).
 pub async fn login_page(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
     req: HttpRequest,
 ) -> HttpResponse {
+    if handoff::link_token(&req).is_some() {
+        return see_other(&handoff::without_token(&req)).finish();
+    }
     let target = query.into_inner().target.filter(|t| !t.is_empty());
-    let signed_in = match token_from_request(&req) {
-        Some(token) => {
-            let state = state.clone();
-            let config = active.clone();
-            web::block(move || verified(&state, &config.config, &token))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        }
-        None => None,
-    };
+    let signed_in = signed_in(&state, &active, &req).await;
     if active.config.automatic_login && (signed_in.is_none() || target.is_some()) {
         let mut location = String::from("/saml/login");
         if let Some(target) = &target {
@@ -74,44 +75,82 @@ pub async fn start_login(
     state: web::Data<AppState>,
     Configured(active): Configured,
     query: web::Query<TargetQuery>,
+    req: HttpRequest,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     let target = query.into_inner().target;
-    to_idp(state, active, Purpose::Login, target, correlation_id).await
+    to_idp(state, active, &req, Purpose::Login, target, correlation_id).await
 }
 
-/// Starts a login for `purpose` (a person's, the admin console's sign-in, a test login): 303
-/// to the IdP with the AuthnRequest, or the refusal page.
+/// Starts a login for `purpose` (a person's, the admin console's sign-in, a test login) in the
+/// browser of `req`: 303 to the IdP with the AuthnRequest (or the page that posts it), the
+/// login cookie set, or the refusal page. Each client may start `FEDBRIDGE_RATE_LIMIT_LOGIN`
+/// logins (429 beyond), and no more than `FEDBRIDGE_MAX_OUTSTANDING_REQUESTS` may wait for the
+/// IdP at once (503 beyond).
 pub async fn to_idp(
     state: web::Data<AppState>,
-    active: std::sync::Arc<crate::web::state::ActiveConfig>,
+    active: Arc<ActiveConfig>,
+    req: &HttpRequest,
     purpose: Purpose,
     target: Option<String>,
     correlation_id: String,
 ) -> Result<HttpResponse, WebError> {
+    let edge_settings = &active.config.edge;
+    let client = edge::client_of(req, edge_settings);
+    state
+        .edge()
+        .limiter
+        .take(
+            Class::Login,
+            client,
+            edge_settings.rate_limit_login,
+            Instant::now(),
+        )
+        .and_then(|()| {
+            state
+                .edge()
+                .admit_outstanding(edge_settings.max_outstanding_requests)
+        })
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
     let cid = correlation_id.clone();
+    // One secret per browser: a login cookie already there is reused, so that logins started
+    // in several tabs all stay completable.
+    let secret = match login_secret(req, &active.config) {
+        Some(secret) => secret,
+        None => crate::ids::random_secret()
+            .map_err(|e| WebError::Internal(format!("cannot make a login cookie: {e}")))?,
+    };
+    let cookie = login_cookie(&active.config, secret.clone());
     let outcome = web::block(move || {
         let idp = state.idp_trust();
+        let client = client.to_string();
         let ctx = LoginContext {
             config: &active.config,
             idp: idp.as_ref(),
             store: state.store(),
             now: state.now(),
             metrics: state.metrics(),
+            client: Some(&client),
+            refusals: state.refusals(),
         };
-        login::begin_for(&ctx, purpose, target.as_deref(), &cid)
+        login::begin_for(&ctx, purpose, target.as_deref(), &secret, &cid)
     })
     .await?;
     match outcome {
-        Ok(Outbound::Redirect(location)) => Ok(see_other(&location).finish()),
+        Ok(Outbound::Redirect(location)) => Ok(see_other(&location).cookie(cookie).finish()),
         Ok(Outbound::Post {
             action,
             saml_request,
             relay_state,
-        }) => Ok(pages::auto_post(
-            &action,
-            &[("SAMLRequest", &saml_request), ("RelayState", &relay_state)],
-        )),
+        }) => {
+            let mut page = pages::auto_post(
+                &action,
+                &[("SAMLRequest", &saml_request), ("RelayState", &relay_state)],
+            );
+            page.add_cookie(&cookie)
+                .map_err(|e| WebError::Internal(format!("cannot set the login cookie: {e}")))?;
+            Ok(page)
+        }
         Err(error) => Err(WebError::Login {
             error,
             correlation_id,
@@ -121,57 +160,173 @@ pub async fn to_idp(
 
 /// `POST` at the path of `SAML_CONSUMER_URL`: the assertion consumer service. Success: 303 to
 /// the landing page with `?xsession=` and the `xsession` cookie.
+///
+/// The edge comes first (`web::edge`): a form with a Content-Length under the cap, a token of
+/// the client's bucket of refused posts (given back when the login succeeds or fails for our
+/// reasons), room in the body budget, the whole body before the deadline, a validation slot.
 pub async fn assertion_consumer(
     state: web::Data<AppState>,
     Configured(active): Configured,
-    payload: web::Payload,
+    req: HttpRequest,
+    mut payload: web::Payload,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
-    let started = std::time::Instant::now();
-    let cid = correlation_id.clone();
-    let config = active.clone();
-    let shared = state.clone();
-    // A SAMLResponse of the largest allowed size, base64 (4/3) and URL-encoded (at worst 3x):
-    // anything longer is refused unread. The exact limit is applied once decoded.
-    let limit = active
-        .config
-        .max_response_bytes
-        .saturating_mul(4)
-        .saturating_add(FORM_OVERHEAD);
-    let body =
-        match payload.to_bytes_limited(limit).await {
-            Ok(read) => Some(read.map_err(|e| {
-                WebError::Internal(format!("cannot read the ACS request body: {e}"))
-            })?),
-            Err(_) => None,
-        };
-    let outcome = web::block(move || -> Result<_, WebError> {
+    let started = Instant::now();
+    let config = &active.config;
+    let client = edge::client_of(&req, &config.edge);
+    let limit = config.edge.rate_limit_acs;
+    let refused = |refusal| refused_at_edge(&state, client, refusal);
+    edge::form_length(&req, config.acs_body_cap()).map_err(refused)?;
+    state
+        .edge()
+        .limiter
+        .take(Class::Acs, client, limit, started)
+        .map_err(refused)?;
+    let (body, permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            config.acs_body_cap(),
+            &config.edge,
+            started,
+        )
+        .await
+        .map_err(refused)?;
+    let form = AcsForm::parse(&body);
+    drop(body);
+    let secret = login_secret(&req, config);
+    if secret.is_none() && !form.hop && form.saml_response.is_some() {
+        // No login cookie: the IdP's cross-site POST did not carry it (SameSite=Lax over http,
+        // or a browser that drops SameSite=None). Post the same form again from our own origin.
+        // Not a refusal: every IdP-initiated login takes this hop, so it costs the client no
+        // token (the body was read within the edge's limits; the hop validates nothing).
+        state.edge().limiter.refund(Class::Acs, client, limit);
+        return Ok(same_site_hop(config, &form));
+    }
+    let wait = config.database_wait.unsigned_abs();
+    let slot = state.edge().validation_slot(wait).await.map_err(refused)?;
+    let posted = Posted {
+        form: Arc::new(form),
+        secret,
+        client: client.to_string(),
+        correlation_id: correlation_id.clone(),
+    };
+    // In the metadata scenario, a signature by a key the metadata does not hold (the IdP rolled
+    // its key over) asks for an early refresh, and the login is tried once more with the
+    // keys it brought: the first attempt is then not audited.
+    let may_refresh = matches!(active.config.idp, IdpSource::Metadata { .. })
+        && state.early_refresh_possible(idp::EARLY_REFRESH_INTERVAL);
+    let first = if may_refresh {
+        Attempt::RetryOnUnknownKey
+    } else {
+        Attempt::Final
+    };
+    let mut outcome = complete_on_pool(&state, &active, &posted, first).await?;
+    if first == Attempt::RetryOnUnknownKey
+        && matches!(&outcome.0, Err(failed) if failed.error.unknown_key())
+    {
+        if let Some(mut done) = state.request_refresh(idp::EARLY_REFRESH_INTERVAL) {
+            let _ = actix_web::rt::time::timeout(idp::EARLY_REFRESH_WAIT, done.changed()).await;
+        }
+        outcome = complete_on_pool(&state, &active, &posted, Attempt::Final).await?;
+    }
+    drop((slot, permit));
+    // A refused post counts against the client; a login, or a failure of ours, does not.
+    let counts = matches!(&outcome.0, Err(failed)
+        if matches!(failed.error.kind(), ErrorKind::Refused | ErrorKind::Forbidden));
+    if !counts {
+        state.edge().limiter.refund(Class::Acs, client, limit);
+    }
+    let answer = match outcome {
+        (Ok(Outcome::Login(completed)), admin_cookie) => {
+            tracing::info!(
+                correlation_id,
+                login_name = ?completed.claims.sub,
+                groups = completed.claims.groups.len(),
+                purpose = completed.purpose.as_str(),
+                "login accepted"
+            );
+            let cookie = session_cookie(&active.config, completed.token);
+            let mut response = see_other(completed.landing.as_str());
+            response.cookie(cookie);
+            if let Some(admin_cookie) = admin_cookie {
+                response.cookie(admin_cookie);
+            }
+            Ok(response.finish())
+        }
+        (Ok(Outcome::Test(report)), _) => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_result(&report, &correlation_id),
+        )),
+        (Err(failed), _) if failed.dry_run => Ok(pages::html(
+            HttpResponse::Ok(),
+            admin::view::test_refused(failed.error.code(), &correlation_id),
+        )),
+        (Err(failed), _) => Err(WebError::Login {
+            error: failed.error,
+            correlation_id,
+        }),
+    };
+    state.metrics().login.observe(started.elapsed());
+    answer
+}
+
+/// What one attempt at the ACS led to, and the admin session's cookie when it was a sign-in to
+/// the admin console.
+type AcsOutcome = (Result<Outcome, Failed>, Option<Cookie<'static>>);
+
+/// What the ACS hands to the blocking pool, kept for a second attempt.
+struct Posted {
+    form: Arc<AcsForm>,
+    secret: Option<String>,
+    client: String,
+    correlation_id: String,
+}
+
+/// One attempt of `login::complete` on the blocking pool.
+async fn complete_on_pool(
+    state: &web::Data<AppState>,
+    active: &Arc<ActiveConfig>,
+    posted: &Posted,
+    attempt: Attempt,
+) -> Result<AcsOutcome, WebError> {
+    let (worker, config) = (state.clone(), active.clone());
+    let (form, secret, client, cid) = (
+        posted.form.clone(),
+        posted.secret.clone(),
+        posted.client.clone(),
+        posted.correlation_id.clone(),
+    );
+    web::block(move || -> Result<_, WebError> {
         // Cached by the state (re-read once a minute), so cheap for every post.
-        let signing_key = state
+        let signing_key = worker
             .signing_key(config.config.xsession.algorithm)
             .map_err(|e| {
                 WebError::Internal(format!("cannot read the xsession signing key: {e}"))
             })?;
-        let form = body.as_deref().map(AcsForm::parse).unwrap_or_default();
         let posted = PostedResponse {
-            saml_response: form.saml_response.as_deref(),
+            saml_response: form.saml_response.as_deref().map(str::as_bytes),
             relay_state: form.relay_state.as_deref(),
-            too_large: body.is_none(),
+            browser_secret: secret.as_deref(),
         };
-        let idp = state.idp_trust();
+        let idp = worker.idp_trust();
         let ctx = LoginContext {
             config: &config.config,
             idp: idp.as_ref(),
-            store: state.store(),
-            now: state.now(),
-            metrics: state.metrics(),
+            store: worker.store(),
+            now: worker.now(),
+            metrics: worker.metrics(),
+            client: Some(&client),
+            refusals: worker.refusals(),
         };
-        let outcome = login::complete(&ctx, &posted, &signing_key, &cid);
+        let outcome = login::complete(&ctx, &posted, &signing_key, attempt, &cid);
         // A sign-in to the admin console opens its session here (blocking: a write).
         let admin_cookie = match &outcome {
             Ok(Outcome::Login(done)) if done.purpose == Purpose::Admin => {
                 Some(admin::open_session(
-                    &state,
+                    &worker,
                     &config.config,
                     &done.claims.jti,
                     &done.claims.sub,
@@ -182,74 +337,133 @@ pub async fn assertion_consumer(
         };
         Ok((outcome, admin_cookie))
     })
-    .await?;
-    let answer = match outcome {
-        Ok((Ok(Outcome::Login(completed)), admin_cookie)) => {
-            tracing::info!(
-                correlation_id,
-                login_name = %completed.claims.sub,
-                groups = completed.claims.groups.len(),
-                purpose = completed.purpose.as_str(),
-                "login accepted"
-            );
-            let cookie = session_cookie(&active.config, completed.token);
-            let mut response = see_other(completed.landing.as_str());
-            response.cookie(cookie).insert_header((
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ));
-            if let Some(admin_cookie) = admin_cookie {
-                response.cookie(admin_cookie);
-            }
-            Ok(response.finish())
-        }
-        Ok((Ok(Outcome::Test(report)), _)) => Ok(pages::html(
-            HttpResponse::Ok(),
-            admin::view::test_result(&report, &correlation_id),
-        )),
-        Ok((Err(failed), _)) if failed.dry_run => Ok(pages::html(
-            HttpResponse::Ok(),
-            admin::view::test_refused(failed.error.code(), &correlation_id),
-        )),
-        Ok((Err(failed), _)) => Err(WebError::Login {
-            error: failed.error,
-            correlation_id,
-        }),
-        Err(error) => Err(error),
-    };
-    shared.metrics().login.observe(started.elapsed());
-    answer
+    .await?
 }
 
-/// `GET /logout`: revokes the browser's xsession (when it has a valid one), clears the cookie
-/// and goes to `FEDBRIDGE_EXIT_URL` (default: the login page).
+/// `GET /logout`: changes nothing (a link or an image on any site could point here). Shows
+/// who is signed in and a form that POSTs `/logout` with this session's logout token; without
+/// a valid session, says so and links to `FEDBRIDGE_EXIT_URL`.
+pub async fn logout_page(
+    state: web::Data<AppState>,
+    Configured(active): Configured,
+    req: HttpRequest,
+) -> HttpResponse {
+    let body = match signed_in(&state, &active, &req).await {
+        Some(claims) => pages::logout_confirmation(
+            claims.name.as_deref().unwrap_or(&claims.sub),
+            &logout_token(&claims.jti),
+        ),
+        None => pages::not_signed_in(exit_url(&active.config)),
+    };
+    pages::html(HttpResponse::Ok(), body)
+}
+
+/// `POST /logout` (a form): revokes, clears the cookie and goes to `FEDBRIDGE_EXIT_URL`.
+/// Revoked is the token in the form field `xsession` (holding it is the authority: a
+/// downstream app may post its user's token from anywhere), else the cookie's token, but only
+/// for a request from our own pages: `Sec-Fetch-Site: same-origin`, or the form's
+/// `logout_token` of that very session (browsers without Fetch metadata). A cross-site POST
+/// with only the cookie is refused with 403 (logout CSRF).
 pub async fn logout(
     state: web::Data<AppState>,
     Configured(active): Configured,
     req: HttpRequest,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    if let Some(token) = token_from_request(&req) {
-        let config = active.clone();
-        web::block(move || -> Result<(), WebError> {
-            if let Ok(claims) = verified(&state, &config.config, &token) {
-                let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
-                    .map_err(|e| WebError::Internal(e.to_string()))?;
-                state.store().revoke(&claims.jti, expires)?;
-                tracing::info!(login_name = %claims.sub, sid = %claims.sid, "logged out");
+    let started = Instant::now();
+    let client = edge::client_of(&req, &active.config.edge);
+    let (body, _permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            LOGOUT_BODY_CAP,
+            &active.config.edge,
+            started,
+        )
+        .await
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
+    let field = |wanted: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(name, _)| name == wanted)
+            .map(|(_, value)| value.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let (token, proof) = match field(TOKEN_NAME) {
+        Some(token) => (token, Proof::Holder),
+        None => {
+            let Some(cookie) = req.cookie(TOKEN_NAME) else {
+                return Ok(logout_done(&active.config));
+            };
+            let same_origin = req
+                .headers()
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() == b"same-origin");
+            let proof = match (same_origin, field("logout_token")) {
+                (true, _) => Proof::SameOrigin,
+                (false, Some(given)) => Proof::LogoutToken(given),
+                (false, None) => return Err(WebError::Forbidden),
+            };
+            (cookie.value().to_owned(), proof)
+        }
+    };
+    let config = active.clone();
+    web::block(move || -> Result<(), WebError> {
+        let Ok(claims) = verified(&state, &config.config, &token) else {
+            return Ok(()); // nothing to revoke; the cookie goes anyway
+        };
+        if let Proof::LogoutToken(given) = &proof {
+            let expected = logout_token(&claims.jti);
+            if given.len() != expected.len()
+                || !openssl::memcmp::eq(given.as_bytes(), expected.as_bytes())
+            {
+                return Err(WebError::Forbidden);
             }
-            Ok(())
-        })
-        .await??;
-    }
-    let exit = active
-        .config
-        .exit_url
-        .as_ref()
-        .map_or("/", |url| url.as_str())
-        .to_owned();
+        }
+        let expires = time::OffsetDateTime::from_unix_timestamp(claims.exp)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        state.store().revoke(&claims.jti, expires)?;
+        tracing::info!(login_name = ?claims.sub, sid = %claims.sid, "logged out");
+        Ok(())
+    })
+    .await??;
+    Ok(logout_done(&active.config))
+}
+
+/// The largest logout form (a token, a logout token).
+const LOGOUT_BODY_CAP: usize = 16 * 1024;
+
+/// What allows a logout POST to revoke a token.
+#[derive(Debug)]
+enum Proof {
+    /// The token came in the form: its holder asks.
+    Holder,
+    /// The cookie's token, from our own origin (Fetch metadata).
+    SameOrigin,
+    /// The cookie's token, with this logout token from our confirmation page.
+    LogoutToken(String),
+}
+
+/// The logout token of the session `jti`: what our confirmation page posts, which another site
+/// cannot know (base64url of SHA-256 of a label and the jti; the jti never leaves the token).
+fn logout_token(jti: &str) -> String {
+    use base64::Engine as _;
+    let mut input = b"fedbridge-logout\0".to_vec();
+    input.extend_from_slice(jti.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(openssl::sha::sha256(&input))
+}
+
+/// `FEDBRIDGE_EXIT_URL`, or our login page.
+fn exit_url(config: &Config) -> &str {
+    config.exit_url.as_ref().map_or("/", |url| url.as_str())
+}
+
+/// 303 to the exit URL, the cookie removed.
+fn logout_done(config: &Config) -> HttpResponse {
     let mut removal = Cookie::build(TOKEN_NAME, "").path("/").finish();
     removal.make_removal();
-    Ok(see_other(&exit).cookie(removal).finish())
+    see_other(exit_url(config)).cookie(removal).finish()
 }
 
 /// `GET /.well-known/jwks.json`: every public key whose tokens may still be valid.
@@ -288,13 +502,27 @@ pub async fn introspect(
     state: web::Data<AppState>,
     Configured(active): Configured,
     req: HttpRequest,
-    form: web::Bytes,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
+    let started = Instant::now();
     if let Some(secret) = &active.config.introspection_secret
         && !client_secret(&req).is_some_and(|given| secret.matches(&given))
     {
         return Err(WebError::Unauthorized);
     }
+    let client = edge::client_of(&req, &active.config.edge);
+    let (form, _permit) = state
+        .edge()
+        .read_form(
+            &req,
+            &mut payload,
+            client,
+            edge::INTROSPECTION_BODY_CAP,
+            &active.config.edge,
+            started,
+        )
+        .await
+        .map_err(|refusal| refused_at_edge(&state, client, refusal))?;
     let token = url::form_urlencoded::parse(&form)
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned());
@@ -318,6 +546,21 @@ pub async fn introspect(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(answer))
+}
+
+/// Counts an edge refusal (no SAML message was read: see `web::refusals`) and makes it the
+/// answer.
+fn refused_at_edge(state: &AppState, client: ClientKey, refusal: EdgeRefusal) -> WebError {
+    let client = client.to_string();
+    let detail = refusal.to_string();
+    state.refusals().refused(&Refusal {
+        at: state.now(),
+        client: Some(&client),
+        reason_code: refusal.reason().code(),
+        detail: &detail,
+        correlation_id: None,
+    });
+    WebError::Edge(refusal)
 }
 
 /// The RFC 7662 answer for a valid token: `active`, the registered names and every claim.
@@ -368,6 +611,36 @@ fn verified(state: &AppState, config: &Config, token: &str) -> Result<XsessionCl
     .map_err(|_| WebError::Unauthorized)
 }
 
+/// The claims of the browser's `xsession` cookie when its token is valid and honoured now
+/// (fedbridge's own pages: never the address, never a Bearer header).
+async fn signed_in(
+    state: &web::Data<AppState>,
+    active: &Arc<ActiveConfig>,
+    req: &HttpRequest,
+) -> Option<XsessionClaims> {
+    let token = req.cookie(TOKEN_NAME)?.value().to_owned();
+    let (state, config) = (state.clone(), active.clone());
+    web::block(move || verified_active(&state, &config.config, &token))
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
+/// [`verified`], and honoured now (not revoked, its user not disabled): what fedbridge's own
+/// pages ask before they say who is signed in.
+fn verified_active(
+    state: &AppState,
+    config: &Config,
+    token: &str,
+) -> Result<XsessionClaims, WebError> {
+    let claims = verified(state, config, token)?;
+    if state.store().session_active(&claims.jti)? {
+        Ok(claims)
+    } else {
+        Err(WebError::Unauthorized)
+    }
+}
+
 /// The `xsession` cookie: for every path of our origin, never readable by scripts, sent on
 /// top-level navigations from other sites (the IdP's POST is followed by a redirect), `Secure`
 /// when fedbridge is reached over https; it lives as long as the token.
@@ -394,8 +667,10 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
 /// ignored, a repeated field counts once (the first).
 #[derive(Debug, Default)]
 struct AcsForm {
-    saml_response: Option<Vec<u8>>,
+    saml_response: Option<String>,
     relay_state: Option<String>,
+    /// Posted by our own hop page (`fedbridge_hop=1`).
+    hop: bool,
 }
 
 impl AcsForm {
@@ -404,14 +679,78 @@ impl AcsForm {
         for (name, value) in url::form_urlencoded::parse(body) {
             match name.as_ref() {
                 "SAMLResponse" if form.saml_response.is_none() => {
-                    form.saml_response = Some(value.into_owned().into_bytes());
+                    form.saml_response = Some(value.into_owned());
                 }
                 "RelayState" if form.relay_state.is_none() => {
                     form.relay_state = Some(value.into_owned());
                 }
+                HOP_FIELD => form.hop = true,
                 _ => {}
             }
         }
         form
     }
+}
+
+/// The form field our hop page adds: its POST is not answered with another hop.
+const HOP_FIELD: &str = "fedbridge_hop";
+
+/// The login cookie over https: `__Host-` (Secure, `Path=/`, no Domain) keeps a sibling
+/// subdomain from planting one.
+pub const LOGIN_COOKIE_HTTPS: &str = "__Host-fedbridge-login";
+/// The login cookie over plain http (loopback, development).
+pub const LOGIN_COOKIE_HTTP: &str = "fedbridge-login";
+
+fn login_cookie_name(config: &Config) -> &'static str {
+    if config.is_https() {
+        LOGIN_COOKIE_HTTPS
+    } else {
+        LOGIN_COOKIE_HTTP
+    }
+}
+
+/// The secret of the browser's login cookie, when it holds a well-formed one.
+fn login_secret(req: &HttpRequest, config: &Config) -> Option<String> {
+    let cookie = req.cookie(login_cookie_name(config))?;
+    let value = cookie.value();
+    let well_formed = value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| value.to_owned())
+}
+
+/// The login cookie: binds the logins this browser starts to it (its hash is stored with each
+/// request; the ACS compares). Never readable by scripts, for the request's lifetime. Over
+/// https `SameSite=None` (with `Secure`), so it rides the IdP's cross-site POST; over http
+/// `SameSite=Lax` (None needs Secure), and the same-site hop brings it.
+fn login_cookie(config: &Config, secret: String) -> Cookie<'static> {
+    let mut cookie = Cookie::build(login_cookie_name(config), secret)
+        .path("/")
+        .http_only(true)
+        .secure(config.is_https())
+        .max_age(login::REQUEST_LIFETIME)
+        .finish();
+    cookie.set_same_site(if config.is_https() {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    });
+    cookie
+}
+
+/// The hop page of `form`: the same fields, posted again from our origin.
+fn same_site_hop(config: &Config, form: &AcsForm) -> HttpResponse {
+    let mut fields = vec![(
+        "SAMLResponse",
+        form.saml_response.as_deref().unwrap_or_default(),
+    )];
+    if let Some(relay) = &form.relay_state {
+        fields.push(("RelayState", relay.as_str()));
+    }
+    fields.push((HOP_FIELD, "1"));
+    pages::html_submitting(
+        HttpResponse::Ok(),
+        pages::same_site_hop(config.acs_path(), &fields),
+    )
 }

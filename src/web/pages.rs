@@ -276,6 +276,42 @@ pub fn not_admin(login_name: &str) -> String {
     )
 }
 
+/// The logout confirmation: who is signed in, and a form that POSTs `/logout` with the
+/// session's `logout_token` (a GET never logs out: any site could link to it).
+pub fn logout_confirmation(name: &str, logout_token: &str) -> String {
+    page(
+        "Log out",
+        &format!(
+            "<p>You are signed in as <strong>{}</strong>.</p>\n\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" \
+             name=\"logout_token\" value=\"{}\"><button type=\"submit\" id=\"logout\">Log \
+             out</button></form>",
+            escape(name),
+            escape(logout_token)
+        ),
+    )
+}
+
+/// The logout page without a valid session: nothing to do, and where to go.
+pub fn not_signed_in(exit_url: &str) -> String {
+    page(
+        "Log out",
+        &format!(
+            "<p>You are not signed in.</p>\n<p><a href=\"{}\">Continue</a></p>",
+            escape(exit_url)
+        ),
+    )
+}
+
+/// A logout POST that did not come from fedbridge's own pages: refused, with the way that works.
+pub fn logout_refused() -> String {
+    page(
+        "Log out",
+        "<p>This logout request did not come from fedbridge's own page, so it was not carried \
+         out.</p>\n<p><a href=\"/logout\">Log out here</a></p>",
+    )
+}
+
 /// A page with a title and one sentence.
 pub fn message(title: &str, text: &str) -> String {
     page(title, &format!("<p>{}</p>", escape(text)))
@@ -286,14 +322,27 @@ pub fn message(title: &str, text: &str) -> String {
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The one script of the auto-post page.
-const AUTO_POST_SCRIPT: &str = "document.forms[0].submit();";
+/// The one script of the auto-post and same-site hop pages: submits the page's one form at once.
+pub const SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 
 /// The page of the HTTP-POST binding: a form with `fields` (escaped) that the browser submits to
 /// `action` at once, with a button for browsers without scripts. Its CSP allows exactly the
 /// page's one inline script (by hash), nothing else; no `form-action`, which some browsers
 /// also apply to the IdP's redirects after the submission.
 pub fn auto_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    let body = submitting_page(
+        "Signing in",
+        action,
+        fields,
+        "Your browser does not run scripts: continue to your identity provider.",
+    );
+    html_submitting(HttpResponse::Ok(), body)
+}
+
+/// A page titled `title` whose form posts `fields` (escaped; empty ones left out) to `action`,
+/// submitted at once by [`SUBMIT_SCRIPT`], with `no_script` and a Continue button for browsers
+/// without scripts.
+fn submitting_page(title: &str, action: &str, fields: &[(&str, &str)], no_script: &str) -> String {
     let inputs: String = fields
         .iter()
         .filter(|(_, value)| !value.is_empty())
@@ -305,32 +354,35 @@ pub fn auto_post(action: &str, fields: &[(&str, &str)]) -> HttpResponse {
             )
         })
         .collect();
-    let body = page(
-        "Signing in",
+    page(
+        title,
         &format!(
-            "<form method=\"post\" action=\"{}\">{inputs}\
-             <noscript><p>Your browser does not run scripts: continue to your identity \
-             provider.</p><button type=\"submit\">Continue</button></noscript></form>\n\
-             <script>{AUTO_POST_SCRIPT}</script>",
-            escape(action)
+            "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>{}</p>\
+             <button type=\"submit\">Continue</button></noscript></form>\n\
+             <script>{SUBMIT_SCRIPT}</script>",
+            escape(action),
+            escape(no_script)
         ),
-    );
-    let csp = format!(
-        "default-src 'none'; script-src '{}'; style-src 'self'; frame-ancestors 'none'",
-        script_hash(AUTO_POST_SCRIPT)
-    );
-    html_with_csp(HttpResponse::Ok(), body, &csp)
+    )
 }
 
-/// [`html`] with the page's own Content-Security-Policy `csp` instead of the no-script one.
-pub fn html_with_csp(response: HttpResponseBuilder, body: String, csp: &str) -> HttpResponse {
-    let mut response = html(response, body);
-    if let Ok(value) = HeaderValue::from_str(csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+/// [`html`] with the page's own Content-Security-Policy `csp` instead of the no-script one
+/// (should `csp` not be a valid header value, the no-script one).
+pub fn html_with_csp(mut response: HttpResponseBuilder, body: String, csp: &str) -> HttpResponse {
+    let policy = HeaderValue::from_str(csp)
+        .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     response
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
+        .body(body)
 }
 
 /// The CSP source of an inline script: `sha256-` and the base64 of its SHA-256.
@@ -344,22 +396,33 @@ fn script_hash(script: &str) -> String {
 }
 
 /// Sends `body` as HTML that is never cached, never sniffed, and runs no script.
-pub fn html(mut response: HttpResponseBuilder, body: String) -> HttpResponse {
-    response
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        ))
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .body(body)
+pub fn html(response: HttpResponseBuilder, body: String) -> HttpResponse {
+    html_with_csp(response, body, CONTENT_SECURITY_POLICY)
+}
+
+/// The same-site hop: a page on fedbridge's origin whose form posts `fields` to `action` (a
+/// path of ours) again, submitted at once by [`SUBMIT_SCRIPT`] (a Continue button without
+/// script). The IdP's cross-site POST carries no `SameSite=Lax` cookie; this POST is
+/// same-site, so the browser's login cookie goes with it. Every value is escaped.
+pub fn same_site_hop(action: &str, fields: &[(&str, &str)]) -> String {
+    submitting_page(
+        "Signing you in",
+        action,
+        fields,
+        "Your browser does not run scripts: continue to finish signing in.",
+    )
+}
+
+/// Sends a page whose one script is [`SUBMIT_SCRIPT`] ([`auto_post`], [`same_site_hop`]): as
+/// [`html`], but the policy allows that script (by its hash, nothing else). No `form-action`:
+/// Chromium applies it to the redirects that follow the submission too (the IdP's, or ours to a
+/// downstream application).
+pub fn html_submitting(response: HttpResponseBuilder, body: String) -> HttpResponse {
+    let csp = format!(
+        "default-src 'none'; script-src '{}'; style-src 'self'; frame-ancestors 'none'",
+        script_hash(SUBMIT_SCRIPT)
+    );
+    html_with_csp(response, body, &csp)
 }
 
 /// Escapes `text` for HTML element content and quoted attribute values: the one escape of
@@ -396,7 +459,7 @@ mod tests {
             body.contains("name=\"RelayState\" value=\"&lt;x&gt;\""),
             "{body}"
         );
-        assert!(body.contains(&format!("<script>{AUTO_POST_SCRIPT}</script>")));
+        assert!(body.contains(&format!("<script>{SUBMIT_SCRIPT}</script>")));
     }
 
     /// The body of a response, without a runtime (the body is in memory).
@@ -416,12 +479,53 @@ mod tests {
     }
 
     #[test]
+    fn the_hop_page_escapes_what_it_carries_and_allows_only_its_script() {
+        let page = same_site_hop(
+            "/acs",
+            &[
+                ("SAMLResponse", "PHN+\"><script>x</script>"),
+                ("RelayState", "a&b"),
+            ],
+        );
+        assert!(
+            page.contains("value=\"PHN+&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""),
+            "{page}"
+        );
+        assert!(page.contains("value=\"a&amp;b\""), "{page}");
+        assert_eq!(page.matches("<script>").count(), 1, "{page}");
+        assert!(page.contains(&format!("<script>{SUBMIT_SCRIPT}</script>")));
+        let response = html_submitting(HttpResponse::Ok(), page);
+        let policy = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap();
+        // The hash of the one inline script, as a browser computes it (CSP Level 2).
+        let expected = {
+            use base64::Engine as _;
+            let digest = openssl::hash::hash(
+                openssl::hash::MessageDigest::sha256(),
+                SUBMIT_SCRIPT.as_bytes(),
+            )
+            .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        };
+        assert!(
+            policy
+                .to_str()
+                .unwrap()
+                .contains(&format!("script-src 'sha256-{expected}'")),
+            "{policy:?}"
+        );
+    }
+
+    #[test]
     fn not_configured_lists_problems_escaped() {
         let health = ConfigHealth {
             problems: vec![Problem {
                 key: "SAML_CONSUMER_URL".into(),
                 message: "'<b>x</b>' is not an absolute http(s) URL".into(),
                 example: Some("https://sp.example.com/acs".into()),
+                missing: false,
             }],
             database_error: None,
             checked_at: None,

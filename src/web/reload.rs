@@ -230,9 +230,10 @@ fn join(problems: &[Problem]) -> String {
         .join("; ")
 }
 
-/// Reads the settings once, blocking (call it off the async runtime). A vanished SQLite file
-/// is reported as gone rather than opened (which would create a new, empty one).
-pub fn poll(store: &Store) -> Result<ConfigRows, PollFailure> {
+/// Reads the settings and their version once, blocking (call it off the async runtime). A
+/// vanished SQLite file is reported as gone rather than opened (which would create a new, empty
+/// one).
+pub fn poll(store: &Store) -> Result<(ConfigRows, i64), PollFailure> {
     if let Location::Sqlite(path) = store.location() {
         let uri = path.to_string_lossy().starts_with("file:");
         if !uri && !path.exists() {
@@ -242,13 +243,27 @@ pub fn poll(store: &Store) -> Result<ConfigRows, PollFailure> {
             });
         }
     }
-    store.config_rows().map_err(|error| PollFailure {
+    store.config_snapshot().map_err(|error| PollFailure {
         public: match error {
             StoreError::Locked { .. } => "the database is locked".into(),
             _ => "the database cannot be read".into(),
         },
         detail: error.to_string(),
     })
+}
+
+/// Judges a poll (see [`Reloader::observe`]) and applies the step; a version read is recorded
+/// as the one this node holds.
+pub fn observe_and_apply(
+    state: &AppState,
+    reloader: &mut Reloader,
+    polled: Result<(ConfigRows, i64), PollFailure>,
+) {
+    let version = polled.as_ref().ok().map(|(_, version)| *version);
+    apply(state, reloader.observe(polled.map(|(rows, _)| rows)));
+    if let Some(version) = version {
+        state.set_config_version(version);
+    }
 }
 
 /// Applies one step to the state and writes its log lines.
@@ -289,7 +304,7 @@ pub async fn watch(state: web::Data<AppState>, mut reloader: Reloader) {
                 detail: format!("the blocking pool refused the poll: {error}"),
             }),
         };
-        apply(&state, reloader.observe(polled));
+        observe_and_apply(&state, &mut reloader, polled);
     }
 }
 

@@ -7,14 +7,16 @@
 //! | `POST` at the path of `SAML_CONSUMER_URL` | the ACS: 303 to the target with the xsession |
 //! | `GET` at the path of `SAML_CONSUMER_URL` | as `GET /saml/login` (Azure AD's Sign-on URL, "Test sign-in", My Apps) |
 //! | `GET /saml/metadata` | the SP metadata of the configuration in service |
-//! | `GET /logout` | revokes the xsession, 303 to `FEDBRIDGE_EXIT_URL` |
+//! | `GET /logout` | the logout confirmation page (changes nothing) |
+//! | `POST /logout` | revokes the xsession (same origin, logout token or the token itself), 303 to `FEDBRIDGE_EXIT_URL` |
 //! | `GET /.well-known/jwks.json` | the public keys of the xsession |
 //! | `GET /metrics` | Prometheus text format: a scraper's Bearer token or an admin session |
 //! | `GET /admin`, `/admin/attempts[/{id}]`, `/admin/users`, `/admin/user?login=`, `/admin/groups` | the admin console (`web::admin`) |
 //! | `GET /admin/signin?next=` | the console's SSO sign-in |
 //! | `POST /admin/test-login`, `/admin/sessions/revoke` | the console's forms (anti-forgery token) |
 //! | `POST /api/xsession/introspect` | RFC 7662 introspection of an xsession |
-//! | `GET /healthz` | the health report (JSON), also while unconfigured |
+//! | `GET /healthz` | the verdict (JSON), also while unconfigured; the report with the health secret |
+//! | `GET /readyz` | whether this node can serve logins now (load balancers) |
 //! | `GET /assets/fedbridge.css` | the stylesheet of every page, also while unconfigured |
 //! | anything else | 404, or the "not configured" page (503) while unconfigured |
 //!
@@ -33,10 +35,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource(pages::STYLESHEET_PATH).route(web::get().to(pages::stylesheet)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/").route(web::get().to(login::login_page)))
         .service(web::resource("/saml/login").route(web::get().to(login::start_login)))
         .service(web::resource("/saml/metadata").route(web::get().to(handlers::sp_metadata)))
-        .service(web::resource("/logout").route(web::get().to(login::logout)))
+        .service(
+            web::resource("/logout")
+                .route(web::get().to(login::logout_page))
+                .route(web::post().to(login::logout)),
+        )
         .service(web::resource("/metrics").route(web::get().to(admin::metrics)))
         .service(web::resource("/admin").route(web::get().to(admin::status)))
         .service(web::resource("/admin/signin").route(web::get().to(admin::sign_in)))
@@ -48,11 +55,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(web::resource("/admin/test-login").route(web::post().to(admin::test_login)))
         .service(web::resource("/admin/sessions/revoke").route(web::post().to(admin::revoke)))
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(login::jwks_document)))
-        .service(
-            web::resource("/api/xsession/introspect")
-                .app_data(web::PayloadConfig::new(64 * 1024))
-                .route(web::post().to(login::introspect)),
-        )
+        .service(web::resource("/api/xsession/introspect").route(web::post().to(login::introspect)))
         .service(
             web::resource("/{any:.*}")
                 .guard(guard::fn_guard(is_acs_path))

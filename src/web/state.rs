@@ -6,6 +6,7 @@
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -17,9 +18,11 @@ pub use crate::login::IdpTrust;
 use crate::metrics::Metrics;
 use crate::saml::TrustedIdp;
 use crate::saml::metadata::IdpMetadata;
-use crate::store::{SigningKeyError, Store};
+use crate::store::{NodeRecord, SigningKeyError, Store};
 use crate::token::{Algorithm, SigningKeyPair};
+use crate::web::edge::Edge;
 use crate::web::error::WebError;
+use crate::web::refusals::Refusals;
 
 /// The shared state of one server (every worker sees the same one through `web::Data`).
 pub struct AppState {
@@ -28,8 +31,35 @@ pub struct AppState {
     config: ArcSwapOption<ActiveConfig>,
     health: ArcSwap<ConfigHealth>,
     metadata: ArcSwapOption<MetadataStatus>,
+    refresh: Refresh,
     signing_key: ArcSwapOption<CachedKey>,
     metrics: Metrics,
+    node: Node,
+    edge: Edge,
+    refusals: Refusals,
+}
+
+/// Early metadata refreshes: asked for by a login signed with a key the metadata does not hold
+/// (an IdP's key rollover), done by the metadata loop, waited for by the login.
+#[derive(Debug)]
+struct Refresh {
+    /// Woken when a refresh is wanted now.
+    wanted: tokio::sync::Notify,
+    /// Counts the fetches done (a waiting login sees it move).
+    done: tokio::sync::watch::Sender<u64>,
+    /// When an early refresh was last granted.
+    last_early: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// This server as `node_status` knows it, and the settings version it holds.
+#[derive(Debug)]
+struct Node {
+    id: String,
+    started_at: OffsetDateTime,
+    /// The `config_version` whose rows the last poll read and judged (-1: none yet).
+    config_version: AtomicI64,
+    /// Woken when the version changed, so the probe records it at once.
+    changed: tokio::sync::Notify,
 }
 
 /// The xsession signing key in use, read from the database at most every
@@ -80,10 +110,10 @@ pub struct MetadataStatus {
     pub good: Option<GoodMetadata>,
     /// Why the last attempt failed; `None` when it succeeded.
     pub error: Option<String>,
-    /// When the last attempt ended.
+    /// When the last attempt ended (for a copy read from the database at start: when it was
+    /// fetched). The next fetch is due `FEDBRIDGE_METADATA_REFRESH` later, as configured now
+    /// (see `web::idp::next_fetch_at`).
     pub attempted_at: OffsetDateTime,
-    /// When the next fetch is due.
-    pub next_fetch_at: OffsetDateTime,
 }
 
 /// A metadata document that parsed, and where it came from.
@@ -95,6 +125,8 @@ pub struct GoodMetadata {
     pub source: MetadataSource,
     /// When it was fetched from the URL (by this process or an earlier one).
     pub fetched_at: OffsetDateTime,
+    /// SHA-256 of the document: a fetch that brings the same bytes is not stored again.
+    pub digest: [u8; 32],
 }
 
 /// Where the metadata in service came from.
@@ -121,18 +153,65 @@ impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> AppState {
         AppState {
             store,
-            clock,
             config: ArcSwapOption::empty(),
             health: ArcSwap::from_pointee(ConfigHealth::default()),
             metadata: ArcSwapOption::empty(),
+            refresh: Refresh {
+                wanted: tokio::sync::Notify::new(),
+                done: tokio::sync::watch::Sender::new(0),
+                last_early: std::sync::Mutex::new(None),
+            },
             signing_key: ArcSwapOption::empty(),
             metrics: Metrics::new(crate::login::all_reason_codes()),
+            node: Node {
+                id: node_id(),
+                started_at: clock.now(),
+                config_version: AtomicI64::new(-1),
+                changed: tokio::sync::Notify::new(),
+            },
+            edge: Edge::default(),
+            refusals: Refusals::default(),
+            clock,
+        }
+    }
+
+    /// The edge: rate limits, the body budget, the validation slots.
+    pub fn edge(&self) -> &Edge {
+        &self.edge
+    }
+
+    /// The counts of refusals that carried no SAML message.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// This server's entry in `node_status` as of `now`.
+    pub fn node_record(&self, now: OffsetDateTime) -> NodeRecord {
+        NodeRecord {
+            node_id: self.node.id.clone(),
+            started_at: self.node.started_at.unix_timestamp(),
+            seen_at: now.unix_timestamp(),
+            config_version: self.node.config_version.load(Ordering::SeqCst).max(0),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Records that the settings of `version` were read and judged; the probe then writes
+    /// `node_status` at once (see [`AppState::version_changed`]).
+    pub(crate) fn set_config_version(&self, version: i64) {
+        if self.node.config_version.swap(version, Ordering::SeqCst) != version {
+            self.node.changed.notify_one();
         }
     }
 
     /// The counters of `/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Resolves when the settings version this node holds changed.
+    pub async fn version_changed(&self) {
+        self.node.changed.notified().await;
     }
 
     /// The database.
@@ -210,6 +289,8 @@ impl AppState {
 
     /// Puts a valid configuration in service.
     pub(crate) fn activate(&self, loaded: Loaded, rows: crate::store::ConfigRows) {
+        self.store
+            .set_wait(loaded.config.database_wait.unsigned_abs());
         self.config.store(Some(Arc::new(ActiveConfig {
             config: loaded.config,
             warnings: loaded.warnings,
@@ -223,10 +304,59 @@ impl AppState {
         self.health.store(Arc::new(health));
     }
 
+    /// Asks the metadata loop for a fetch now, at most once per `interval` (early refreshes
+    /// only: scheduled fetches do not count): `Some` receiver that sees the fetch done, or
+    /// `None` when one was granted less than `interval` ago.
+    pub fn request_refresh(
+        &self,
+        interval: std::time::Duration,
+    ) -> Option<tokio::sync::watch::Receiver<u64>> {
+        {
+            let mut last = self
+                .refresh
+                .last_early
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < interval) {
+                return None;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let receiver = self.refresh.done.subscribe();
+        self.refresh.wanted.notify_one();
+        Some(receiver)
+    }
+
+    /// Whether [`AppState::request_refresh`] would grant a refresh now.
+    pub fn early_refresh_possible(&self, interval: std::time::Duration) -> bool {
+        !self
+            .refresh
+            .last_early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < interval)
+    }
+
+    /// Resolves when an early refresh was asked for (the metadata loop waits on it).
+    pub async fn refresh_wanted(&self) {
+        self.refresh.wanted.notified().await;
+    }
+
+    /// Records that a fetch was done (waiting logins look at the keys again).
+    pub(crate) fn refresh_done(&self) {
+        self.refresh.done.send_modify(|n| *n += 1);
+    }
+
     /// Replaces (or, with `None`, clears) the metadata status.
     pub(crate) fn set_metadata(&self, status: Option<MetadataStatus>) {
         self.metadata.store(status.map(Arc::new));
     }
+}
+
+/// A node ID unique per process: the process ID and random hex.
+fn node_id() -> String {
+    let random = crate::ids::correlation_id().unwrap_or_default();
+    format!("{}-{random}", std::process::id())
 }
 
 /// The configuration in service, as an extractor: a handler that takes it cannot run while

@@ -13,6 +13,7 @@ use crate::clock::SystemClock;
 use crate::store::Store;
 
 const CONSUMER: &str = "https://sp.example.com/EnticeServices/rest/authenticate/saml";
+const SECRET: &str = "health-secret-0123456789";
 
 fn idp_cert() -> String {
     let path = concat!(
@@ -37,14 +38,20 @@ fn state(rows: &[(&str, &str)]) -> (tempfile::TempDir, web::Data<AppState>) {
         .collect();
     store.replace_config(&rows).unwrap();
     let state = web::Data::new(AppState::new(store, Arc::new(SystemClock)));
-    reload::apply(&state, Reloader::new().observe(reload::poll(state.store())));
+    reload::observe_and_apply(&state, &mut Reloader::new(), reload::poll(state.store()));
     (dir, state)
 }
 
 #[actix_web::test]
 async fn unconfigured_pages_list_the_problems() {
     let (_dir, state) = state(&[("SAML_AUTOMATIC_LOGIN", "<maybe>")]);
-    let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(crate::web::security_headers())
+            .app_data(state)
+            .configure(routes::configure),
+    )
+    .await;
 
     for path in ["/", "/saml/metadata", "/anything/else"] {
         let response =
@@ -71,6 +78,7 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
         ("SAML_CONSUMER_URL", CONSUMER),
         ("SAML_REDIRECT_URL", "https://idp.example.com/sso"),
         ("SAML_SIGNING_CERTIFICATE", &cert),
+        ("FEDBRIDGE_HEALTH_SECRET", SECRET),
     ]);
     let trust = state
         .idp_trust()
@@ -79,14 +87,48 @@ async fn configured_serves_healthz_and_metadata_and_404s_the_rest() {
     let sso = trust.sso.expect("SAML_REDIRECT_URL");
     assert_eq!(sso.url, "https://idp.example.com/sso");
     assert_eq!(sso.binding, crate::saml::metadata::SsoBinding::Redirect);
-    let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
+    let app = test::init_service(
+        App::new()
+            .wrap(crate::web::security_headers())
+            .app_data(state)
+            .configure(routes::configure),
+    )
+    .await;
 
+    // Anyone: the verdict and nothing else (no URLs, hosts or errors).
     let response =
         test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
     assert_eq!(response.status(), StatusCode::OK);
     let json: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(json, serde_json::json!({ "status": "ok" }));
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let json: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(json, serde_json::json!({ "ready": true }));
+    // With the health secret: the report.
+    let bearer = ("Authorization", format!("Bearer {SECRET}"));
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/healthz")
+            .insert_header(bearer.clone())
+            .to_request(),
+    )
+    .await;
+    let json: serde_json::Value = test::read_body_json(response).await;
     assert_eq!(json["status"], "ok");
     assert_eq!(json["idp_metadata"]["source"], "config");
+    assert_eq!(json["readiness"]["ready"], true);
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("Authorization", "Bearer not-the-secret-0000000"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     let response = test::call_service(
         &app,

@@ -622,7 +622,9 @@ struct SimpleSamlPhp {
 }
 
 impl SimpleSamlPhp {
-    fn start(work: &Path) -> Result<SimpleSamlPhp, String> {
+    /// SimpleSAMLphp on 127.0.0.1:8081 for the SP at `sp_origin` (its entityID and ACS URL
+    /// there, as fedbridge's defaults make them).
+    fn start(work: &Path, sp_origin: &str) -> Result<SimpleSamlPhp, String> {
         // Fresh logs, so that a failure shows this run's lines only.
         let _ = std::fs::remove_file(work.join("log/simplesamlphp.log"));
         let out = Command::new("bash")
@@ -635,9 +637,12 @@ impl SimpleSamlPhp {
             // fedbridge's default SP entityID: its consumer URL (not the recipe's default).
             .env(
                 "SP_ENTITY_ID",
-                format!("{SSP_FEDBRIDGE}/EnticeServices/rest/authenticate/saml"),
+                format!("{sp_origin}/EnticeServices/rest/authenticate/saml"),
             )
-            .env_remove("SP_ACS_URL")
+            .env(
+                "SP_ACS_URL",
+                format!("{sp_origin}/EnticeServices/rest/authenticate/saml"),
+            )
             .env_remove("IDP_SIGN_RESPONSE")
             .env_remove("IDP_SIGN_ASSERTION")
             .env_remove("IDP_ENCRYPT_ASSERTION")
@@ -802,7 +807,7 @@ impl Downstream {
         use actix_web::{App, HttpServer, web};
         use fedbridge::demo::downstream::{self, LoginLink};
 
-        let verifier = web::Data::new(downstream::verifier(fedbridge, audience));
+        let verifier = web::Data::new(downstream::verifier(fedbridge, audience, None));
         let login = web::Data::new(LoginLink(format!(
             "{fedbridge}/saml/login?target=http%3A%2F%2F127.0.0.1%3A{port}%2F"
         )));
@@ -855,12 +860,32 @@ impl Drop for Downstream {
 /// administrator does it: `fedbridge install --answers` with the IdP's metadata URL.
 #[test]
 fn browser_simplesamlphp_sp_initiated_login() {
-    const TEST: &str = "browser_simplesamlphp_sp_initiated_login";
     let row = Row {
-        test: TEST,
+        test: "browser_simplesamlphp_sp_initiated_login",
         idp: "simplesamlphp",
         case: "browser: SP-initiated login in headless Chromium",
     };
+    simplesamlphp_browser_login(row, SSP_FEDBRIDGE);
+}
+
+/// The same login with fedbridge reached as `localhost` and the IdP as `127.0.0.1`: two sites,
+/// so the IdP's auto-posted form is a cross-site POST and Chromium keeps fedbridge's
+/// `SameSite=Lax` login cookie home. fedbridge's same-site hop page posts the form again from
+/// its own origin, with the cookie, and the login completes in the browser that started it
+/// (issue 11, browser binding).
+#[test]
+fn browser_simplesamlphp_login_across_sites_takes_the_same_site_hop() {
+    let row = Row {
+        test: "browser_simplesamlphp_login_across_sites_takes_the_same_site_hop",
+        idp: "simplesamlphp",
+        case: "browser: cross-site IdP POST, login cookie brought by the same-site hop",
+    };
+    simplesamlphp_browser_login(row, "http://localhost:8080");
+}
+
+/// The browser login against SimpleSAMLphp, with fedbridge at `fedbridge_origin` (port 8080).
+fn simplesamlphp_browser_login(row: Row, fedbridge_origin: &str) {
+    let test = row.test;
     let Some(tools) = chromium(row) else { return };
     if let Some(missing) = simplesamlphp_missing() {
         skip(
@@ -895,7 +920,7 @@ fn browser_simplesamlphp_sp_initiated_login() {
             "start SimpleSAMLphp on {SSP_IDP} (work dir {})",
             work.display()
         ),
-        SimpleSamlPhp::start(&work),
+        SimpleSamlPhp::start(&work, fedbridge_origin),
     );
 
     // 2. fedbridge configured through the installer's answers file, then the attribute
@@ -914,7 +939,7 @@ fn browser_simplesamlphp_sp_initiated_login() {
         std::fs::write(
             &answers,
             format!(
-                "base_url = \"{SSP_FEDBRIDGE}\"\n\
+                "base_url = \"{fedbridge_origin}\"\n\
                  SAML_METADATA_URL = \"{SSP_IDP}/saml2/idp/metadata.php\"\n\
                  SAML_USER_ID_ATTRIBUTE = \"\"\n\
                  SAML_AUTOMATIC_LOGIN = 0\n\
@@ -966,7 +991,7 @@ fn browser_simplesamlphp_sp_initiated_login() {
     let _downstream = diagnostics.step(
         None,
         &format!("start the downstream app on {app}"),
-        Downstream::start(SSP_APP_PORT, SSP_FEDBRIDGE, "xsession"),
+        Downstream::start(SSP_APP_PORT, fedbridge_origin, "xsession"),
     );
 
     // 4. The browser: the app sends the visitor to log in, fedbridge to SimpleSAMLphp.
@@ -1025,7 +1050,7 @@ fn browser_simplesamlphp_sp_initiated_login() {
         diagnostics.last_audit()
     );
     say(&format!(
-        "{TEST}: passed in {:.1}s",
+        "{test}: passed in {:.1}s",
         diagnostics.started.elapsed().as_secs_f64()
     ));
 }

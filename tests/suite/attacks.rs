@@ -827,6 +827,7 @@ fn build_corpus() -> Corpus {
     algorithm_downgrade(&mut c);
     transforms_and_references(&mut c);
     input_shape(&mut c);
+    login_name_as_sent(&mut c);
     protocol_time(&mut c);
     protocol_checks(&mut c);
     replay(&mut c);
@@ -2554,6 +2555,61 @@ fn duplicate_and_missing_ids(c: &mut Corpus) {
         rep(&r.xml(), &format!(" ID=\"{}\"", r.assert_id), ""),
         R::DigestMismatch,
     );
+    // xs:ID is an NCName: not starting with a digit, `-` or `.`, no `:` or blanks; checked on
+    // the Response even when only the Assertion is signed (a public capture had `ID="1..."`).
+    for (label, id) in [
+        ("digit", "1abc"),
+        ("hyphen", "-abc"),
+        ("colon", "a:b"),
+        ("space", "a b"),
+        ("bidi", "a\u{202e}b"),
+    ] {
+        c.reject(
+            "id-format",
+            format!("response-id-{label}-A"),
+            rep(
+                &a.xml(),
+                &format!(" ID=\"{}\"", a.resp_id),
+                &format!(" ID=\"{id}\""),
+            ),
+            R::InvalidId,
+        );
+    }
+    c.reject(
+        "id-format",
+        "assertion-id-digit-A",
+        rep(&a.xml(), &format!(" ID=\"{aid}\""), " ID=\"9{aid}\""),
+        R::InvalidId,
+    );
+    let response_instant = "IssueInstant=\"2026-01-15T10:00:00Z\" Destination";
+    for (label, instant) in [
+        ("empty", "IssueInstant=\"\""),
+        ("blank", "IssueInstant=\" \""),
+        ("garbage", "IssueInstant=\"yesterday\""),
+        ("removed", ""),
+    ] {
+        c.reject(
+            "id-format",
+            format!("response-issue-instant-{label}-A"),
+            rep(
+                &a.xml(),
+                response_instant,
+                &format!("{instant} Destination"),
+            ),
+            R::InvalidTimestamp,
+        );
+    }
+    // The public capture: both at once; the ID is checked first.
+    c.reject(
+        "id-format",
+        "response-id-digit-and-issue-instant-empty-A",
+        rep(
+            &rep(&a.xml(), response_instant, "IssueInstant=\"\" Destination"),
+            &format!(" ID=\"{}\"", a.resp_id),
+            " ID=\"1abc\"",
+        ),
+        R::InvalidId,
+    );
     c.reject(
         M,
         "response-version-1.1-A",
@@ -3238,6 +3294,26 @@ fn transforms_and_references(c: &mut Corpus) {
     );
 }
 
+/// The NameID is read exactly as signed, never trimmed: the validator accepts these (its
+/// job is the signature and the protocol), and the login refuses them with
+/// `login_name_invalid` (`login::refused_login_names_create_no_user`), so that
+/// `alice@example.test` followed by a no-break space can never sign in as `alice@example.test`.
+fn login_name_as_sent(c: &mut Corpus) {
+    const W: &str = "login-name";
+    let a = fixture_text("rsa-sha256-assertion.xml");
+    let aid = "_assert-rsa-sha256-assertion";
+    for (label, name) in [
+        ("nbsp-suffix", "alice@example.test\u{a0}"),
+        ("rlo", "alice\u{202e}tset.elpmaxe@"),
+        ("zero-width", "a\u{200b}lice@example.test"),
+        ("c1-csi", "alice@example.test\u{9b}2J"),
+        ("space-suffix", "alice@example.test "),
+    ] {
+        let xml = idp_signed(&rep(&a, ">alice@example.test<", &format!(">{name}<")), aid);
+        c.accept(W, label, xml, c.base.clone(), name);
+    }
+}
+
 /// Input that is not one well-formed, bounded XML document.
 fn input_shape(c: &mut Corpus) {
     const W: &str = "input";
@@ -3255,12 +3331,7 @@ fn input_shape(c: &mut Corpus) {
         R::MalformedXml,
     );
     c.reject(W, "still-base64", B64.encode(a.as_bytes()), R::MalformedXml);
-    c.reject(
-        W,
-        "binary",
-        (0u8..=255).collect::<Vec<u8>>(),
-        R::MalformedXml,
-    );
+    c.reject(W, "binary", (0u8..=255).collect::<Vec<u8>>(), R::NulByte);
     c.reject(W, "lone-lt", "<", R::MalformedXml);
     c.reject(W, "declaration-only", DECL, R::MalformedXml);
     c.reject(W, "comment-only", "<!-- nothing -->", R::MalformedXml);
@@ -3268,8 +3339,17 @@ fn input_shape(c: &mut Corpus) {
         W,
         "nul-byte",
         rep(&a, ">alice@example.test<", ">alice@example.test\0<"),
-        R::MalformedXml,
+        R::NulByte,
     );
+    // libxml2 (and xmllint) stop reading at a NUL byte: a valid response followed by `\0`
+    // and anything would be accepted with the rest unseen. Any NUL byte is refused first.
+    c.reject(
+        W,
+        "nul-then-garbage",
+        format!("{a}\0garbage<samlp:Response/>"),
+        R::NulByte,
+    );
+    c.reject(W, "nul-then-garbage-R", format!("{r}\0<x/>"), R::NulByte);
     c.reject(
         W,
         "invalid-utf8",

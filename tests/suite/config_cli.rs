@@ -105,7 +105,8 @@ fn set_get_list_unset_round_trip() {
     assert_ok(&out);
     assert_eq!(
         stdout(&out),
-        "FEDBRIDGE_CLOCK_SKEW: set.\nThe configuration is valid.\n"
+        "FEDBRIDGE_CLOCK_SKEW: set.\nThe configuration is valid.\nNo fedbridge server is running \
+         on this database: the change is in service as soon as one starts.\n"
     );
     assert!(
         env.table().contains("FEDBRIDGE_CLOCK_SKEW|90s\n"),
@@ -394,6 +395,40 @@ fn check_exit_codes_follow_validity() {
     assert!(text.contains("2 problems"), "{text}");
     assert!(text.contains("SAML_REDIRECT_URL: 'nope'"), "{text}");
     assert!(text.contains("FEDBRIDGE_CLOCK_SKEW: '5 minutes'"), "{text}");
+}
+
+#[test]
+fn check_warns_about_plain_http_beside_an_https_consumer_url() {
+    // Issue 11, point 6: the xsession token would travel unencrypted to an http downstream URL,
+    // and the logout would end on an http page, beside an https consumer URL.
+    let env = Env::new();
+    env.configure();
+    let out = env.run(&[
+        "config",
+        "set",
+        "FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS",
+        r#"["https://apps.example.com/", "http://legacy.example.com/app"]"#,
+        "FEDBRIDGE_EXIT_URL",
+        "http://www.example.com/",
+    ]);
+    assert_ok(&out);
+    let out = env.run(&["config", "check"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.starts_with("The configuration is valid.\n"), "{text}");
+    assert!(
+        text.contains(
+            "warning: FEDBRIDGE_ALLOWED_DOWNSTREAM_URLS: 'http://legacy.example.com/app' is plain \
+             http beside an https SAML_CONSUMER_URL: the xsession token would travel there \
+             unencrypted"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: FEDBRIDGE_EXIT_URL: 'http://www.example.com/' is plain http"),
+        "{text}"
+    );
+    assert!(!text.contains("apps.example.com"), "{text}");
 }
 
 #[test]

@@ -277,3 +277,79 @@ fn users_set_external_id_records_checks_and_clears_it() {
         "0\n"
     );
 }
+
+#[test]
+fn every_output_escapes_terminal_escapes_and_invisible_characters() {
+    // Issue 11, point 6: names with U+202E / U+200B / C1 / ESC were printed raw, so a stored
+    // value could clear the screen, recolour it or reorder what the administrator reads.
+    let env = Instance::new();
+    env.fedbridge_ok(&["users", "list"]); // creates the database
+    env.sqlite3(
+        "INSERT INTO users (login_name, full_name, email, created_at, updated_at) \
+         VALUES ('bob\u{202e}txt.exe', 'x\u{1b}[2J', 'b\u{200b}@example.test', 0, 0); \
+         INSERT INTO groups (name) VALUES ('ops\u{1b}[31m'); \
+         INSERT INTO memberships (user_id, group_id, federated) SELECT u.id, g.id, TRUE FROM users u, groups g; \
+         INSERT INTO login_audit (at, outcome, reason_code, idp, login_name, correlation_id) \
+         VALUES (0, 'rejected', 'x', 'https://idp\u{9b}2J', 'bob\u{202e}txt.exe', 'c\u{7}'); \
+         INSERT INTO CONFIGURATIONENTITY VALUES ('FEDBRIDGE_XSESSION_AUDIENCE', 'aud\u{1b}]0;owned\u{7}');",
+    );
+    let raw = ['\u{202e}', '\u{1b}', '\u{200b}', '\u{9b}', '\u{7}'];
+    let outputs = [
+        env.fedbridge(&["users", "list"]),
+        env.fedbridge(&["users", "show", "bob\u{202e}txt.exe"]),
+        env.fedbridge(&["users", "show", "nobody\u{1b}[2J"]),
+        env.fedbridge(&["groups", "list"]),
+        env.fedbridge(&["groups", "add", "ops\u{1b}[31m"]),
+        env.fedbridge(&["config", "list"]),
+        env.fedbridge(&["config", "get", "FEDBRIDGE_XSESSION_AUDIENCE"]),
+        env.fedbridge(&["config", "check"]),
+    ];
+    let mut seen = String::new();
+    for out in &outputs {
+        let text = format!("{}{}", stdout(out), stderr(out));
+        assert!(!text.contains(raw), "a raw hidden character in:\n{text:?}");
+        seen.push_str(&text);
+    }
+    for escaped in [
+        "bob\\u{202e}txt.exe",
+        "x\\u{1b}[2J",
+        "b\\u{200b}@",
+        "ops\\u{1b}[31m",
+    ] {
+        assert!(seen.contains(escaped), "{escaped} not in:\n{seen}");
+    }
+    for escaped in [
+        "idp\\u{9b}2J",
+        "c\\u{7}",
+        "aud\\u{1b}]0;owned\\u{7}",
+        "nobody\\u{1b}[2J",
+    ] {
+        assert!(seen.contains(escaped), "{escaped} not in:\n{seen}");
+    }
+    // For scripts, the exact bytes on request.
+    let exact = env.fedbridge(&["config", "get", "--raw", "FEDBRIDGE_XSESSION_AUDIENCE"]);
+    assert_eq!(stdout(&exact), "aud\u{1b}]0;owned\u{7}\n");
+}
+
+#[test]
+fn the_command_line_prints_only_through_its_escaping_writer() {
+    // cli/src/out.rs is the one place that writes; the installer escapes every print.
+    let mut offenders = Vec::new();
+    for dir in ["cli/src", "installer/src"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("cli/src/out.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let prints = ["print!(", "println!("].iter().any(|m| line.contains(m));
+                let escaped = line.contains("escape_output(") || !line.contains('{');
+                if prints && !(dir == "installer/src" && escaped) {
+                    offenders.push(format!("{}:{}: {line}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}

@@ -135,6 +135,12 @@ impl Assertion {
         self
     }
 
+    /// For another consumer URL (Destination and Recipient).
+    pub fn for_acs(mut self, acs: &str) -> Assertion {
+        self.acs = acs.to_owned();
+        self
+    }
+
     /// Answers the AuthnRequest `request_id`.
     pub fn answering(mut self, request_id: &str) -> Assertion {
         self.in_response_to = Some(request_id.to_owned());
@@ -307,22 +313,30 @@ impl Assertion {
     }
 }
 
-/// The test IdP: signs with xmlsec1 (only made when xmlsec1 is installed).
-#[derive(Debug)]
-pub struct Idp(());
+/// The test IdP: signs with xmlsec1 (only made when xmlsec1 is installed), with the RSA key
+/// `keys/<key>.key` of the fixtures (`idp-rsa` unless [`Idp::with_key`] says otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct Idp {
+    key: &'static str,
+}
 
 impl Idp {
     /// The IdP, or `None` (after a `SKIPPED <test>` line on stderr) when xmlsec1 is not
     /// installed; fails the test instead when `FEDBRIDGE_REQUIRE_XMLSEC1=1` or `CI` is set.
     pub fn new(test: &str) -> Option<Idp> {
-        xmlsec1_installed(test).then_some(Idp(()))
+        xmlsec1_installed(test).then_some(Idp { key: "idp-rsa" })
+    }
+
+    /// The same IdP signing with the RSA key `keys/<key>.key` (a key rollover).
+    pub fn with_key(self, key: &'static str) -> Idp {
+        Idp { key }
     }
 
     /// `assertion` rendered now and signed by xmlsec1: the Response XML.
     pub fn sign(&self, assertion: &Assertion) -> String {
         let template =
             assertion.template(fedbridge::clock::Clock::now(&fedbridge::clock::SystemClock));
-        xmlsec1_sign(&template).expect("xmlsec1 was there when the IdP was made")
+        xmlsec1_sign_with(&template, self.key).expect("xmlsec1 was there when the IdP was made")
     }
 
     /// `assertion` rendered now, signed, and base64-encoded: the `SAMLResponse` form value of
@@ -390,6 +404,11 @@ pub fn xmlsec1_verify(test: &str, xml: &str, certificate_pem: &[u8]) -> Option<R
 /// certificate of the fixtures (`keys/idp-rsa.*`). `None` when xmlsec1 is not installed; any
 /// other failure panics with xmlsec1's message.
 pub fn xmlsec1_sign(template: &str) -> Option<String> {
+    xmlsec1_sign_with(template, "idp-rsa")
+}
+
+/// [`xmlsec1_sign`] with the RSA key and certificate `keys/<key>.*`.
+pub fn xmlsec1_sign_with(template: &str, key: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.xml");
     let output = dir.path().join("out.xml");
@@ -397,8 +416,8 @@ pub fn xmlsec1_sign(template: &str) -> Option<String> {
     let keys = xmlsec_dir().join("keys");
     let key_and_cert = format!(
         "{},{}",
-        keys.join("idp-rsa.key").display(),
-        keys.join("idp-rsa.crt").display()
+        keys.join(format!("{key}.key")).display(),
+        keys.join(format!("{key}.crt")).display()
     );
     let out = run_xmlsec1(
         Command::new("xmlsec1")

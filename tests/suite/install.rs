@@ -289,6 +289,9 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     let (status, body) = server.get("/saml/metadata");
     assert_eq!(status, 200, "{}", server.log());
     assert!(body.contains(&format!("entityID=\"{ACS}\"")), "{body}");
+    // The server records itself every 2 s (node_status): stopped, so the snapshots below
+    // compare.
+    drop(server);
 
     // A wrong answer in a file is refused with the loader's message; nothing written.
     std::fs::write(
@@ -302,6 +305,24 @@ fn an_answers_file_installs_a_configuration_that_checks_and_serves() {
     assert_eq!(code(&out), 1);
     let message = loader_message("SAML_AUTOMATIC_LOGIN", "yes");
     assert!(stderr(&out).contains(&message), "{}", stderr(&out));
+    assert_eq!(instance.snapshot(), before);
+
+    // Issue 11, point 4: a row the answers do not touch, broken with SQL, blocks the install
+    // (the server would keep the last valid configuration): named, nothing written.
+    instance.sqlite3(
+        "DELETE FROM CONFIGURATIONENTITY WHERE NAME = 'FEDBRIDGE_CLOCK_SKEW'; \
+         INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('FEDBRIDGE_CLOCK_SKEW', '90 s');",
+    );
+    std::fs::write(&bad, "SAML_AUTOMATIC_LOGIN = 0\n").unwrap();
+    let before = instance.snapshot();
+    let out = instance.fedbridge(&["install", "--answers", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stderr(&out);
+    let blocking = text
+        .split_once("Blocking rows")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(blocking.contains("FEDBRIDGE_CLOCK_SKEW: '90 s'"), "{text}");
     assert_eq!(instance.snapshot(), before);
 }
 

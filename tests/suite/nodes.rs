@@ -74,10 +74,28 @@ fn post_response(
 ) -> Reply {
     let mut form = vec![("SAMLResponse", response)];
     form.extend(relay.map(|r| ("RelayState", r)));
-    reply(browser.post(node.url(ACS_PATH)).send_form(form))
+    follow_hop(
+        browser,
+        node,
+        reply(browser.post(node.url(ACS_PATH)).send_form(form)),
+    )
 }
 
-/// The token of an accepted login's 303 (`?xsession=` on the landing URL), if it is one.
+/// What a browser does with the same-site hop page (a POST without the login cookie): posts
+/// its form again; any other reply as it is.
+fn follow_hop(browser: &ureq::Agent, node: &Server, first: Reply) -> Reply {
+    match hop_fields(&first) {
+        Some(fields) => reply(
+            browser
+                .post(node.url(ACS_PATH))
+                .send_form(fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+        ),
+        None => first,
+    }
+}
+
+/// The token of an accepted login's 303: `?xsession=` on a downstream landing URL, else (a
+/// landing on fedbridge's own origin) the `xsession` cookie.
 fn token_of(reply: &Reply) -> Option<String> {
     if reply.status != 303 {
         return None;
@@ -87,6 +105,7 @@ fn token_of(reply: &Reply) -> Option<String> {
         .query_pairs()
         .find(|(name, _)| name == "xsession")
         .map(|(_, value)| value.into_owned())
+        .or_else(|| cookie_value(&reply.set_cookies, "xsession"))
 }
 
 /// The `jti` of a token (its payload, unverified: the nodes verified it).
@@ -186,8 +205,8 @@ fn two_nodes_share_logins_replays_sessions_and_configuration() {
     // Logout on A, seen by introspection on B.
     let out = reply(
         browser
-            .get(a.url(&format!("/logout?xsession={token}")))
-            .call(),
+            .post(a.url("/logout"))
+            .send_form([("xsession", token.as_str())]),
     );
     assert_eq!(out.status, 303);
     assert!(
@@ -247,12 +266,28 @@ fn a_node_killed_mid_load_loses_no_login_it_answered_with_a_session() {
                     for (i, response) in responses.iter().enumerate().skip(worker).step_by(4) {
                         let port = if i % 2 == 0 { a_port } else { b_port };
                         let url = format!("http://127.0.0.1:{port}{ACS_PATH}");
-                        let result = agent
-                            .post(&url)
-                            .send_form([("SAMLResponse", response.as_str())])
-                            .map_err(|e| e.to_string());
+                        // The hop page of a cookieless POST is followed, as its script
+                        // does in a browser.
+                        let post = |fields: &[(&str, &str)]| {
+                            agent
+                                .post(&url)
+                                .send_form(fields.iter().copied())
+                                .map(|r| reply(Ok(r)))
+                                .map_err(|e| e.to_string())
+                        };
+                        let result = post(&[("SAMLResponse", response.as_str())]).and_then(|r| {
+                            match hop_fields(&r) {
+                                Some(fields) => post(
+                                    &fields
+                                        .iter()
+                                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                                        .collect::<Vec<_>>(),
+                                ),
+                                None => Ok(r),
+                            }
+                        });
                         posted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        seen.push((port, result.map(|r| reply(Ok(r)))));
+                        seen.push((port, result));
                     }
                     seen
                 })

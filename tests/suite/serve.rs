@@ -17,10 +17,27 @@ const SSO: &str = "https://idp.example.com/saml2/sso";
 /// The issue's promise: a change made with SQL takes effect within 2 seconds.
 const RELOAD_DEADLINE: Duration = Duration::from_secs(2);
 
+/// `FEDBRIDGE_HEALTH_SECRET` of these tests: the health details are served with it only.
+const HEALTH_SECRET: &str = "health-secret-of-the-serve-tests";
+
 /// What this module asks of a running server besides what `support::Server` offers.
 impl Server {
-    /// `/healthz` as (HTTP status, JSON).
+    /// `/healthz` as (HTTP status, JSON), with the health secret (the details; while no
+    /// configuration with the secret is in service, the verdict only).
     fn health(&self) -> (u16, Value) {
+        let bearer = format!("Bearer {HEALTH_SECRET}");
+        let (status, body) = http_get_with(self.port, "/healthz", &[("Authorization", &bearer)]);
+        if status == 401 {
+            // No secret in service (unconfigured): what anyone sees.
+            return self.public_health();
+        }
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("/healthz is not JSON ({e}): {body}"));
+        (status, json)
+    }
+
+    /// `/healthz` without credentials.
+    fn public_health(&self) -> (u16, Value) {
         let (status, body) = self.get("/healthz");
         let json = serde_json::from_str(&body)
             .unwrap_or_else(|e| panic!("/healthz is not JSON ({e}): {body}"));
@@ -70,6 +87,7 @@ fn sql_changes_take_effect_live_and_invalid_ones_are_refused() {
         ("SAML_CONSUMER_URL", ACS),
         ("SAML_REDIRECT_URL", SSO),
         ("SAML_SIGNING_CERTIFICATE", &cert),
+        ("FEDBRIDGE_HEALTH_SECRET", HEALTH_SECRET),
     ]);
     let server = env.serve("serve.log");
     let (json, _) = server.wait_health(SERVER_START_DEADLINE, "ok", is_ok);
@@ -170,7 +188,8 @@ fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
     let (json, _) = server.wait_health(SERVER_START_DEADLINE, "unconfigured", |s, j| {
         s == 503 && j["status"] == "unconfigured"
     });
-    assert!(has_problem(&json, "SAML_CONSUMER_URL"), "{json:#}");
+    // Unconfigured, there is no secret: anyone sees the verdict, the pages say what to fix.
+    assert_eq!(json, serde_json::json!({ "status": "unconfigured" }));
     for path in ["/", "/saml/metadata", "/some/page?x=%3Cy%3E"] {
         let (status, page) = server.get(path);
         assert_eq!(status, 503, "{path}");
@@ -184,11 +203,15 @@ fn an_empty_database_serves_the_not_configured_page_until_configured_live() {
         "INSERT INTO CONFIGURATIONENTITY (NAME, VALUE) VALUES ('FEDBRIDGE_INTROSPECTION_SECRET', '{}')",
         &secret[..15]
     ));
-    server.wait_health(RELOAD_DEADLINE, "the secret's problem listed", |_, j| {
-        has_problem(j, "FEDBRIDGE_INTROSPECTION_SECRET")
-    });
-    let (_, page) = server.get("/");
-    assert!(page.contains("FEDBRIDGE_INTROSPECTION_SECRET"), "{page}");
+    let started = Instant::now();
+    let page = loop {
+        let (_, page) = server.get("/");
+        if page.contains("FEDBRIDGE_INTROSPECTION_SECRET") {
+            break page;
+        }
+        assert!(started.elapsed() < RELOAD_DEADLINE, "{page}");
+        thread::sleep(Duration::from_millis(25));
+    };
     assert!(!page.contains(&secret[..15]), "{page}");
     assert!(!server.health().1.to_string().contains(&secret[..15]));
 
@@ -220,10 +243,18 @@ fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
     env.config_set(&[
         ("SAML_CONSUMER_URL", ACS),
         ("SAML_METADATA_URL", &idp.url()),
+        ("FEDBRIDGE_HEALTH_SECRET", HEALTH_SECRET),
     ]);
 
     let server = env.serve("first.log");
     let (json, _) = server.wait_health(SERVER_START_DEADLINE, "ok with fetched metadata", is_ok);
+    // Anyone sees the verdict only: no metadata URL, no internal host, no fetch error.
+    let (status, body) = server.get("/healthz");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, body) = server.get("/readyz");
+    assert_eq!((status, body.as_str()), (200, r#"{"ready":true}"#));
+    let wrong = [("Authorization", "Bearer not-the-health-secret-at-all")];
+    assert_eq!(http_get_with(server.port, "/healthz", &wrong).0, 401);
     let md = &json["idp_metadata"];
     assert_eq!(md["source"], "url", "{json:#}");
     assert_eq!(md["url"], idp.url());
@@ -262,12 +293,13 @@ fn metadata_url_down_keeps_the_last_good_copy_and_a_restart_uses_the_cache() {
     );
     drop(server);
 
-    // A restart while the IdP is still down works from the database cache.
+    // A restart while the IdP is still down works from the database cache: in service at
+    // once, then the fetch beside it fails and says so.
     let server = env.serve("second.log");
     let (json, _) = server.wait_health(
         SERVER_START_DEADLINE,
-        "restarted on the cached copy",
-        |_, j| j["idp_metadata"]["source"] == "cache",
+        "restarted on the cached copy, the fetch failed",
+        |_, j| j["idp_metadata"]["source"] == "cache" && j["idp_metadata"]["error"].is_string(),
     );
     let md = &json["idp_metadata"];
     assert_eq!(json["status"], "degraded");

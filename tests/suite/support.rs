@@ -388,6 +388,11 @@ impl Server {
         server
     }
 
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
@@ -413,14 +418,23 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET: (status, body). The server closes the connection after answering.
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    http_get_with(port, path, &[])
+}
+
+/// [`http_get`] with extra request headers.
+pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -512,29 +526,47 @@ pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) ->
 }
 
 /// A local HTTP server that serves one metadata document until stopped; stopping closes the
-/// port (connections are refused from then on).
+/// port (connections are refused from then on). The document can be replaced while it runs
+/// (an IdP's key rollover), or the server can hang (accept and never answer).
 pub struct MetadataServer {
     /// The port it listens on.
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// How many requests were answered.
+    /// How many requests were answered (or, hanging, accepted).
     pub served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl MetadataServer {
     /// Serves `body` on a free port of 127.0.0.1 until stopped.
     pub fn start(body: Vec<u8>) -> MetadataServer {
+        MetadataServer::run(body, false)
+    }
+
+    /// Accepts connections on a free port and never answers (an IdP that hangs).
+    pub fn hanging() -> MetadataServer {
+        MetadataServer::run(Vec::new(), true)
+    }
+
+    fn run(body: Vec<u8>, hang: bool) -> MetadataServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (stop_flag, count) = (stop.clone(), served.clone());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body));
+        let (stop_flag, count, document) = (stop.clone(), served.clone(), body.clone());
         let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
             while !stop_flag.load(std::sync::atomic::Ordering::SeqCst) {
                 match listener.accept() {
+                    Ok((stream, _)) if hang => {
+                        held.push(stream);
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     Ok((stream, _)) => {
+                        let body = document.lock().unwrap().clone();
                         if answer(stream, &body).is_ok() {
                             count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
@@ -547,8 +579,14 @@ impl MetadataServer {
             port,
             stop,
             served,
+            body,
             thread: Some(thread),
         }
+    }
+
+    /// Serves `body` from now on.
+    pub fn set_body(&self, body: Vec<u8>) {
+        *self.body.lock().unwrap() = body;
     }
 
     /// The document's URL.
@@ -569,6 +607,38 @@ impl Drop for MetadataServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// IdP metadata for the xmlsec fixtures' IdP (`xmlsec::IDP`, SSO `sso`) trusting the
+/// certificates `keys/<name>.crt` named.
+pub fn idp_metadata(sso: &str, certificates: &[&str]) -> Vec<u8> {
+    use base64::Engine as _;
+    let keys: String = certificates
+        .iter()
+        .map(|name| {
+            let pem = read(xmlsec_dir().join(format!("keys/{name}.crt")));
+            let der = openssl::x509::X509::from_pem(&pem)
+                .unwrap()
+                .to_der()
+                .unwrap();
+            format!(
+                "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}\
+                 </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+                base64::engine::general_purpose::STANDARD.encode(der)
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?>\n<md:EntityDescriptor \
+         xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" \
+         xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{}\">\
+         <md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         {keys}<md:SingleSignOnService \
+         Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{sso}\"/>\
+         </md:IDPSSODescriptor></md:EntityDescriptor>\n",
+        xmlsec::IDP
+    )
+    .into_bytes()
 }
 
 /// Answers one request with `body`.
@@ -592,4 +662,259 @@ fn answer(mut stream: std::net::TcpStream, body: &[u8]) -> std::io::Result<()> {
     )?;
     stream.write_all(body)?;
     stream.flush()
+}
+
+/// A TLS-terminating reverse proxy for tests: accepts https on a free port of 127.0.0.1 with a
+/// self-signed certificate for that address, adds `X-Forwarded-For` and forwards each request
+/// to a plain http backend (which answers one request per connection), as a load balancer in
+/// front of fedbridge would.
+pub struct TlsProxy {
+    /// The port it listens on (https).
+    pub port: u16,
+    /// Its certificate (PEM): the trust anchor of [`https_request`].
+    pub certificate: openssl::x509::X509,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TlsProxy {
+    /// Forwards to `backend` (a port of 127.0.0.1), saying the client is `forwarded_for`.
+    pub fn start(backend: u16, forwarded_for: &str) -> TlsProxy {
+        use openssl::ssl::{SslAcceptor, SslMethod};
+        let (key, certificate) = self_signed_loopback();
+        let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+        acceptor.set_private_key(&key).unwrap();
+        acceptor.set_certificate(&certificate).unwrap();
+        let acceptor = std::sync::Arc::new(acceptor.build());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let forwarded_for = forwarded_for.to_owned();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (acceptor, forwarded_for) = (acceptor.clone(), forwarded_for.clone());
+                        std::thread::spawn(move || {
+                            let _ = proxy_one(&acceptor, stream, backend, &forwarded_for);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        TlsProxy {
+            port,
+            certificate,
+            stop,
+        }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One request through the proxy: the whole request in, `X-Forwarded-For` added after the
+/// request line, the whole answer back (the backend closes after it).
+fn proxy_one(
+    acceptor: &openssl::ssl::SslAcceptor,
+    stream: std::net::TcpStream,
+    backend: u16,
+    forwarded_for: &str,
+) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut tls = acceptor
+        .accept(stream)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let request = read_http_message(&mut tls)?;
+    let split = request.iter().position(|b| *b == b'\n').unwrap_or(0) + 1;
+    let mut upstream = std::net::TcpStream::connect(("127.0.0.1", backend))?;
+    upstream.write_all(&request[..split])?;
+    write!(upstream, "X-Forwarded-For: {forwarded_for}\r\n")?;
+    upstream.write_all(&request[split..])?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    tls.write_all(&answer)?;
+    tls.shutdown().ok();
+    Ok(())
+}
+
+/// Reads one HTTP/1.1 request (head, then `Content-Length` bytes of body).
+fn read_http_message(stream: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut message = Vec::new();
+    let mut byte = [0u8; 1];
+    while !message.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(message);
+        }
+        message.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&message).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body)?;
+    message.extend(body);
+    Ok(message)
+}
+
+/// A P-256 key and a self-signed certificate for the IP address 127.0.0.1.
+fn self_signed_loopback() -> (
+    openssl::pkey::PKey<openssl::pkey::Private>,
+    openssl::x509::X509,
+) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509, X509NameBuilder};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+    let name = name.build();
+    let mut builder = X509::builder().unwrap();
+    builder.set_version(2).unwrap();
+    builder
+        .set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder.set_issuer_name(&name).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .build(&builder.x509v3_context(None, None))
+        .unwrap();
+    builder.append_extension(san).unwrap();
+    builder.sign(&key, MessageDigest::sha256()).unwrap();
+    (key, builder.build())
+}
+
+/// One request over https to `127.0.0.1:port`, trusting only `certificate` and checking that it
+/// names 127.0.0.1: `method path` with `headers` (a `Cookie` header is the caller's) and a form
+/// `body`. The answer as [`Reply`] (every `Set-Cookie` kept whole).
+pub fn https_request(
+    port: u16,
+    certificate: &openssl::x509::X509,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&[(&str, &str)]>,
+) -> Reply {
+    use std::io::{Read as _, Write as _};
+    let mut connector =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    connector
+        .cert_store_mut()
+        .add_cert(certificate.clone())
+        .unwrap();
+    let connector = connector.build();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut config = connector.configure().unwrap();
+    config
+        .param_mut()
+        .set_ip(std::net::IpAddr::from([127, 0, 0, 1]))
+        .unwrap();
+    let mut tls = config
+        .verify_hostname(false)
+        .connect("127.0.0.1", tcp)
+        .unwrap();
+    let body = form
+        .map(|fields| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish()
+        })
+        .unwrap_or_default();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if form.is_some() {
+        request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {head}"));
+    let mut location = String::new();
+    let mut set_cookies = Vec::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("location") {
+                location = value.trim().to_owned();
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                set_cookies.push(value.trim().to_owned());
+            }
+        }
+    }
+    Reply {
+        status,
+        location,
+        set_cookies,
+        body: body.to_owned(),
+    }
+}
+
+/// The fields of the same-site hop page in `reply` (200 with a form carrying `fedbridge_hop`),
+/// unescaped, in order; `None` when it is not that page.
+pub fn hop_fields(reply: &Reply) -> Option<Vec<(String, String)>> {
+    if reply.status != 200 || !reply.body.contains("name=\"fedbridge_hop\"") {
+        return None;
+    }
+    let unescape = |v: &str| {
+        v.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let fields = reply
+        .body
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|input| {
+            let name = input.strip_prefix("name=\"")?.split('"').next()?;
+            let value = input.split("value=\"").nth(1)?.split('"').next()?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect();
+    Some(fields)
+}
+
+/// The value of the cookie `name` set by one of `set_cookies` (`Set-Cookie` headers).
+pub fn cookie_value(set_cookies: &[String], name: &str) -> Option<String> {
+    set_cookies.iter().find_map(|header| {
+        let pair = header.split(';').next()?;
+        let (cookie, value) = pair.split_once('=')?;
+        (cookie == name && !value.is_empty()).then(|| value.to_owned())
+    })
 }

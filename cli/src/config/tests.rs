@@ -169,15 +169,19 @@ fn breaking_a_valid_configuration_is_refused() {
 }
 
 #[test]
-fn worsening_an_incomplete_configuration_is_refused() {
-    // No consumer URL yet; the public-key scenario is complete.
+fn an_incomplete_configuration_takes_only_changes_that_leave_settings_missing() {
+    // No consumer URL yet; the public-key scenario is complete. During first setup a row may
+    // go again: what remains is settings still missing (issue 11's one exception).
     let mut current = valid();
     current.remove("SAML_CONSUMER_URL");
     let (after, report) = apply(&current, &unset(&["SAML_REDIRECT_URL"]));
-    assert_eq!((report.code, &after), (1, &current), "{report:?}");
-    assert!(report.err.contains("introduce"), "{}", report.err);
-    let (after, report) = apply(&current, &set(&[("SAML_REDIRECT_URL", None)]));
-    assert_eq!((report.code, &after), (1, &current), "{report:?}");
+    assert_eq!(report.code, 0, "{report:?}");
+    assert!(!after.contains_key("SAML_REDIRECT_URL"));
+    assert!(
+        report.out.contains("not in service until"),
+        "{}",
+        report.out
+    );
     // A clash with a row that exists is new too: a certificate that is not the key's.
     let (after, report) = apply(
         &current,
@@ -192,6 +196,47 @@ fn worsening_an_incomplete_configuration_is_refused() {
         "{}",
         report.err
     );
+}
+
+#[test]
+fn an_invalid_row_the_change_does_not_touch_blocks_it_and_is_named() {
+    // Issue 11, point 4: with any unrelated row invalid the server keeps the last valid
+    // configuration, so a change reported done would never be in service.
+    let mut current = valid();
+    current.insert("FEDBRIDGE_CLOCK_SKEW".into(), Some("90 s".into()));
+    let (after, report) = apply(
+        &current,
+        &set(&[("SAML_SIGNING_CERTIFICATE", Some(SP_CERT))]),
+    );
+    assert_eq!((report.code, &after), (1, &current), "{report:?}");
+    assert!(report.err.contains("nothing written"), "{}", report.err);
+    let blocking = report
+        .err
+        .split_once("Blocking rows (not part of this change):\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("{}", report.err));
+    assert!(
+        blocking.starts_with("FEDBRIDGE_CLOCK_SKEW: '90 s' is not a duration"),
+        "{}",
+        report.err
+    );
+    assert!(
+        report
+            .err
+            .contains("fedbridge config set FEDBRIDGE_CLOCK_SKEW VALUE"),
+        "{}",
+        report.err
+    );
+    // Fixed in the same command: written.
+    let (after, report) = apply(
+        &current,
+        &set(&[
+            ("FEDBRIDGE_CLOCK_SKEW", Some("90s")),
+            ("SAML_AUTOMATIC_LOGIN", Some("1")),
+        ]),
+    );
+    assert_eq!(report.code, 0, "{report:?}");
+    assert_eq!(after["FEDBRIDGE_CLOCK_SKEW"].as_deref(), Some("90s"));
 }
 
 #[test]

@@ -44,6 +44,10 @@ pub enum XmlError {
     /// Nesting deeper than [`MAX_DEPTH`].
     #[error("elements are nested more than {MAX_DEPTH} levels deep")]
     TooDeep,
+    /// A NUL byte: libxml2 stops reading at the first one, so whatever follows it would be
+    /// ignored unseen (XML 1.0 allows no NUL character anyway; UTF-16 documents are refused).
+    #[error("the document contains a NUL byte, which XML never allows")]
+    NulByte,
     /// libxml2 refused the document.
     #[error("the XML is not well-formed: {0}")]
     Malformed(String),
@@ -92,6 +96,9 @@ pub fn parse(bytes: &[u8], max_bytes: usize) -> Result<XmlDocument, XmlError> {
     }
     if declares_dtd(bytes) {
         return Err(XmlError::DtdForbidden);
+    }
+    if bytes.contains(&0) {
+        return Err(XmlError::NulByte);
     }
     let (doc, diagnostics) = parse_with_options(bytes, PARSE_OPTIONS, max_bytes)?;
     // libxml2 builds a tree despite "recoverable" errors, namespace errors among them (an
@@ -784,6 +791,30 @@ fn next_element_sibling(element: Element<'_>) -> Option<Element<'_>> {
     .next()
 }
 
+/// Whether `text` is an `xs:ID`, i.e. an XML NCName (XML 1.0 fifth edition `Name` without
+/// `:`): a letter or `_` first (not a digit, `-` or `.`), then name characters.
+pub fn is_ncname(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+/// XML 1.0 `NameStartChar` without `:`.
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar` without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c,
+            '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
 /// Escapes `text` for XML (and HTML) element content and double- or single-quoted attribute
 /// values: `&`, `<`, `>`, `"` and `'` become references (`'` as `&#39;`, which XML and every
 /// HTML version read). The one escape of the documents fedbridge writes by hand.
@@ -810,6 +841,45 @@ mod tests {
     fn text_skips_comments_and_keeps_reading() {
         let doc = parse(b"<a>ross@<!-- c -->octolabs.io<?pi x?>.x<b>y</b></a>", 1000).unwrap();
         assert_eq!(doc.root().unwrap().text(), "ross@octolabs.io.xy");
+    }
+
+    #[test]
+    fn refuses_any_nul_byte_before_parsing() {
+        // libxml2 would stop at the NUL and accept the document before it.
+        let trailing = b"<a>x</a>\0<garbage/>";
+        assert_eq!(parse(trailing, 1000).err(), Some(XmlError::NulByte));
+        assert_eq!(parse(b"<a>x\0y</a>", 1000).err(), Some(XmlError::NulByte));
+        // UTF-16 has NUL bytes in every ASCII character: refused too.
+        let utf16: Vec<u8> = "<a/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(parse(&utf16, 1000).err(), Some(XmlError::NulByte));
+        assert!(parse(b"<a>x</a>", 1000).is_ok());
+    }
+
+    #[test]
+    fn ncnames() {
+        for good in [
+            "_abc",
+            "id-1",
+            "ID_4f.x",
+            "a",
+            "\u{e9}t\u{e9}",
+            "pfx41d8ef22",
+        ] {
+            assert!(is_ncname(good), "{good}");
+        }
+        for bad in [
+            "",
+            "1abc",
+            "-a",
+            ".a",
+            "a:b",
+            "a b",
+            "a\u{202e}b",
+            " a",
+            "#x",
+        ] {
+            assert!(!is_ncname(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ fn audit(store: &Store, at: i64, outcome: &str, login: &str, dry_run: bool) {
             clock_offset: Some(-2),
             attributes: None,
             changes: None,
+            client: None,
         })
         .unwrap();
 }

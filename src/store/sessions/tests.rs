@@ -8,7 +8,7 @@ use diesel::Connection as _;
 use diesel::prelude::*;
 use time::OffsetDateTime;
 
-use super::{CompleteLoginError, LoginAudit, LoginRecord, SessionRecord};
+use super::{CompleteLoginError, CountedRefusals, LoginAudit, LoginRecord, SessionRecord};
 use crate::store::schema::{
     groups, login_audit, memberships, outstanding_requests, replay_cache, revoked_sessions, users,
     xsessions,
@@ -80,6 +80,7 @@ fn audit<'a>(now: i64, login: &'a str, correlation_id: &'a str) -> LoginAudit<'a
         clock_offset: None,
         attributes: None,
         changes: None,
+        client: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             request_id,
             &handle,
             Some("/app"),
+            None,
             at(now),
             time::Duration::minutes(5),
         )
@@ -103,6 +105,7 @@ fn claims(store: &Store, request_id: &str, assertion_id: &str, now: i64) -> Used
             relay_handle: handle,
             target: Some("/app".into()),
             purpose: "login".into(),
+            browser_binding: None,
         }),
     }
 }
@@ -695,6 +698,7 @@ fn audit_login_writes_the_given_row() {
             clock_offset: Some(-3),
             attributes: None,
             changes: None,
+            client: Some("192.0.2.7"),
         })
         .unwrap();
     store
@@ -711,6 +715,7 @@ fn audit_login_writes_the_given_row() {
             clock_offset: None,
             attributes: Some("[]"),
             changes: None,
+            client: None,
         })
         .unwrap();
     assert_eq!(
@@ -906,4 +911,70 @@ fn a_login_waits_for_its_own_users_lock_only() {
         diesel::sql_query("COMMIT").execute(&mut holder).unwrap();
         waiting.join().unwrap().unwrap();
     });
+}
+
+#[test]
+fn counted_refusals_are_rows_with_a_count_and_old_rows_go_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    // 12,000 rows a year old and 10 from yesterday, in id order as they would be written.
+    let year_ago = NOW - 365 * 86_400;
+    store
+        .write(|conn| {
+            conn.transaction(|conn| {
+                for i in 0..12_010 {
+                    let at = if i < 12_000 {
+                        year_ago + i
+                    } else {
+                        NOW - 86_400
+                    };
+                    diesel::insert_into(login_audit::table)
+                        .values((login_audit::at.eq(at), login_audit::outcome.eq("accepted")))
+                        .execute(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .map_err(|e| store.query_error(&e))
+        })
+        .unwrap();
+    store
+        .audit_counted(&[CountedRefusals {
+            at: NOW - 60,
+            client: "192.0.2.9".into(),
+            reason_code: "malformed_xml".into(),
+            detail: "not XML".into(),
+            correlation_id: None,
+            count: 1234,
+        }])
+        .unwrap();
+    let mut conn = store.conn().unwrap();
+    let counted: Vec<(String, i64)> = login_audit::table
+        .filter(login_audit::client.is_not_null())
+        .select((login_audit::client.assume_not_null(), login_audit::count))
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(counted, [("192.0.2.9".to_owned(), 1234)]);
+    drop(conn);
+
+    let cutoff = NOW - 90 * 86_400;
+    // With no time budget one batch goes at a time (5,000 ids).
+    let first = store
+        .purge_audit(cutoff, std::time::Duration::ZERO)
+        .unwrap();
+    assert_eq!(first, 5_000);
+    let rest = store
+        .purge_audit(cutoff, std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(first + rest, 12_000);
+    assert_eq!(
+        audit_rows(&store).len(),
+        11,
+        "yesterday's rows and the counted row stay"
+    );
+    assert_eq!(
+        store
+            .purge_audit(cutoff, std::time::Duration::ZERO)
+            .unwrap(),
+        0
+    );
 }

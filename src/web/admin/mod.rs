@@ -144,6 +144,7 @@ pub struct SignInQuery {
 pub async fn sign_in(
     state: web::Data<AppState>,
     query: web::Query<SignInQuery>,
+    req: HttpRequest,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     let active = state
@@ -154,7 +155,15 @@ pub async fn sign_in(
         .next
         .filter(|n| n.starts_with("/admin") && !n.starts_with("/admin/signin"))
         .unwrap_or_else(|| "/admin".to_owned());
-    crate::web::login::to_idp(state, active, Purpose::Admin, Some(next), correlation_id).await
+    crate::web::login::to_idp(
+        state,
+        active,
+        &req,
+        Purpose::Admin,
+        Some(next),
+        correlation_id,
+    )
+    .await
 }
 
 /// The form of the console's POSTs (a missing field is empty: refused by the token check).
@@ -169,6 +178,7 @@ pub async fn test_login(
     admin: Admin,
     state: web::Data<AppState>,
     form: web::Form<TokenForm>,
+    req: HttpRequest,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<HttpResponse, WebError> {
     admin.check_form(&form.token)?;
@@ -176,6 +186,7 @@ pub async fn test_login(
     crate::web::login::to_idp(
         state,
         admin.active.clone(),
+        &req,
         Purpose::Test,
         None,
         correlation_id,

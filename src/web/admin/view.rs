@@ -134,6 +134,9 @@ fn login_words(reason: LoginReason) -> &'static str {
         L::LoginNameMissing => "The assertion has no value for SAML_USER_ID_ATTRIBUTE.",
         L::LoginNameAmbiguous => "SAML_USER_ID_ATTRIBUTE has several values; one is required.",
         L::LoginNameEmpty => "The login name taken from the assertion is empty.",
+        L::LoginNameInvalid => {
+            "The login name has an invisible or control character, or a space at either end."
+        }
         L::UserDisabled => "The user exists and is disabled.",
         L::UserNotProvisioned => {
             "No account matches, and FEDBRIDGE_EXISTING_USERS_ONLY=1 creates none."
@@ -150,6 +153,23 @@ fn login_words(reason: LoginReason) -> &'static str {
         }
         L::DatabaseError => "The database failed (see the log under the correlation ID).",
         L::InternalError => "fedbridge failed (see the log under the correlation ID).",
+        L::BodyRejected => {
+            "The post was refused unread: no Content-Length, not a form, or it broke off."
+        }
+        L::BodyTooLarge => "The post was longer than any allowed response can be (unread).",
+        L::BodyTimeout => "The post's body did not arrive within FEDBRIDGE_REQUEST_BODY_TIMEOUT.",
+        L::RateLimited => "The client's rate limit or its cap of posts in flight was used up.",
+        L::Overloaded => "The memory budget of request bodies or the validation slots were full.",
+        L::LoginCapacityExceeded => {
+            "FEDBRIDGE_MAX_OUTSTANDING_REQUESTS logins were already waiting for the IdP."
+        }
+        L::RelayStateTooLong => "The RelayState was longer than 1 KiB (none of ours is).",
+        L::BrowserBindingMissing => {
+            "The browser that posted the response had no login cookie (login CSRF defence)."
+        }
+        L::BrowserBindingMismatch => {
+            "Another browser than the one that started the login posted the response."
+        }
     }
 }
 
@@ -165,6 +185,8 @@ fn rejection_words(reason: RejectionReason) -> &'static str {
         R::NotAResponse => "The document is not a SAML 2.0 Response.",
         R::UnsupportedVersion => "The message is not SAML 2.0.",
         R::MissingId => "The Response or Assertion has no ID.",
+        R::InvalidId => "An ID of the Response or Assertion is not a valid xs:ID.",
+        R::NulByte => "The response contains a NUL byte.",
         R::DuplicateId => "An ID is used twice in the document (a wrapping attack sign).",
         R::StatusNotSuccess => "The IdP answered with an error status, not Success.",
         R::NoAssertion => "The response carries no assertion.",
@@ -347,7 +369,12 @@ pub fn status(viewer: &Viewer<'_>, s: &Status<'_>) -> String {
                         good.source.as_str()
                     );
                 }
-                let _ = write!(text, "; next fetch {}", when_odt(m.next_fetch_at));
+                let next = crate::web::idp::next_fetch_at(
+                    m.attempted_at,
+                    config.metadata_refresh,
+                    m.error.is_some(),
+                );
+                let _ = write!(text, "; next fetch {}", when_odt(next));
                 if let Some(error) = &m.error {
                     let _ = write!(text, "; last error: {}", escape(error));
                 }

@@ -184,6 +184,7 @@ fn secret_values_never_reach_the_log_or_the_problems() {
         key: "FEDBRIDGE_INTROSPECTION_SECRET".into(),
         message: format!("'{secret}' is too short"),
         example: None,
+        missing: false,
     }];
     let r = valid(&[("FEDBRIDGE_INTROSPECTION_SECRET", secret)]);
     let scrubbed = scrub_secrets(quoted, &r);
@@ -204,7 +205,7 @@ fn a_vanished_sqlite_file_is_reported_as_gone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fedbridge.db");
     let store = Store::open(path.to_str().unwrap()).unwrap();
-    assert!(poll(&store).unwrap().is_empty());
+    assert!(poll(&store).unwrap().0.is_empty());
     std::fs::remove_file(&path).unwrap();
     let failure = poll(&store).unwrap_err();
     assert_eq!(failure.public, "the database file is gone");
