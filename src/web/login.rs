@@ -197,7 +197,11 @@ pub async fn assertion_consumer(
     let form = AcsForm::parse(&body);
     drop(body);
     let secret = login_secret(&req, config);
-    if secret.is_none() && !form.hop && form.saml_response.is_some() {
+    let solicited = form
+        .saml_response
+        .as_deref()
+        .is_some_and(|encoded| answers_a_request(encoded, config.max_response_bytes));
+    if secret.is_none() && !form.hop && solicited {
         // No login cookie: the IdP's cross-site POST did not carry it (SameSite=Lax over http,
         // or a browser that drops SameSite=None). Post the same form again from our own origin.
         // Not a refusal: every IdP-initiated login takes this hop, so it costs the client no
@@ -690,6 +694,16 @@ impl AcsForm {
         }
         form
     }
+}
+
+/// Whether a posted `SAMLResponse` answers a request (`InResponseTo` anywhere in it): only such
+/// a response is bound to the browser that started the login, so only it needs the login
+/// cookie and the hop that brings it. An unsolicited (IdP-initiated) response goes straight on.
+/// A wrong guess costs nothing: a solicited response that took no hop is refused as
+/// `browser_binding_missing`, an unsolicited one that took a hop completes after it.
+fn answers_a_request(encoded: &str, max_bytes: usize) -> bool {
+    crate::saml::decode_post_binding(encoded.as_bytes(), max_bytes)
+        .is_ok_and(|xml| memchr::memmem::find(&xml, b"InResponseTo").is_some())
 }
 
 /// The form field our hop page adds: its POST is not answered with another hop.

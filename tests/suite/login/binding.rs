@@ -42,6 +42,25 @@ fn set_cookie<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
 }
 
 #[test]
+fn an_unsolicited_response_needs_no_login_cookie_and_takes_no_hop() {
+    let Some(idp) = Idp::new("an_unsolicited_response_needs_no_login_cookie_and_takes_no_hop")
+    else {
+        return;
+    };
+    let bridge = Bridge::start(&[("FEDBRIDGE_ALLOW_IDP_INITIATED", "1")]);
+    let consumer = over_http(&bridge);
+    // IdP-initiated: no request, so nothing to bind; the cookieless POST is completed at once.
+    let response = idp.post_value(&alice(&["Staff"]).for_acs(&consumer));
+    let reply = bridge.post_response_once(&browser(), &response, None);
+    assert!(
+        hop_fields(&reply).is_none(),
+        "{}",
+        bridge.why("no hop", &reply)
+    );
+    assert_eq!(reply.status, 303, "{}", bridge.why("IdP-initiated", &reply));
+}
+
+#[test]
 fn over_http_the_hop_brings_the_cookie_and_only_the_starting_browser_completes() {
     let Some(idp) =
         Idp::new("over_http_the_hop_brings_the_cookie_and_only_the_starting_browser_completes")
