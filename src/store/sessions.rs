@@ -302,19 +302,23 @@ pub(crate) fn revoke_users(
     now: i64,
 ) -> QueryResult<usize> {
     let mut revoked = 0;
-    // One (cached) statement per user rather than one `IN (...)` statement prepared anew.
+    // One (cached) statement per user rather than one `IN (...)` statement prepared anew. A
+    // session revoked already is skipped by its primary key (`ON CONFLICT DO NOTHING`), not by
+    // an anti-join: the anti-join's plan depends on the table's statistics, and a PostgreSQL
+    // whose `revoked_sessions` grew since its last ANALYZE read the whole table per login.
     for user_id in user_ids {
-        let already_revoked =
-            revoked_sessions::table.filter(revoked_sessions::jti.eq(xsessions::jti));
         let live = xsessions::table
             .filter(xsessions::user_id.eq(user_id))
             .filter(xsessions::expires_at.gt(now.saturating_sub(LEEWAY_SECONDS)))
-            .filter(diesel::dsl::not(diesel::dsl::exists(already_revoked)))
             .select((xsessions::jti, xsessions::expires_at));
-        revoked += diesel::insert_into(revoked_sessions::table)
+        let insert = diesel::insert_into(revoked_sessions::table)
             .values(live)
             .into_columns((revoked_sessions::jti, revoked_sessions::expires_at))
-            .execute(conn)?;
+            .on_conflict_do_nothing();
+        revoked += match conn {
+            DbConnection::Postgres(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
     }
     Ok(revoked)
 }

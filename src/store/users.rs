@@ -238,31 +238,30 @@ pub(crate) fn sync_in(
     for name in &plan.create_groups {
         create_group(conn, name)?;
     }
-    for name in &plan.add_memberships {
-        let group_id = match group_ids.get(name) {
-            Some(id) => *id,
-            None => group_id(conn, name)?,
-        };
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::user_id.eq(user_id),
-                memberships::group_id.eq(group_id),
-                memberships::federated.eq(true),
-            ))
-            .execute(conn)?;
-        groups.insert(name.clone());
-    }
-    for name in &plan.remove_memberships {
-        let group_id = match group_ids.get(name) {
-            Some(id) => *id,
-            None => group_id(conn, name)?,
-        };
+    // One statement for the additions and one for the removals (on PostgreSQL every statement
+    // is a round trip): the group ids were read with the plan, or are looked up once each.
+    let mut ids_of = |names: &BTreeSet<String>| -> QueryResult<Vec<i64>> {
+        names
+            .iter()
+            .map(|name| match group_ids.get(name) {
+                Some(id) => Ok(*id),
+                None => group_id(conn, name),
+            })
+            .collect()
+    };
+    let added = ids_of(&plan.add_memberships)?;
+    let removed = ids_of(&plan.remove_memberships)?;
+    add_memberships(conn, user_id, &added)?;
+    if !removed.is_empty() {
         diesel::delete(
             memberships::table
                 .filter(memberships::user_id.eq(user_id))
-                .filter(memberships::group_id.eq(group_id)),
+                .filter(memberships::group_id.eq_any(&removed)),
         )
         .execute(conn)?;
+    }
+    groups.extend(plan.add_memberships.iter().cloned());
+    for name in &plan.remove_memberships {
         groups.remove(name);
     }
     Ok(Ok(SyncOutcome {
@@ -336,6 +335,36 @@ pub struct UserRecord {
     pub created_at: i64,
     /// Last updated (epoch seconds).
     pub updated_at: i64,
+}
+
+/// Makes `user_id` a federated member of `group_ids`: one multi-row INSERT on PostgreSQL (one
+/// round trip), one cached statement per row on SQLite (in-process, no round trip).
+fn add_memberships(conn: &mut DbConnection, user_id: i64, group_ids: &[i64]) -> QueryResult<()> {
+    let rows: Vec<_> = group_ids
+        .iter()
+        .map(|group_id| {
+            (
+                memberships::user_id.eq(user_id),
+                memberships::group_id.eq(*group_id),
+                memberships::federated.eq(true),
+            )
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgres(pg) if !rows.is_empty() => diesel::insert_into(memberships::table)
+            .values(&rows)
+            .execute(pg)
+            .map(drop),
+        DbConnection::Postgres(_) => Ok(()),
+        DbConnection::Sqlite(sqlite) => {
+            for row in rows {
+                diesel::insert_into(memberships::table)
+                    .values(row)
+                    .execute(sqlite)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Creates the group `name` unless it exists, also when a concurrent login created it first
