@@ -32,7 +32,14 @@ use crate::web::telemetry::CorrelationId;
 pub struct TargetQuery {
     /// Where the login should end.
     target: Option<String>,
+    /// Present on the page a logout lands on ([`SIGNED_OUT_LANDING`]).
+    signed_out: Option<String>,
 }
+
+/// Where a logout lands without `FEDBRIDGE_EXIT_URL`: the login page, told not to send the
+/// browser straight back to the IdP (with `SAML_AUTOMATIC_LOGIN=1` and the IdP's own session
+/// still open, that would sign the person in again at once: a logout that does nothing).
+pub const SIGNED_OUT_LANDING: &str = "/?signed_out=1";
 
 /// `GET /`: the login page, or straight to the IdP with `SAML_AUTOMATIC_LOGIN=1`, unless the
 /// browser is signed in already and asks for no target: `/` is where a login without a target
@@ -48,9 +55,11 @@ pub async fn login_page(
     if handoff::link_token(&req).is_some() {
         return see_other(&handoff::without_token(&req)).finish();
     }
-    let target = query.into_inner().target.filter(|t| !t.is_empty());
+    let query = query.into_inner();
+    let signed_out = query.signed_out.is_some();
+    let target = query.target.filter(|t| !t.is_empty());
     let signed_in = signed_in(&state, &active, &req).await;
-    if active.config.automatic_login && (signed_in.is_none() || target.is_some()) {
+    if active.config.automatic_login && !signed_out && (signed_in.is_none() || target.is_some()) {
         let mut location = String::from("/saml/login");
         if let Some(target) = &target {
             location.push_str("?target=");
@@ -64,6 +73,7 @@ pub async fn login_page(
         pages::login_page(
             target.as_deref(),
             name.as_deref(),
+            signed_out,
             active.config.product_name.as_deref(),
         ),
     )
@@ -460,7 +470,10 @@ fn logout_token(jti: &str) -> String {
 
 /// `FEDBRIDGE_EXIT_URL`, or our login page.
 fn exit_url(config: &Config) -> &str {
-    config.exit_url.as_ref().map_or("/", |url| url.as_str())
+    config
+        .exit_url
+        .as_ref()
+        .map_or(SIGNED_OUT_LANDING, |url| url.as_str())
 }
 
 /// 303 to the exit URL, the cookie removed.

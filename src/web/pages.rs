@@ -218,11 +218,13 @@ pub fn login_failed(kind: ErrorKind, correlation_id: &str) -> String {
 }
 
 /// The login page: the "Log in using SSO" button (a form that GETs `/saml/login`, with the
-/// target when there is one), who is signed in when the browser has a valid xsession, and the
-/// product or company name (`FEDBRIDGE_PRODUCT_NAME`) when one is configured.
+/// target when there is one), who is signed in when the browser has a valid xsession (or that
+/// the person has just signed out), and the product or company name (`FEDBRIDGE_PRODUCT_NAME`)
+/// when one is configured.
 pub fn login_page(
     target: Option<&str>,
     signed_in_as: Option<&str>,
+    signed_out: bool,
     product: Option<&str>,
 ) -> String {
     let status = match signed_in_as {
@@ -231,6 +233,9 @@ pub fn login_page(
              <a href=\"/logout\">Log out</a></p>\n",
             escape(name)
         ),
+        None if signed_out => {
+            "<p class=\"status-line\" role=\"status\">You have signed out.</p>\n".to_owned()
+        }
         None => String::new(),
     };
     let target = match target {
@@ -541,7 +546,7 @@ mod tests {
     fn every_page_links_the_stylesheet_and_the_policy_allows_it() {
         for page in [
             message("A <title>", "text"),
-            login_page(None, None, Some("Example <Corp>")),
+            login_page(None, None, false, Some("Example <Corp>")),
             login_failed(ErrorKind::Refused, "abc123"),
             not_configured(&ConfigHealth::default()),
         ] {
@@ -566,13 +571,13 @@ mod tests {
 
     #[test]
     fn the_product_name_heads_the_login_page() {
-        let page = login_page(None, None, Some("Example Corp"));
+        let page = login_page(None, None, false, Some("Example Corp"));
         assert!(page.contains("<h1>Sign in to Example Corp</h1>"), "{page}");
         assert!(
             page.contains("<title>Sign in \u{b7} Example Corp</title>"),
             "{page}"
         );
-        let plain = login_page(None, None, None);
+        let plain = login_page(None, None, false, None);
         assert!(plain.contains("<h1>Sign in</h1>"), "{plain}");
     }
 }

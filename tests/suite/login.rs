@@ -126,6 +126,28 @@ impl Bridge {
         }
     }
 
+    /// Stops the server, lets `stopped` change its instance (files, settings), and starts
+    /// `fedbridge serve` on it again (stderr in the file `log`); the browser's cookies stay.
+    fn restart(self, log: &str, stopped: impl FnOnce(&Instance)) -> Bridge {
+        let Bridge {
+            instance,
+            server,
+            browser,
+            sp_entity_id,
+            sso,
+        } = self;
+        drop(server);
+        stopped(&instance);
+        let server = instance.serve(log);
+        Bridge {
+            instance,
+            server,
+            browser,
+            sp_entity_id,
+            sso,
+        }
+    }
+
     /// `GET path` with the browser's cookies and `headers`.
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.get_as(&self.browser, path, headers)
@@ -955,7 +977,7 @@ fn logout_revokes_the_xsession_and_clears_the_cookie() {
     assert_eq!(reply.status, 303, "{}", bridge.why("POST /logout", &reply));
     assert_eq!(
         reply.location,
-        "/",
+        "/?signed_out=1",
         "{}",
         bridge.why("POST /logout", &reply)
     );

@@ -835,10 +835,22 @@ pub fn https_request(
         .param_mut()
         .set_ip(std::net::IpAddr::from([127, 0, 0, 1]))
         .unwrap();
-    let mut tls = config
-        .verify_hostname(false)
-        .connect("127.0.0.1", tcp)
-        .unwrap();
+    // A signal (a child process of another test ending) may interrupt the handshake: resumed.
+    let mut handshake = config.verify_hostname(false).connect("127.0.0.1", tcp);
+    let mut tls = loop {
+        match handshake {
+            Ok(tls) => break tls,
+            Err(openssl::ssl::HandshakeError::Failure(mid))
+                if mid
+                    .error()
+                    .io_error()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::Interrupted) =>
+            {
+                handshake = mid.handshake();
+            }
+            Err(e) => panic!("TLS handshake with 127.0.0.1:{port}: {e}"),
+        }
+    };
     let body = form
         .map(|fields| {
             url::form_urlencoded::Serializer::new(String::new())

@@ -316,24 +316,10 @@ fn a_read_only_database_file_is_reported_and_recovered_from_without_a_restart() 
     let Some((bridge, _tmpfs, _)) = on_tmpfs(test, &idp, 64) else {
         return;
     };
-    let Bridge {
-        instance,
-        server,
-        browser: agent,
-        sp_entity_id,
-        sso,
-    } = bridge;
-    drop(server);
-    instance.sqlite3("PRAGMA wal_checkpoint(TRUNCATE)");
-    chattr("+i", &instance.db);
-    let server = instance.serve("read-only.log");
-    let bridge = Bridge {
-        instance,
-        server,
-        browser: agent,
-        sp_entity_id,
-        sso,
-    };
+    let bridge = bridge.restart("read-only.log", |instance| {
+        instance.sqlite3("PRAGMA wal_checkpoint(TRUNCATE)");
+        chattr("+i", &instance.db);
+    });
     // SQLite opens the file read-only without a word; reads work, writes do not.
     let json = bridge.wait_ready(503, Duration::from_secs(4));
     assert!(json.to_string().contains("read_only"), "{json}");
@@ -388,35 +374,19 @@ fn a_restart_while_the_metadata_url_hangs_serves_logins_from_the_cache_at_once()
     let bridge = Bridge::start(&as_refs(&pairs));
     bridge.wait_ready(200, Duration::from_secs(10));
     bridge.login(&idp, None, alice(&["Staff"]));
-    let Bridge {
-        instance,
-        server,
-        browser: agent,
-        sp_entity_id,
-        sso,
-    } = bridge;
-    drop(server);
-
     // The IdP hangs: accepts, never answers.
     metadata.stop();
     let hanging = MetadataServer::hanging();
-    let out = instance.fedbridge(&["config", "set", "SAML_METADATA_URL", &hanging.url()]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // The copy of the old URL does not count for the new one: put the old document in the
-    // database under the new URL, as the last good copy of it.
-    instance.sqlite3(&format!(
-        "UPDATE idp_metadata_cache SET url = '{}'",
-        hanging.url()
-    ));
-
-    let server = instance.serve("restart.log");
-    let bridge = Bridge {
-        instance,
-        server,
-        browser: agent,
-        sp_entity_id,
-        sso,
-    };
+    let bridge = bridge.restart("restart.log", |instance| {
+        let out = instance.fedbridge(&["config", "set", "SAML_METADATA_URL", &hanging.url()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // The copy of the old URL does not count for the new one: put the old document in
+        // the database under the new URL, as the last good copy of it.
+        instance.sqlite3(&format!(
+            "UPDATE idp_metadata_cache SET url = '{}'",
+            hanging.url()
+        ));
+    });
     let started = Instant::now();
     bridge.wait_ready(200, Duration::from_secs(1));
     bridge.login(&idp, None, alice(&["Staff"]));

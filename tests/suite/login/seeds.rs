@@ -344,6 +344,24 @@ fn automatic_login_does_not_send_a_signed_in_user_back_to_the_idp() {
         "{}",
         bridge.why("GET / anonymous", &anonymous)
     );
+    // A logout lands on the login page, which does not send the browser straight back to the
+    // IdP (whose own session is still open: that would sign the person in again at once).
+    let logout = bridge.post_form("/logout", &[("xsession", landed.token.as_str())], &[]);
+    assert_eq!(
+        (logout.status, logout.location.as_str()),
+        (303, "/?signed_out=1"),
+        "{}",
+        bridge.why("POST /logout", &logout)
+    );
+    let page = crate::support::reply(browser().get(bridge.server.url(&logout.location)).call());
+    assert_eq!(
+        page.status,
+        200,
+        "{}",
+        bridge.why("the page a logout lands on", &page)
+    );
+    assert!(page.body.contains("You have signed out."), "{}", page.body);
+    assert!(page.body.contains("Log in using SSO"), "{}", page.body);
 }
 
 #[test]
