@@ -194,6 +194,25 @@ mod tests {
     }
 
     #[test]
+    fn an_edge_refusal_closes_its_connection() {
+        // Its body may be unread: a kept-alive connection (`serve --keep-alive`) would stay with
+        // the client, which could go on dribbling.
+        for refusal in [
+            EdgeRefusal::TooLarge,
+            EdgeRefusal::Timeout,
+            EdgeRefusal::RateLimited { retry_after: 3 },
+            EdgeRefusal::Overloaded,
+        ] {
+            let response = WebError::Edge(refusal).error_response();
+            assert_eq!(
+                response.head().connection_type(),
+                actix_web::http::ConnectionType::Close,
+                "{refusal:?}"
+            );
+        }
+    }
+
+    #[test]
     fn internal_detail_stays_out_of_the_page() {
         let error = WebError::Internal("database /srv/secret.db: disk I/O error".into());
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);

@@ -214,8 +214,8 @@ pub async fn assertion_consumer(
     if secret.is_none() && !form.hop && solicited {
         // No login cookie: the IdP's cross-site POST did not carry it (SameSite=Lax over http,
         // or a browser that drops SameSite=None). Post the same form again from our own origin.
-        // Not a refusal: every IdP-initiated login takes this hop, so it costs the client no
-        // token (the body was read within the edge's limits; the hop validates nothing).
+        // Not a refusal: every login of such a browser takes this hop, so it costs the client
+        // no token (the body was read within the edge's limits; the hop validates nothing).
         state.edge().limiter.refund(Class::Acs, client, limit);
         return Ok(same_site_hop(config, &form));
     }
