@@ -24,7 +24,10 @@ pub(crate) fn sqlite_database() -> (tempfile::TempDir, String) {
 /// The URL of a fresh, empty PostgreSQL database on the test server, or `None` (after saying
 /// SKIPPED) when no server is configured and none is required.
 pub(crate) fn postgres_database(test: &str) -> Option<String> {
-    let Ok(server) = std::env::var("FEDBRIDGE_TEST_POSTGRES_URL") else {
+    let Some(server) = std::env::var("FEDBRIDGE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
         assert!(
             std::env::var("FEDBRIDGE_REQUIRE_POSTGRES").as_deref() != Ok("1"),
             "FEDBRIDGE_REQUIRE_POSTGRES=1 but FEDBRIDGE_TEST_POSTGRES_URL is not set ({HOW})"
@@ -71,4 +74,23 @@ pub(crate) fn database_in(dir: &std::path::Path, name: &str, test: &str) -> Stri
             .unwrap_or_else(|| panic!("FEDBRIDGE_TEST_DATABASE=postgres needs a server: {HOW}"));
     }
     dir.join(name).display().to_string()
+}
+
+/// A set of group names.
+pub(crate) fn names(list: &[&str]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// An identity of `login` (also its NameID, its full name "`login` full") with the groups
+/// claim `groups` (`None`: the groups attribute not mapped).
+pub(crate) fn identity(login: &str, groups: Option<&[&str]>) -> crate::sync::Identity {
+    use crate::sync::GroupClaim;
+    crate::sync::Identity {
+        login_name: login.into(),
+        name_id: Some(login.into()),
+        full_name: Some(format!("{login} full")),
+        email: None,
+        description: None,
+        groups: groups.map_or(GroupClaim::NotMapped, |g| GroupClaim::Present(names(g))),
+    }
 }

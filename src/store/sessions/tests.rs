@@ -13,11 +13,12 @@ use crate::store::schema::{
     groups, login_audit, memberships, outstanding_requests, replay_cache, revoked_sessions, users,
     xsessions,
 };
+use crate::store::testing::{identity, names};
 use crate::store::{
     ClaimLost, GroupChangeRefused, OutstandingRequest, Store, SyncOutcome, UsedAssertion,
     UsedMessages,
 };
-use crate::sync::{GroupClaim, Identity, SyncPolicy};
+use crate::sync::{Identity, SyncPolicy};
 
 /// The time of the tests (epoch seconds).
 const NOW: i64 = 1_800_000_000;
@@ -33,10 +34,6 @@ fn at(epoch: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(epoch).unwrap()
 }
 
-fn names(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
-
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&crate::store::testing::database_in(
         dir.path(),
@@ -44,17 +41,6 @@ fn open(dir: &tempfile::TempDir) -> Store {
         "sessions",
     ))
     .unwrap()
-}
-
-fn identity(login: &str, groups: Option<&[&str]>) -> Identity {
-    Identity {
-        login_name: login.into(),
-        name_id: Some(login.into()),
-        full_name: Some(format!("{login} full")),
-        email: None,
-        description: None,
-        groups: groups.map_or(GroupClaim::NotMapped, |g| GroupClaim::Present(names(g))),
-    }
 }
 
 /// Every group managed, missing ones created.

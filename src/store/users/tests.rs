@@ -6,23 +6,9 @@ use diesel::prelude::*;
 
 use crate::config::{LoginNameMatch, ManagedGroups};
 use crate::store::schema::{group_idp_ids, groups, memberships, users};
+use crate::store::testing::{identity, names};
 use crate::store::{OpenOptions, Store, StoreError, SyncOutcome};
-use crate::sync::{AccountRefusal, GroupClaim, Identity, MatchedBy, SyncPolicy};
-
-fn names(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn identity(login: &str, groups: Option<&[&str]>) -> Identity {
-    Identity {
-        login_name: login.into(),
-        name_id: Some(login.into()),
-        full_name: Some(format!("{login} full")),
-        email: None,
-        description: None,
-        groups: groups.map_or(GroupClaim::NotMapped, |g| GroupClaim::Present(names(g))),
-    }
-}
+use crate::sync::{AccountRefusal, Identity, MatchedBy, SyncPolicy};
 
 fn policy(managed: &ManagedGroups, create_missing_groups: bool) -> SyncPolicy {
     SyncPolicy {
