@@ -9,9 +9,11 @@
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::BigInt;
 use time::{Duration, OffsetDateTime};
 
-use crate::store::connection::DbConnection;
+use crate::store::connection::{DbConnection, advisory_ids, advisory_lock_calls, lock_identity};
+use crate::store::prepared::{Bind, Prepared};
 use crate::store::schema::{outstanding_requests, replay_cache};
 use crate::store::{Store, StoreError};
 
@@ -263,6 +265,66 @@ impl Store {
             .map_err(|e| self.query_error(&e))
         })
     }
+}
+
+/// Uses up `used` ([`use_up_in`]) and then takes the identity lock on `lock_keys`
+/// ([`lock_identity`]), inside the caller's transaction: the start of a login's transaction.
+/// On PostgreSQL both are one statement (one round trip), the lock taken once both messages
+/// are used up, so that two logins racing with one response never hold the lock while waiting
+/// for each other's claim.
+pub(crate) fn use_up_and_lock(
+    conn: &mut DbConnection,
+    used: &UsedMessages,
+    now: i64,
+    lock_keys: &[String],
+) -> Result<Result<(), ClaimLost>, DieselError> {
+    let DbConnection::Postgres(pg) = conn else {
+        if let Err(lost) = use_up_in(conn, used, now)? {
+            return Ok(Err(lost));
+        }
+        // SQLite holds its write lock once the transaction has written.
+        lock_identity(conn, lock_keys, !used.is_empty())?;
+        return Ok(Ok(()));
+    };
+    let ids = advisory_ids(lock_keys);
+    // The locks are taken in a lateral part that reads both counts, so only once both
+    // messages are used up.
+    let locks = if ids.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " CROSS JOIN LATERAL (SELECT {} WHERE a.n >= 0 AND u.n >= 0) locks",
+            advisory_lock_calls(ids.len())
+        )
+    };
+    let assertion_id = used.assertion.as_ref().map(|a| a.assertion_id.as_str());
+    let mut binds = vec![
+        Bind::OptionalText(used.request.as_ref().map(|r| r.request_id.as_str())),
+        Bind::BigInt(now),
+        Bind::OptionalText(assertion_id),
+        Bind::OptionalBigInt(used.assertion.as_ref().map(|a| a.expires_at)),
+        Bind::OptionalText(assertion_id),
+    ];
+    binds.extend(ids.into_iter().map(Bind::BigInt));
+    let (answered, inserted): (i64, i64) = Prepared::<(BigInt, BigInt)>::new(
+        format!(
+            "WITH answered AS (DELETE FROM outstanding_requests \
+             WHERE request_id = ? AND expires_at > ? RETURNING 1), \
+             used AS (INSERT INTO replay_cache (assertion_id, expires_at) \
+             SELECT ?, ? WHERE ?::text IS NOT NULL ON CONFLICT DO NOTHING RETURNING 1) \
+             SELECT a.n, u.n FROM (SELECT count(*) AS n FROM answered) a \
+             CROSS JOIN (SELECT count(*) AS n FROM used) u{locks}"
+        ),
+        binds,
+    )
+    .get_result(pg)?;
+    Ok(if used.request.is_some() && answered != 1 {
+        Err(ClaimLost::Request)
+    } else if used.assertion.is_some() && inserted != 1 {
+        Err(ClaimLost::Assertion)
+    } else {
+        Ok(())
+    })
 }
 
 /// Uses up `used` inside the caller's transaction: deletes the request (it must still be there,

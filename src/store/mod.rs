@@ -17,6 +17,7 @@ mod error;
 mod idp_metadata;
 mod login_state;
 mod nodes;
+mod prepared;
 pub mod schema;
 mod sessions;
 mod signing_keys;

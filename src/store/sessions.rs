@@ -10,8 +10,9 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use time::OffsetDateTime;
 
-use crate::store::connection::{DbConnection, lock_identity};
-use crate::store::login_state::{ClaimLost, UsedMessages, use_up_in};
+use crate::store::connection::DbConnection;
+use crate::store::login_state::{ClaimLost, UsedMessages, use_up_and_lock};
+use crate::store::prepared::{Bind, Prepared};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
 use crate::store::users::{SyncOutcome, identity_lock_keys, sync_in};
 use crate::store::{Store, StoreError};
@@ -143,34 +144,21 @@ impl Store {
             let result = conn.transaction(|conn| {
                 // The messages are used up first (a lost race ends the login here), then the
                 // identity lock is taken, before the sync reads anything (see `store::users`).
-                use_up_in(conn, login.used, now)?.map_err(TxError::Lost)?;
-                lock_identity(
-                    conn,
-                    &identity_lock_keys(login.identity),
-                    !login.used.is_empty(),
-                )?;
+                use_up_and_lock(conn, login.used, now, &identity_lock_keys(login.identity))?
+                    .map_err(TxError::Lost)?;
                 let outcome =
                     sync_in(conn, login.identity, login.policy, now)?.map_err(TxError::Refused)?;
                 if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
-                if !outcome.plan.remove_memberships.is_empty() {
-                    revoke_users(conn, &[outcome.user_id], now)?;
-                }
-                diesel::insert_into(xsessions::table)
-                    .values((
-                        xsessions::jti.eq(login.session.jti),
-                        xsessions::sid.eq(login.session.sid),
-                        xsessions::user_id.eq(outcome.user_id),
-                        xsessions::issued_at.eq(now),
-                        xsessions::expires_at.eq(login.session.expires_at),
-                    ))
-                    .execute(conn)?;
                 let flags = outcome.plan.flags_column();
                 let detail = outcome.plan.report();
                 let changes = serde_json::to_string(&outcome.plan).ok();
-                insert_audit(
+                insert_session_and_audit(
                     conn,
+                    &login.session,
+                    outcome.user_id,
+                    !outcome.plan.remove_memberships.is_empty(),
                     &LoginAudit {
                         outcome: "accepted",
                         login_name: Some(&outcome.user.login_name),
@@ -309,7 +297,7 @@ pub(crate) fn revoke_users(
     for user_id in user_ids {
         let live = xsessions::table
             .filter(xsessions::user_id.eq(user_id))
-            .filter(xsessions::expires_at.gt(now.saturating_sub(LEEWAY_SECONDS)))
+            .filter(xsessions::expires_at.gt(revocable_after(now)))
             .select((xsessions::jti, xsessions::expires_at));
         let insert = diesel::insert_into(revoked_sessions::table)
             .values(live)
@@ -323,8 +311,76 @@ pub(crate) fn revoke_users(
     Ok(revoked)
 }
 
+/// The `exp` after which a token may still be accepted at `now` (the verification leeway).
+fn revocable_after(now: i64) -> i64 {
+    now.saturating_sub(LEEWAY_SECONDS)
+}
+
 /// Ids deleted per transaction by [`Store::purge_audit`].
 pub const AUDIT_PURGE_BATCH: i64 = 5000;
+
+/// Records the xsession `session` of `user_id`, issued at `audit.at`, and the audit row; with
+/// `revoke_others`, first revokes the user's other live tokens (see [`revoke_users`]). One
+/// statement on PostgreSQL (one round trip: its parts read the tables as they were before it,
+/// so the new session is not among those revoked), one per part on SQLite.
+fn insert_session_and_audit(
+    conn: &mut DbConnection,
+    session: &SessionRecord<'_>,
+    user_id: i64,
+    revoke_others: bool,
+    audit: &LoginAudit<'_>,
+) -> QueryResult<()> {
+    let DbConnection::Postgres(pg) = conn else {
+        if revoke_others {
+            revoke_users(conn, &[user_id], audit.at)?;
+        }
+        diesel::insert_into(xsessions::table)
+            .values((
+                xsessions::jti.eq(session.jti),
+                xsessions::sid.eq(session.sid),
+                xsessions::user_id.eq(user_id),
+                xsessions::issued_at.eq(audit.at),
+                xsessions::expires_at.eq(session.expires_at),
+            ))
+            .execute(conn)?;
+        return insert_audit(conn, audit);
+    };
+    Prepared::<()>::new(
+        "WITH revoked AS (INSERT INTO revoked_sessions (jti, expires_at) \
+         SELECT jti, expires_at FROM xsessions \
+         WHERE ? AND user_id = ? AND expires_at > ? ON CONFLICT DO NOTHING), \
+         session AS (INSERT INTO xsessions (jti, sid, user_id, issued_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?)) \
+         INSERT INTO login_audit (at, outcome, reason_code, detail, idp, login_name, \
+         correlation_id, flags, dry_run, clock_offset, attributes, changes, client) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            Bind::Bool(revoke_others),
+            Bind::BigInt(user_id),
+            Bind::BigInt(revocable_after(audit.at)),
+            Bind::Text(session.jti),
+            Bind::Text(session.sid),
+            Bind::BigInt(user_id),
+            Bind::BigInt(audit.at),
+            Bind::BigInt(session.expires_at),
+            Bind::BigInt(audit.at),
+            Bind::Text(audit.outcome),
+            Bind::OptionalText(audit.reason_code),
+            Bind::OptionalText(audit.detail),
+            Bind::OptionalText(audit.idp),
+            Bind::OptionalText(audit.login_name),
+            Bind::Text(audit.correlation_id),
+            Bind::OptionalText(audit.flags),
+            Bind::Bool(audit.dry_run),
+            Bind::OptionalBigInt(audit.clock_offset),
+            Bind::OptionalText(audit.attributes),
+            Bind::OptionalText(audit.changes),
+            Bind::OptionalText(audit.client),
+        ],
+    )
+    .execute(pg)
+    .map(drop)
+}
 
 fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<()> {
     diesel::insert_into(login_audit::table)

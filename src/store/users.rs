@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Nullable, Text};
 
 use crate::store::connection::{DbConnection, lock_identity};
 use crate::store::schema::{group_idp_ids, groups, memberships, users};
@@ -100,20 +101,20 @@ pub(crate) struct Planned {
     plan: SyncPlan,
 }
 
-/// The users `filter` selects; on PostgreSQL their rows stay locked (`FOR UPDATE`) until the
-/// transaction ends, and a row changed by a transaction that committed meanwhile is read as it
-/// now is.
+/// The users `filter` selects, each with its `login_key`; on PostgreSQL their rows stay locked
+/// (`FOR UPDATE`) until the transaction ends, and a row changed by a transaction that committed
+/// meanwhile is read as it now is.
 macro_rules! locked_users {
     ($conn:expr, $filter:expr) => {
         match &mut *$conn {
             DbConnection::Postgres(pg) => users::table
                 .filter($filter)
-                .select(UserRecord::as_select())
+                .select((UserRecord::as_select(), users::login_key))
                 .for_update()
                 .load(pg),
             DbConnection::Sqlite(sqlite) => users::table
                 .filter($filter)
-                .select(UserRecord::as_select())
+                .select((UserRecord::as_select(), users::login_key))
                 .load(sqlite),
         }
     };
@@ -126,14 +127,41 @@ pub(crate) fn plan_in(
     identity: &Identity,
     policy: &SyncPolicy,
 ) -> QueryResult<Result<Planned, AccountRefusal>> {
-    let by_external_id: Vec<UserRecord> = locked_users!(
-        conn,
-        users::external_id.eq_any(identity.external_id_candidates())
-    )?;
-    let by_login_name: Vec<UserRecord> = match login_lookup(identity, policy) {
-        LoginLookup::Key(key) => locked_users!(conn, users::login_key.eq(key))?,
-        LoginLookup::Exact(name) => locked_users!(conn, users::login_name.eq(name))?,
+    // One statement for both ways of finding the account (every statement is a round trip on
+    // PostgreSQL); the rows are told apart here.
+    let candidates = identity.external_id_candidates();
+    let lookup = login_lookup(identity, policy);
+    let rows: Vec<(UserRecord, Option<String>)> = match &lookup {
+        LoginLookup::Key(key) => locked_users!(
+            conn,
+            users::external_id
+                .eq_any(&candidates)
+                .or(users::login_key.eq(key))
+        )?,
+        LoginLookup::Exact(name) => locked_users!(
+            conn,
+            users::external_id
+                .eq_any(&candidates)
+                .or(users::login_name.eq(name))
+        )?,
     };
+    let by_external_id: Vec<UserRecord> = rows
+        .iter()
+        .filter(|(user, _)| {
+            user.external_id
+                .as_deref()
+                .is_some_and(|id| candidates.contains(&id))
+        })
+        .map(|(user, _)| user.clone())
+        .collect();
+    let by_login_name: Vec<UserRecord> = rows
+        .into_iter()
+        .filter(|(user, key)| match &lookup {
+            LoginLookup::Key(wanted) => key.as_ref() == Some(wanted),
+            LoginLookup::Exact(wanted) => user.login_name == *wanted,
+        })
+        .map(|(user, _)| user)
+        .collect();
     let chosen = choose_account(
         identity,
         accounts(&by_external_id),
@@ -154,14 +182,17 @@ pub(crate) fn plan_in(
     };
     let disabled = found.as_ref().is_some_and(|user| user.disabled);
     let mut group_ids = BTreeMap::new();
-    let current = match found {
-        Some(user) => Some((user.id, read_current(conn, user, &mut group_ids)?)),
-        None => None,
+    let values = match &identity.groups {
+        GroupClaim::Present(values) => Some(values),
+        _ => None,
     };
-    let local = match &identity.groups {
-        GroupClaim::Present(values) => local_groups(conn, values, &mut group_ids)?,
-        _ => LocalGroups::default(),
-    };
+    let (memberships, local) = read_groups(
+        conn,
+        found.as_ref().map(|user| user.id),
+        values,
+        &mut group_ids,
+    )?;
+    let current = found.map(|user| (user.id, current_user(user, memberships)));
     let plan = plan(identity, current.as_ref().map(|(_, c)| c), &local, policy);
     Ok(Ok(Planned {
         current,
@@ -381,23 +412,9 @@ fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
     }
 }
 
-/// The stored user and its memberships; records the ids of its groups in `group_ids`.
-fn read_current(
-    conn: &mut DbConnection,
-    user: UserRecord,
-    group_ids: &mut BTreeMap<String, i64>,
-) -> QueryResult<CurrentUser> {
-    let rows: Vec<(String, i64, bool)> = memberships::table
-        .inner_join(groups::table)
-        .filter(memberships::user_id.eq(user.id))
-        .select((groups::name, groups::id, memberships::federated))
-        .load(conn)?;
-    let mut memberships = BTreeMap::new();
-    for (name, group_id, federated) in rows {
-        group_ids.insert(name.clone(), group_id);
-        memberships.insert(name, federated);
-    }
-    Ok(CurrentUser {
+/// The stored user with its `memberships`.
+fn current_user(user: UserRecord, memberships: BTreeMap<String, bool>) -> CurrentUser {
+    CurrentUser {
         user: StoredUser {
             login_name: user.login_name,
             external_id: user.external_id,
@@ -406,41 +423,81 @@ fn read_current(
             description: user.description,
         },
         memberships,
-    })
+    }
 }
 
-/// The local groups the IdP's group `values` may name ([`LocalGroups::lookups`]: by name and by
-/// IdP identifier); records their ids in `group_ids`.
-fn local_groups(
+/// Where a row of [`read_groups`] comes from.
+const MEMBERSHIP: i32 = 0;
+const BY_NAME: i32 = 1;
+const BY_IDP_ID: i32 = 2;
+
+/// Reads, in one statement (a round trip on PostgreSQL), the memberships of the user `user_id`
+/// (group name -> federated) and the local groups the IdP's group `values` may name
+/// ([`LocalGroups::lookups`]: by name and by IdP identifier); records the ids of every group
+/// read in `group_ids`. Reads nothing when there is neither.
+fn read_groups(
     conn: &mut DbConnection,
-    values: &BTreeSet<String>,
+    user_id: Option<i64>,
+    values: Option<&BTreeSet<String>>,
     group_ids: &mut BTreeMap<String, i64>,
-) -> QueryResult<LocalGroups> {
+) -> QueryResult<(BTreeMap<String, bool>, LocalGroups)> {
+    let mut memberships = BTreeMap::new();
     let mut local = LocalGroups::default();
-    if values.is_empty() {
-        return Ok(local);
+    let values = values.filter(|values| !values.is_empty());
+    if user_id.is_none() && values.is_none() {
+        return Ok((memberships, local));
     }
-    let (names, keys) = LocalGroups::lookups(values);
-    let rows: Vec<(String, i64)> = groups::table
-        .filter(groups::name.eq_any(&names))
-        .select((groups::name, groups::id))
-        .load(conn)?;
-    for (name, id) in rows {
-        group_ids.insert(name.clone(), id);
-        local.names.insert(name);
-    }
-    let rows: Vec<(Option<String>, String, i64)> = group_idp_ids::table
+    let (names, keys) = values.map(LocalGroups::lookups).unwrap_or_default();
+    // One shape for every case (one cached statement): a part with nothing to find finds no row.
+    let of_user = memberships::table
+        .inner_join(groups::table)
+        .filter(memberships::user_id.eq(user_id.unwrap_or(-1)))
+        .select((
+            MEMBERSHIP.into_sql::<Integer>(),
+            None::<String>.into_sql::<Nullable<Text>>(),
+            groups::name,
+            groups::id,
+            memberships::federated,
+        ));
+    let by_name = groups::table.filter(groups::name.eq_any(&names)).select((
+        BY_NAME.into_sql::<Integer>(),
+        None::<String>.into_sql::<Nullable<Text>>(),
+        groups::name,
+        groups::id,
+        false.into_sql::<Bool>(),
+    ));
+    let by_idp_id = group_idp_ids::table
         .inner_join(groups::table)
         .filter(group_idp_ids::idp_id_key.eq_any(&keys))
-        .select((group_idp_ids::idp_id_key, groups::name, groups::id))
-        .load(conn)?;
-    for (key, name, id) in rows {
+        .select((
+            BY_IDP_ID.into_sql::<Integer>(),
+            group_idp_ids::idp_id_key,
+            groups::name,
+            groups::id,
+            false.into_sql::<Bool>(),
+        ));
+    let query = of_user.union_all(by_name).union_all(by_idp_id);
+    let rows: Vec<(i32, Option<String>, String, i64, bool)> = match conn {
+        DbConnection::Postgres(pg) => query.load(pg)?,
+        DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
+    };
+    for (source, key, name, id, federated) in rows {
         group_ids.insert(name.clone(), id);
-        if let Some(key) = key {
-            local.by_idp_id.insert(key, name);
+        match source {
+            MEMBERSHIP => {
+                memberships.insert(name, federated);
+            }
+            BY_NAME => {
+                local.names.insert(name);
+            }
+            _ => {
+                if let Some(key) = key {
+                    local.by_idp_id.insert(key, name);
+                }
+            }
         }
     }
-    Ok(local)
+    Ok((memberships, local))
 }
 
 fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {
