@@ -437,9 +437,9 @@ impl PoolRecipe {
     /// A lazy pool: connections are made on first use, each set up by [`ConnectionSetup`].
     fn build(&self, location: &Location) -> Pool<Manager> {
         Pool::builder()
-            // A PostgreSQL connection may have been dropped by the server: pinged before use.
-            // An SQLite connection is a file handle: the ping would be one more statement on
-            // every checkout, inside the write gate too.
+            // A PostgreSQL connection may have been dropped by the server: checked before use
+            // (see `Manager::is_valid`). An SQLite connection is a file handle: a check would be
+            // one more statement on every checkout, inside the write gate too.
             .test_on_check_out(location.backend() == Backend::Postgres)
             .max_size(self.max_connections)
             .min_idle(Some(0))

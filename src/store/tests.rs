@@ -442,7 +442,8 @@ struct MigrationCount {
 }
 
 /// A node whose database connections are cut (a server restart, a failover, a firewall) carries
-/// on by itself: the pool pings a connection before handing it out and replaces a dead one.
+/// on by itself: the pool checks a connection before handing it out (what the server sent while
+/// it sat idle) and replaces a dead one.
 #[test]
 fn a_store_reconnects_after_postgres_drops_its_connections() {
     let Some(url) = testing::postgres_database("a_store_reconnects_after_postgres_drops") else {
@@ -453,7 +454,9 @@ fn a_store_reconnects_after_postgres_drops_its_connections() {
     assert_eq!(store.config_rows().unwrap().len(), 1);
     let mut admin = diesel::PgConnection::establish(&url).unwrap();
     let terminated: Vec<Terminated> = diesel::sql_query(
-        "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity \
+        // Waits (up to 5 s) until each backend has exited, so that the store meets closed
+        // connections, not ones about to close.
+        "SELECT pg_terminate_backend(pid, 5000) AS terminated FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     .load(&mut admin)
