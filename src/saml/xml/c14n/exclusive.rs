@@ -169,6 +169,13 @@ unsafe fn bytes<'a>(p: *const u8) -> &'a [u8] {
     }
 }
 
+/// Whether two strings of the document are equal: most comparisons are of one declaration's
+/// prefix or URI with itself (every element of a namespace points to the same declaration), so
+/// the same bytes are recognised without comparing them.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
 /// A namespace as the C14N namespace stack holds it: (prefix, URI), "" for null.
 type Binding<'a> = (&'a [u8], &'a [u8]);
 
@@ -328,8 +335,8 @@ impl<'a> Writer<'_, 'a> {
         self.stack[start.min(self.stack.len())..]
             .iter()
             .rev()
-            .find(|(p, _)| *p == prefix)
-            .map_or(empty, |(_, u)| *u == uri)
+            .find(|(p, _)| same(p, prefix))
+            .map_or(empty, |(_, u)| same(u, uri))
     }
 
     /// libxml2's `xmlExcC14NVisibleNsStackFind`: rendered when the nearest entry for the prefix
@@ -339,8 +346,8 @@ impl<'a> Writer<'_, 'a> {
         self.stack
             .iter()
             .rev()
-            .find(|(p, _)| *p == prefix)
-            .map_or(empty, |(_, u)| *u == uri)
+            .find(|(p, _)| same(p, prefix))
+            .map_or(empty, |(_, u)| same(u, uri))
     }
 
     /// The attributes in libxml2's order: no namespace first, by local name; then by namespace
