@@ -176,7 +176,7 @@ impl ManageConnection for Manager {
     }
 
     /// A PostgreSQL connection is pinged (a round trip) only when the server sent something
-    /// while it sat in the pool that says it is gone ([`closed_by_server`]); otherwise it is
+    /// while it sat in the pool that says it is gone (`closed_by_server`); otherwise it is
     /// taken as it is, saving two round trips per login.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
         if let DbConnection::Postgres(pg) = conn
