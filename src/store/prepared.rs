@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// One value bound to a `?` of a [`Prepared`] statement.
@@ -27,6 +27,8 @@ pub(crate) enum Bind<'a> {
     OptionalBigInt(Option<i64>),
     /// `boolean`
     Bool(bool),
+    /// `bigint[]`
+    BigInts(&'a [i64]),
 }
 
 /// A statement whose text has a `?` where each of `binds` goes, in order (a value used twice
@@ -67,6 +69,7 @@ impl<ST> QueryFragment<Pg> for Prepared<'_, ST> {
                     out.push_bind_param::<Nullable<BigInt>, _>(value)?;
                 }
                 Bind::Bool(value) => out.push_bind_param::<Bool, _>(value)?,
+                Bind::BigInts(values) => out.push_bind_param::<Array<BigInt>, _>(values)?,
             }
             out.push_sql(part);
         }
@@ -99,6 +102,12 @@ mod tests {
     /// A pooled PostgreSQL connection of a store on a fresh test database, if there is a server.
     fn postgres_store(test: &str) -> Option<Store> {
         testing::postgres_database(test).map(|url| Store::open(&url).unwrap())
+    }
+
+    #[test]
+    #[should_panic(expected = "SELECT ?, ?")]
+    fn a_mark_without_its_bind_is_caught_where_the_statement_is_written() {
+        let _ = Prepared::<()>::new("SELECT ?, ?", vec![Bind::BigInt(1)]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text};
 
 use crate::store::connection::{DbConnection, lock_identity};
+use crate::store::prepared::{Bind, Prepared};
 use crate::store::schema::{group_idp_ids, groups, memberships, users};
 use crate::store::{Store, StoreError};
 use crate::sync::{
@@ -368,29 +369,30 @@ pub struct UserRecord {
     pub updated_at: i64,
 }
 
-/// Makes `user_id` a federated member of `group_ids`: one multi-row INSERT on PostgreSQL (one
-/// round trip), one cached statement per row on SQLite (in-process, no round trip).
+/// Makes `user_id` a federated member of `group_ids`: one statement kept prepared on
+/// PostgreSQL (one round trip; a multi-row VALUES list would be a new statement for every row
+/// count, planned at every execution), one cached statement per row on SQLite (in-process, no
+/// round trip).
 fn add_memberships(conn: &mut DbConnection, user_id: i64, group_ids: &[i64]) -> QueryResult<()> {
-    let rows: Vec<_> = group_ids
-        .iter()
-        .map(|group_id| {
-            (
-                memberships::user_id.eq(user_id),
-                memberships::group_id.eq(*group_id),
-                memberships::federated.eq(true),
-            )
-        })
-        .collect();
+    if group_ids.is_empty() {
+        return Ok(());
+    }
     match conn {
-        DbConnection::Postgres(pg) if !rows.is_empty() => diesel::insert_into(memberships::table)
-            .values(&rows)
-            .execute(pg)
-            .map(drop),
-        DbConnection::Postgres(_) => Ok(()),
+        DbConnection::Postgres(pg) => Prepared::<()>::new(
+            "INSERT INTO memberships (user_id, group_id, federated) \
+             SELECT ?, group_id, true FROM unnest(?::bigint[]) AS group_id",
+            vec![Bind::BigInt(user_id), Bind::BigInts(group_ids)],
+        )
+        .execute(pg)
+        .map(drop),
         DbConnection::Sqlite(sqlite) => {
-            for row in rows {
+            for group_id in group_ids {
                 diesel::insert_into(memberships::table)
-                    .values(row)
+                    .values((
+                        memberships::user_id.eq(user_id),
+                        memberships::group_id.eq(*group_id),
+                        memberships::federated.eq(true),
+                    ))
                     .execute(sqlite)?;
             }
             Ok(())
