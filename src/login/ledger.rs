@@ -1,14 +1,19 @@
 //! The database as the validator's [`MessageLedger`]: the replay cache and the outstanding
 //! requests every node shares.
 //!
-//! The ledger reads now (a used assertion or an unknown request is refused at once) and notes
-//! what the login will use up; the login's transaction then uses them up
-//! ([`crate::store::Store::complete_login`]), refusing a message another login used up first, so
-//! two logins racing with the same assertion or request still get it once.
+//! The ledger notes what the login will use up; the login's transaction then uses it up
+//! ([`crate::store::Store::complete_login`]), refusing a message used up before or by a racing
+//! login, so a response is used once across all nodes. For a response that answers a request
+//! the ledger also reads now, in one look (the request's row is needed before the
+//! transaction, to check the browser and the landing page): a used assertion or an unknown
+//! request is refused at once, a replay before anything else. For an IdP-initiated response it
+//! reads nothing: a replay is refused by the transaction's claim (reason `replay` all the same,
+//! unless a check after validation refuses it first), which saves every login a round trip to
+//! the database.
 
 use time::OffsetDateTime;
 
-use crate::saml::MessageLedger;
+use crate::saml::{Claim, MessageLedger};
 use crate::store::{Store, StoreError, UsedAssertion, UsedMessages};
 
 /// A [`MessageLedger`] over the store, for one validation at `now`.
@@ -58,6 +63,32 @@ impl MessageLedger for DatabaseLedger<'_> {
         let found = request.is_some();
         self.used.request = request;
         Ok(found)
+    }
+
+    fn claim(
+        &mut self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+        request_id: Option<&str>,
+    ) -> Result<Claim, StoreError> {
+        if let Some(request_id) = request_id {
+            let (used, request) =
+                self.store
+                    .assertion_used_and_request(assertion_id, request_id, self.now)?;
+            if used {
+                return Ok(Claim::AssertionUsed);
+            }
+            let Some(request) = request else {
+                return Ok(Claim::RequestUnknown);
+            };
+            self.used.request = Some(request);
+        }
+        // Without a request, the transaction's claim is the replay check.
+        self.used.assertion = Some(UsedAssertion {
+            assertion_id: assertion_id.to_owned(),
+            expires_at: expires.unix_timestamp(),
+        });
+        Ok(Claim::Taken)
     }
 }
 

@@ -131,6 +131,36 @@ pub trait MessageLedger {
     /// Claims the outstanding request `request_id`; `Ok(false)` when we never issued it, or it
     /// was answered or has expired.
     fn claim_request(&mut self, request_id: &str) -> Result<bool, Self::Error>;
+    /// Claims the assertion and, when the response answers one, the request: what the
+    /// validator calls. The assertion is judged first, so a response used before is refused as
+    /// a replay whatever became of its request. By default [`MessageLedger::claim_assertion`],
+    /// then [`MessageLedger::claim_request`]; a ledger in a database answers both in one look.
+    fn claim(
+        &mut self,
+        assertion_id: &str,
+        expires: OffsetDateTime,
+        request_id: Option<&str>,
+    ) -> Result<Claim, Self::Error> {
+        if !self.claim_assertion(assertion_id, expires)? {
+            return Ok(Claim::AssertionUsed);
+        }
+        match request_id {
+            Some(request_id) if !self.claim_request(request_id)? => Ok(Claim::RequestUnknown),
+            _ => Ok(Claim::Taken),
+        }
+    }
+}
+
+/// What [`MessageLedger::claim`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Both messages are this validation's (or, for a ledger that defers, are noted for the
+    /// caller's transaction to use up).
+    Taken,
+    /// The assertion was used before: a replay.
+    AssertionUsed,
+    /// The request is unknown, answered or expired.
+    RequestUnknown,
 }
 
 /// An in-memory [`MessageLedger`], for `saml check` and tests: a claim is final at once.

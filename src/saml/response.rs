@@ -13,7 +13,7 @@ use super::ns::{SAML, SAMLP};
 use super::xml::{self, Element, XmlDocument, XmlError};
 use super::xmldsig::{self, DSIG_NS};
 use super::xmlenc;
-use super::{MessageLedger, SpSettings, TrustedIdp, ValidationError};
+use super::{Claim, MessageLedger, SpSettings, TrustedIdp, ValidationError};
 
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
@@ -94,32 +94,36 @@ pub(super) fn validate<L: MessageLedger + ?Sized>(
 ) -> Result<VerifiedAssertion, ValidationError<L::Error>> {
     let verified = check(bytes, sp, idp, now)?;
     let expires = verified.not_on_or_after + sp.clock_skew;
-    if !ledger
-        .claim_assertion(&verified.assertion_id, expires)
-        .map_err(ValidationError::Ledger)?
-    {
-        return Err(Rejection::new(
-            R::Replay,
-            format!(
-                "the assertion {} was already used",
-                quote(&verified.assertion_id)
-            ),
+    let claim = ledger
+        .claim(
+            &verified.assertion_id,
+            expires,
+            verified.in_response_to.as_deref(),
         )
-        .into());
-    }
-    if let Some(request) = &verified.in_response_to
-        && !ledger
-            .claim_request(request)
-            .map_err(ValidationError::Ledger)?
-    {
-        return Err(Rejection::new(
-            R::InResponseToUnknown,
-            format!(
-                "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
-                quote(request)
-            ),
-        )
-        .into());
+        .map_err(ValidationError::Ledger)?;
+    match claim {
+        Claim::Taken => {}
+        Claim::AssertionUsed => {
+            return Err(Rejection::new(
+                R::Replay,
+                format!(
+                    "the assertion {} was already used",
+                    quote(&verified.assertion_id)
+                ),
+            )
+            .into());
+        }
+        Claim::RequestUnknown => {
+            let request = verified.in_response_to.as_deref().unwrap_or_default();
+            return Err(Rejection::new(
+                R::InResponseToUnknown,
+                format!(
+                    "InResponseTo {} names no outstanding request of ours (unknown, answered or expired)",
+                    quote(request)
+                ),
+            )
+            .into());
+        }
     }
     Ok(verified)
 }

@@ -1,15 +1,16 @@
 //! `outstanding_requests` and `replay_cache`: the login state every node shares, so that any
 //! node can finish a login another node started and an assertion is used once across all nodes.
 //!
-//! A validation only reads ([`Store::assertion_used`], [`Store::outstanding_request`]) and
-//! notes what it would use up ([`UsedMessages`]); the login's transaction then uses them up
+//! A validation only reads ([`Store::assertion_used_and_request`]; for a response that answers
+//! no request, nothing) and notes what it would use up ([`UsedMessages`]); the login's
+//! transaction then uses them up
 //! ([`use_up_in`]): the request's delete must remove the row and the assertion's insert must be
 //! new, so two nodes answering the same request or using the same assertion at once succeed
 //! once. Expired rows are refused and removed by [`Store::purge_expired_login_state`].
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use time::{Duration, OffsetDateTime};
 
 use crate::store::connection::{DbConnection, advisory_ids, advisory_lock_calls, lock_identity};
@@ -181,11 +182,7 @@ impl Store {
     /// Whether `assertion_id` was recorded as used.
     pub fn assertion_used(&self, assertion_id: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        diesel::select(diesel::dsl::exists(
-            replay_cache::table.filter(replay_cache::assertion_id.eq(assertion_id)),
-        ))
-        .get_result(&mut conn)
-        .map_err(|e| self.query_error(&e))
+        assertion_used_in(&mut conn, assertion_id).map_err(|e| self.query_error(&e))
     }
 
     /// The outstanding request `request_id` if it exists and has not expired at `now` (left in
@@ -196,13 +193,62 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<OutstandingRequest>, StoreError> {
         let mut conn = self.conn()?;
-        outstanding_requests::table
-            .select(OutstandingRequest::as_select())
-            .filter(outstanding_requests::request_id.eq(request_id))
-            .filter(outstanding_requests::expires_at.gt(now.unix_timestamp()))
-            .first(&mut conn)
-            .optional()
+        outstanding_request_in(&mut conn, request_id, now.unix_timestamp())
             .map_err(|e| self.query_error(&e))
+    }
+
+    /// [`Store::assertion_used`] and [`Store::outstanding_request`] at once, as a validation
+    /// of a response that answers a request asks them: one statement on PostgreSQL (one round
+    /// trip), two reads of one connection on SQLite.
+    pub fn assertion_used_and_request(
+        &self,
+        assertion_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(bool, Option<OutstandingRequest>), StoreError> {
+        let now = now.unix_timestamp();
+        let mut conn = self.conn()?;
+        let read = match &mut *conn {
+            DbConnection::Postgres(pg) => Prepared::<(
+                Bool,
+                Nullable<Text>,
+                Nullable<Text>,
+                Nullable<Text>,
+                Nullable<Text>,
+                Nullable<Text>,
+            )>::new(
+                "SELECT EXISTS (SELECT 1 FROM replay_cache WHERE assertion_id = ?), \
+                 r.request_id, r.relay_handle, r.target, r.purpose, r.browser_binding \
+                 FROM (SELECT 1) AS one LEFT JOIN outstanding_requests r \
+                 ON r.request_id = ? AND r.expires_at > ?",
+                vec![
+                    Bind::Text(assertion_id),
+                    Bind::Text(request_id),
+                    Bind::BigInt(now),
+                ],
+            )
+            .get_result::<RequestRow>(pg)
+            .map(
+                |(used, request_id, relay_handle, target, purpose, browser_binding)| {
+                    let request = match (request_id, relay_handle, purpose) {
+                        (Some(request_id), Some(relay_handle), Some(purpose)) => {
+                            Some(OutstandingRequest {
+                                request_id,
+                                relay_handle,
+                                target,
+                                purpose,
+                                browser_binding,
+                            })
+                        }
+                        _ => None,
+                    };
+                    (used, request)
+                },
+            ),
+            sqlite => assertion_used_in(sqlite, assertion_id)
+                .and_then(|used| Ok((used, outstanding_request_in(sqlite, request_id, now)?))),
+        };
+        read.map_err(|e| self.query_error(&e))
     }
 
     /// The outstanding request whose RelayState handle is `relay_handle`, if it has not expired
@@ -265,6 +311,37 @@ impl Store {
             .map_err(|e| self.query_error(&e))
         })
     }
+}
+
+/// The row of [`Store::assertion_used_and_request`]: whether the assertion was used, then the
+/// request's columns (all NULL when there is no such request).
+type RequestRow = (
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn assertion_used_in(conn: &mut DbConnection, assertion_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        replay_cache::table.filter(replay_cache::assertion_id.eq(assertion_id)),
+    ))
+    .get_result(conn)
+}
+
+fn outstanding_request_in(
+    conn: &mut DbConnection,
+    request_id: &str,
+    now: i64,
+) -> QueryResult<Option<OutstandingRequest>> {
+    outstanding_requests::table
+        .select(OutstandingRequest::as_select())
+        .filter(outstanding_requests::request_id.eq(request_id))
+        .filter(outstanding_requests::expires_at.gt(now))
+        .first(conn)
+        .optional()
 }
 
 /// Uses up `used` ([`use_up_in`]) and then takes the identity lock on `lock_keys`

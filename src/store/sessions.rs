@@ -14,7 +14,7 @@ use crate::store::connection::DbConnection;
 use crate::store::login_state::{ClaimLost, UsedMessages, use_up_and_lock};
 use crate::store::prepared::{Bind, Prepared};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
-use crate::store::users::{SyncOutcome, identity_lock_keys, sync_in};
+use crate::store::users::{SyncOutcome, SyncWrites, identity_lock_keys, sync_in, write_sync};
 use crate::store::{Store, StoreError};
 use crate::sync::{AccountRefusal, Identity, SyncPolicy};
 use crate::token::LEEWAY_SECONDS;
@@ -146,7 +146,7 @@ impl Store {
                 // identity lock is taken, before the sync reads anything (see `store::users`).
                 use_up_and_lock(conn, login.used, now, &identity_lock_keys(login.identity))?
                     .map_err(TxError::Lost)?;
-                let outcome =
+                let (outcome, writes) =
                     sync_in(conn, login.identity, login.policy, now)?.map_err(TxError::Refused)?;
                 if outcome.disabled {
                     return Err(TxError::Disabled);
@@ -154,11 +154,10 @@ impl Store {
                 let flags = outcome.plan.flags_column();
                 let detail = outcome.plan.report();
                 let changes = serde_json::to_string(&outcome.plan).ok();
-                insert_session_and_audit(
+                write_login(
                     conn,
+                    &writes,
                     &login.session,
-                    outcome.user_id,
-                    !outcome.plan.remove_memberships.is_empty(),
                     &LoginAudit {
                         outcome: "accepted",
                         login_name: Some(&outcome.user.login_name),
@@ -319,18 +318,21 @@ fn revocable_after(now: i64) -> i64 {
 /// Ids deleted per transaction by [`Store::purge_audit`].
 pub const AUDIT_PURGE_BATCH: i64 = 5000;
 
-/// Records the xsession `session` of `user_id`, issued at `audit.at`, and the audit row; with
-/// `revoke_others`, first revokes the user's other live tokens (see [`revoke_users`]). One
+/// Writes what a login leaves: the sync's `writes`, the xsession `session` of their user
+/// (issued at `audit.at`) and the audit row; when the sync removes memberships, first revokes
+/// the user's other live tokens (see [`revoke_users`]: they name groups the user has lost). One
 /// statement on PostgreSQL (one round trip: its parts read the tables as they were before it,
 /// so the new session is not among those revoked), one per part on SQLite.
-fn insert_session_and_audit(
+fn write_login(
     conn: &mut DbConnection,
+    writes: &SyncWrites,
     session: &SessionRecord<'_>,
-    user_id: i64,
-    revoke_others: bool,
     audit: &LoginAudit<'_>,
 ) -> QueryResult<()> {
+    let user_id = writes.user_id;
+    let revoke_others = !writes.remove_group_ids.is_empty();
     let DbConnection::Postgres(pg) = conn else {
+        write_sync(conn, writes, audit.at)?;
         if revoke_others {
             revoke_users(conn, &[user_id], audit.at)?;
         }
@@ -345,8 +347,15 @@ fn insert_session_and_audit(
             .execute(conn)?;
         return insert_audit(conn, audit);
     };
+    let fields = &writes.fields;
     Prepared::<()>::new(
-        "WITH revoked AS (INSERT INTO revoked_sessions (jti, expires_at) \
+        "WITH updated AS (UPDATE users SET full_name = coalesce(?, full_name), \
+         email = coalesce(?, email), description = coalesce(?, description), updated_at = ? \
+         WHERE ? AND id = ?), \
+         removed AS (DELETE FROM memberships WHERE user_id = ? AND group_id = ANY(?)), \
+         added AS (INSERT INTO memberships (user_id, group_id, federated) \
+         SELECT ?, group_id, true FROM unnest(?::bigint[]) AS group_id), \
+         revoked AS (INSERT INTO revoked_sessions (jti, expires_at) \
          SELECT jti, expires_at FROM xsessions \
          WHERE ? AND user_id = ? AND expires_at > ? ON CONFLICT DO NOTHING), \
          session AS (INSERT INTO xsessions (jti, sid, user_id, issued_at, expires_at) \
@@ -355,6 +364,16 @@ fn insert_session_and_audit(
          correlation_id, flags, dry_run, clock_offset, attributes, changes, client) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
+            Bind::OptionalText(fields.full_name.as_deref()),
+            Bind::OptionalText(fields.email.as_deref()),
+            Bind::OptionalText(fields.description.as_deref()),
+            Bind::BigInt(audit.at),
+            Bind::Bool(!fields.is_empty()),
+            Bind::BigInt(user_id),
+            Bind::BigInt(user_id),
+            Bind::BigInts(&writes.remove_group_ids),
+            Bind::BigInt(user_id),
+            Bind::BigInts(&writes.add_group_ids),
             Bind::Bool(revoke_others),
             Bind::BigInt(user_id),
             Bind::BigInt(revocable_after(audit.at)),

@@ -63,7 +63,10 @@ impl Store {
             conn.transaction(|conn| {
                 lock_identity(conn, &identity_lock_keys(identity), false)?;
                 match sync_in(conn, identity, policy, now)? {
-                    Ok(outcome) => Ok(Ok(outcome)),
+                    Ok((outcome, writes)) => {
+                        write_sync(conn, &writes, now)?;
+                        Ok(Ok(outcome))
+                    }
                     // Nothing was written; the transaction ends without changes either way.
                     Err(refusal) => Ok(Err(refusal)),
                 }
@@ -235,14 +238,16 @@ impl Store {
 }
 
 /// The sync inside the caller's transaction, which holds the identity lock already (see
-/// [`lock_identity`]): read and decide ([`plan_in`]), then write. A refusal is decided before
+/// [`lock_identity`]): read and decide ([`plan_in`]), create the user and the groups the plan
+/// needs, and return the row writes still owed ([`SyncWrites`]), which the caller makes with
+/// [`write_sync`] or, on PostgreSQL, in the login's last statement. A refusal is decided before
 /// anything is written.
 pub(crate) fn sync_in(
     conn: &mut DbConnection,
     identity: &Identity,
     policy: &SyncPolicy,
     now: i64,
-) -> QueryResult<Result<SyncOutcome, AccountRefusal>> {
+) -> QueryResult<Result<(SyncOutcome, SyncWrites), AccountRefusal>> {
     let Planned {
         current,
         matched_by,
@@ -259,10 +264,7 @@ pub(crate) fn sync_in(
         .map(|(_, c)| c.memberships.keys().cloned().collect())
         .unwrap_or_default();
     let (user_id, user) = match current {
-        Some((id, current)) => {
-            update_fields(conn, id, &plan.fields, now)?;
-            (id, updated(current.user, &plan.fields))
-        }
+        Some((id, current)) => (id, updated(current.user, &plan.fields)),
         None => (create_user(conn, identity, now)?, new_user(identity)),
     };
     // In name order (a set): two logins creating the same groups wait for each other in one
@@ -270,8 +272,7 @@ pub(crate) fn sync_in(
     for name in &plan.create_groups {
         create_group(conn, name)?;
     }
-    // One statement for the additions and one for the removals (on PostgreSQL every statement
-    // is a round trip): the group ids were read with the plan, or are looked up once each.
+    // The group ids were read with the plan, or are looked up once each (created groups).
     let mut ids_of = |names: &BTreeSet<String>| -> QueryResult<Vec<i64>> {
         names
             .iter()
@@ -281,29 +282,60 @@ pub(crate) fn sync_in(
             })
             .collect()
     };
-    let added = ids_of(&plan.add_memberships)?;
-    let removed = ids_of(&plan.remove_memberships)?;
-    add_memberships(conn, user_id, &added)?;
-    if !removed.is_empty() {
-        diesel::delete(
-            memberships::table
-                .filter(memberships::user_id.eq(user_id))
-                .filter(memberships::group_id.eq_any(&removed)),
-        )
-        .execute(conn)?;
-    }
+    let writes = SyncWrites {
+        user_id,
+        fields: plan.fields.clone(),
+        add_group_ids: ids_of(&plan.add_memberships)?,
+        remove_group_ids: ids_of(&plan.remove_memberships)?,
+    };
     groups.extend(plan.add_memberships.iter().cloned());
     for name in &plan.remove_memberships {
         groups.remove(name);
     }
-    Ok(Ok(SyncOutcome {
+    let outcome = SyncOutcome {
         user_id,
         user,
         matched_by,
         plan,
         groups,
         disabled,
-    }))
+    };
+    Ok(Ok((outcome, writes)))
+}
+
+/// The writes to an existing user row and its memberships that a sync owes once [`sync_in`]
+/// has planned it: kept together so that PostgreSQL can make them in one statement with the
+/// login's session and audit row (every statement is a round trip there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncWrites {
+    /// The user's row id.
+    pub(crate) user_id: i64,
+    /// The fields to change (`None`: left as stored).
+    pub(crate) fields: FieldChanges,
+    /// The groups the user becomes a federated member of.
+    pub(crate) add_group_ids: Vec<i64>,
+    /// The groups whose memberships go.
+    pub(crate) remove_group_ids: Vec<i64>,
+}
+
+/// Makes the writes of [`SyncWrites`], one statement each (the way SQLite and a sync without a
+/// login make them).
+pub(crate) fn write_sync(
+    conn: &mut DbConnection,
+    writes: &SyncWrites,
+    now: i64,
+) -> QueryResult<()> {
+    update_fields(conn, writes.user_id, &writes.fields, now)?;
+    add_memberships(conn, writes.user_id, &writes.add_group_ids)?;
+    if !writes.remove_group_ids.is_empty() {
+        diesel::delete(
+            memberships::table
+                .filter(memberships::user_id.eq(writes.user_id))
+                .filter(memberships::group_id.eq_any(&writes.remove_group_ids)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The rows as the account match sees them.
