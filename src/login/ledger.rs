@@ -102,11 +102,16 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
+    fn store_pair(test: &str) -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", test);
+        let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        (dir, a, b)
+    }
+
     #[test]
     fn the_ledger_shares_replay_protection_across_nodes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = crate::store::testing::database_in(dir.path(), "fedbridge.db", "ledger");
-        let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        let (_dir, a, b) = store_pair("ledger");
         a.remember_request("_req", "h", Some("/t"), None, NOW, Duration::minutes(5))
             .unwrap();
         let expires = NOW + Duration::minutes(5);
@@ -114,8 +119,8 @@ mod tests {
         let mut node_a = DatabaseLedger::new(&a, NOW);
         let mut node_b = DatabaseLedger::new(&b, NOW);
         for ledger in [&mut node_a, &mut node_b] {
-            assert!(ledger.claim_request("_req").unwrap());
-            assert!(ledger.claim_assertion("_assertion", expires).unwrap());
+            let claim = ledger.claim("_assertion", expires, Some("_req")).unwrap();
+            assert_eq!(claim, Claim::Taken);
         }
         let (used_a, used_b) = (node_a.into_used(), node_b.into_used());
         assert_eq!(
@@ -133,9 +138,31 @@ mod tests {
             a.use_up(&only_assertion, NOW).unwrap(),
             Err(ClaimLost::Assertion)
         );
-        // ...and later validations on any node are refused at once.
+        // ...and later validations on any node are refused at once, as a replay first (the
+        // request is answered too, but a response used before is a replay).
         let mut node_c = DatabaseLedger::new(&a, NOW);
-        assert!(!node_c.claim_request("_req").unwrap());
-        assert!(!node_c.claim_assertion("_assertion", expires).unwrap());
+        let claim = node_c.claim("_assertion", expires, Some("_req")).unwrap();
+        assert_eq!(claim, Claim::AssertionUsed);
+        let claim = node_c.claim("_new", expires, Some("_req")).unwrap();
+        assert_eq!(claim, Claim::RequestUnknown);
+        // The one-look reads agree with the single ones.
+        assert!(a.assertion_used("_assertion").unwrap());
+        assert_eq!(a.outstanding_request("_req", NOW).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unsolicited_response_reads_nothing_and_its_replay_is_refused_by_the_claim() {
+        let (_dir, a, b) = store_pair("ledger_unsolicited");
+        let expires = NOW + Duration::minutes(5);
+        let mut first = DatabaseLedger::new(&a, NOW);
+        assert_eq!(first.claim("_idp", expires, None).unwrap(), Claim::Taken);
+        a.use_up(&first.into_used(), NOW).unwrap().unwrap();
+        // A replay on the other node: validation notes it (no read: a round trip saved for
+        // every IdP-initiated login), the transaction's claim refuses it as used.
+        let mut replay = DatabaseLedger::new(&b, NOW);
+        assert_eq!(replay.claim("_idp", expires, None).unwrap(), Claim::Taken);
+        let used = replay.into_used();
+        assert_eq!(used.assertion.as_ref().unwrap().assertion_id, "_idp");
+        assert_eq!(b.use_up(&used, NOW).unwrap(), Err(ClaimLost::Assertion));
     }
 }
