@@ -29,6 +29,8 @@ pub(crate) enum Bind<'a> {
     Bool(bool),
     /// `bigint[]`
     BigInts(&'a [i64]),
+    /// `text[]`
+    Texts(&'a [String]),
 }
 
 /// A statement whose text has a `?` where each of `binds` goes, in order (a value used twice
@@ -70,6 +72,7 @@ impl<ST> QueryFragment<Pg> for Prepared<'_, ST> {
                 }
                 Bind::Bool(value) => out.push_bind_param::<Bool, _>(value)?,
                 Bind::BigInts(values) => out.push_bind_param::<Array<BigInt>, _>(values)?,
+                Bind::Texts(values) => out.push_bind_param::<Array<Text>, _>(values)?,
             }
             out.push_sql(part);
         }

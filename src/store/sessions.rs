@@ -10,11 +10,16 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use time::OffsetDateTime;
 
-use crate::store::connection::DbConnection;
+use diesel::PgConnection;
+use diesel::sql_types::BigInt;
+
+use crate::store::connection::{DbConnection, advisory_ids};
 use crate::store::login_state::{ClaimLost, UsedMessages, use_up_and_lock};
 use crate::store::prepared::{Bind, Prepared};
 use crate::store::schema::{login_audit, revoked_sessions, users, xsessions};
-use crate::store::users::{SyncOutcome, SyncWrites, identity_lock_keys, sync_in, write_sync};
+use crate::store::users::{
+    SyncOutcome, SyncWrites, identity_lock_keys, plan_at_once, sync_in, write_sync,
+};
 use crate::store::{Store, StoreError};
 use crate::sync::{AccountRefusal, Identity, SyncPolicy};
 use crate::token::LEEWAY_SECONDS;
@@ -141,6 +146,12 @@ impl Store {
     ) -> Result<SyncOutcome, CompleteLoginError> {
         let now = login.audit.at;
         self.write(|conn| {
+            if let DbConnection::Postgres(pg) = &mut **conn
+                && let Some(done) = complete_at_once(pg, login)
+                    .map_err(|e| CompleteLoginError::Store(self.query_error(&e)))?
+            {
+                return done;
+            }
             let result = conn.transaction(|conn| {
                 // The messages are used up first (a lost race ends the login here), then the
                 // identity lock is taken, before the sync reads anything (see `store::users`).
@@ -151,22 +162,9 @@ impl Store {
                 if outcome.disabled {
                     return Err(TxError::Disabled);
                 }
-                let flags = outcome.plan.flags_column();
-                let detail = outcome.plan.report();
-                let changes = serde_json::to_string(&outcome.plan).ok();
-                write_login(
-                    conn,
-                    &writes,
-                    &login.session,
-                    &LoginAudit {
-                        outcome: "accepted",
-                        login_name: Some(&outcome.user.login_name),
-                        flags: flags.as_deref(),
-                        detail: detail.as_deref().or(login.audit.detail),
-                        changes: changes.as_deref(),
-                        ..login.audit
-                    },
-                )?;
+                let sync_audit = SyncAudit::of(&outcome);
+                let audit = sync_audit.row(&outcome, &login.audit);
+                write_login(conn, &writes, &login.session, &audit)?;
                 Ok(outcome)
             });
             result.map_err(|e| match e {
@@ -318,63 +316,204 @@ fn revocable_after(now: i64) -> i64 {
 /// Ids deleted per transaction by [`Store::purge_audit`].
 pub const AUDIT_PURGE_BATCH: i64 = 5000;
 
-/// Writes what a login leaves: the sync's `writes`, the xsession `session` of their user
-/// (issued at `audit.at`) and the audit row; when the sync removes memberships, first revokes
-/// the user's other live tokens (see [`revoke_users`]: they name groups the user has lost). One
-/// statement on PostgreSQL (one round trip: its parts read the tables as they were before it,
-/// so the new session is not among those revoked), one per part on SQLite.
+/// A login of an existing user on PostgreSQL in two statements and no transaction, when its
+/// sync needs nothing created first: the read and the plan ([`plan_at_once`]), then
+/// [`write_login_postgres`] with the claim. Every statement is a round trip, about 60 us of
+/// CPU on this machine's two sides; the transactional way takes six. `Ok(None)`: the login goes
+/// the transactional way, nothing written (a refusal, a new user or group to create, or a
+/// concurrent login of the same user wrote the row in between).
+fn complete_at_once(
+    pg: &mut PgConnection,
+    login: &LoginRecord<'_>,
+) -> QueryResult<Option<Result<SyncOutcome, CompleteLoginError>>> {
+    // A refusal goes the transactional way too, which judges the claim first.
+    let Ok(planned) = plan_at_once(pg, login.identity, login.policy)? else {
+        return Ok(None);
+    };
+    if planned.disabled() {
+        return Ok(None);
+    }
+    let Some((outcome, writes)) = planned.settle_existing() else {
+        return Ok(None);
+    };
+    let claim = Claim {
+        used: login.used,
+        lock_ids: advisory_ids(&identity_lock_keys(login.identity)),
+    };
+    let sync_audit = SyncAudit::of(&outcome);
+    let audit = sync_audit.row(&outcome, &login.audit);
+    Ok(
+        match write_login_postgres(pg, &writes, Some(&claim), &login.session, &audit)? {
+            Written::Done => Some(Ok(outcome)),
+            Written::Lost(lost) => Some(Err(CompleteLoginError::ClaimLost(lost))),
+            Written::Stale => None,
+        },
+    )
+}
+
+/// The columns of an accepted login's audit row that its sync decides.
+struct SyncAudit {
+    flags: Option<String>,
+    detail: Option<String>,
+    changes: Option<String>,
+}
+
+impl SyncAudit {
+    fn of(outcome: &SyncOutcome) -> SyncAudit {
+        SyncAudit {
+            flags: outcome.plan.flags_column(),
+            detail: outcome.plan.report(),
+            changes: serde_json::to_string(&outcome.plan).ok(),
+        }
+    }
+
+    /// The accepted row: `audit` with the stored login name and the sync's columns (its
+    /// detail when the sync has none to say).
+    fn row<'a>(&'a self, outcome: &'a SyncOutcome, audit: &LoginAudit<'a>) -> LoginAudit<'a> {
+        LoginAudit {
+            outcome: "accepted",
+            login_name: Some(&outcome.user.login_name),
+            flags: self.flags.as_deref(),
+            detail: self.detail.as_deref().or(audit.detail),
+            changes: self.changes.as_deref(),
+            ..*audit
+        }
+    }
+}
+
+/// What [`write_login_postgres`] also does when no transaction did it before: use up the
+/// messages, holding the identity lock (advisory lock ids, ascending).
+struct Claim<'a> {
+    used: &'a UsedMessages,
+    lock_ids: Vec<i64>,
+}
+
+/// What [`write_login_postgres`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    /// Everything.
+    Done,
+    /// Nothing: the user's row is no longer the version the plan was made from.
+    Stale,
+    /// Nothing but the row's version: a message was used up before.
+    Lost(ClaimLost),
+}
+
+/// Writes what a login leaves, inside the login's transaction: the sync's `writes`, the
+/// xsession of their user (issued at `login.audit.at`) and the audit row; when the sync
+/// removes memberships, first revokes the user's other live tokens (see [`revoke_users`]: they
+/// name groups the user has lost). One statement on PostgreSQL ([`write_login_postgres`]), one
+/// per part on SQLite.
 fn write_login(
     conn: &mut DbConnection,
     writes: &SyncWrites,
     session: &SessionRecord<'_>,
     audit: &LoginAudit<'_>,
-) -> QueryResult<()> {
+) -> Result<(), TxError> {
+    if let DbConnection::Postgres(pg) = conn {
+        return match write_login_postgres(pg, writes, None, session, audit)? {
+            Written::Done => Ok(()),
+            Written::Lost(lost) => Err(TxError::Lost(lost)),
+            // The transaction holds the row's lock, or created the row.
+            Written::Stale => Err(TxError::Db(DieselError::NotFound)),
+        };
+    }
     let user_id = writes.user_id;
-    let revoke_others = !writes.remove_group_ids.is_empty();
-    let DbConnection::Postgres(pg) = conn else {
-        write_sync(conn, writes, audit.at)?;
-        if revoke_others {
-            revoke_users(conn, &[user_id], audit.at)?;
-        }
-        diesel::insert_into(xsessions::table)
-            .values((
-                xsessions::jti.eq(session.jti),
-                xsessions::sid.eq(session.sid),
-                xsessions::user_id.eq(user_id),
-                xsessions::issued_at.eq(audit.at),
-                xsessions::expires_at.eq(session.expires_at),
-            ))
-            .execute(conn)?;
-        return insert_audit(conn, audit);
-    };
+    write_sync(conn, writes, audit.at)?;
+    if !writes.remove_group_ids.is_empty() {
+        revoke_users(conn, &[user_id], audit.at)?;
+    }
+    diesel::insert_into(xsessions::table)
+        .values((
+            xsessions::jti.eq(session.jti),
+            xsessions::sid.eq(session.sid),
+            xsessions::user_id.eq(user_id),
+            xsessions::issued_at.eq(audit.at),
+            xsessions::expires_at.eq(session.expires_at),
+        ))
+        .execute(conn)?;
+    insert_audit(conn, audit)?;
+    Ok(())
+}
+
+/// [`write_login`] on PostgreSQL in one statement: its parts read the tables as they were
+/// before it, so the new session is not among those revoked. It updates the user's row
+/// (every login does, so that the row's version says whether a login wrote the user since a
+/// plan was read) and, when `writes` carries the version read, only if it is still that one
+/// (a row a concurrent login changed is reread with its lock, [`Written::Stale`]); with a
+/// `claim`, it first takes the identity lock and then uses up the messages. Every other part
+/// runs only once the row and the claim are settled, so a stale or lost login writes nothing
+/// (a lost one leaves the row's new version, no data changed).
+fn write_login_postgres(
+    pg: &mut PgConnection,
+    writes: &SyncWrites,
+    claim: Option<&Claim<'_>>,
+    session: &SessionRecord<'_>,
+    audit: &LoginAudit<'_>,
+) -> QueryResult<Written> {
+    let user_id = writes.user_id;
     let fields = &writes.fields;
-    Prepared::<()>::new(
-        "WITH updated AS (UPDATE users SET full_name = coalesce(?, full_name), \
-         email = coalesce(?, email), description = coalesce(?, description), updated_at = ? \
-         WHERE ? AND id = ?), \
-         removed AS (DELETE FROM memberships WHERE user_id = ? AND group_id = ANY(?)), \
+    let used = claim.map(|claim| claim.used);
+    let request_id = used
+        .and_then(|used| used.request.as_ref())
+        .map(|request| request.request_id.as_str());
+    let assertion = used.and_then(|used| used.assertion.as_ref());
+    let assertion_id = assertion.map(|assertion| assertion.assertion_id.as_str());
+    let no_locks = Vec::new();
+    let lock_ids = claim.map_or(&no_locks, |claim| &claim.lock_ids);
+    let (stale, answered, inserted): (i64, i64, i64) = Prepared::<(BigInt, BigInt, BigInt)>::new(
+        "WITH locks AS (SELECT count(pg_advisory_xact_lock(id)) AS n \
+         FROM unnest(?::bigint[]) AS id), \
+         settled AS (UPDATE users SET full_name = coalesce(?, full_name), \
+         email = coalesce(?, email), description = coalesce(?, description), \
+         updated_at = CASE WHEN ? THEN ? ELSE updated_at END \
+         WHERE id = ? AND (?::text IS NULL OR xmin::text = ?) \
+         AND (SELECT n FROM locks) >= 0 RETURNING 1), \
+         answered AS (DELETE FROM outstanding_requests \
+         WHERE request_id = ? AND expires_at > ? AND EXISTS (SELECT 1 FROM settled) RETURNING 1), \
+         used AS (INSERT INTO replay_cache (assertion_id, expires_at) \
+         SELECT ?, ? WHERE ?::text IS NOT NULL AND EXISTS (SELECT 1 FROM settled) \
+         ON CONFLICT DO NOTHING RETURNING 1), \
+         ok AS (SELECT 1 FROM settled WHERE (SELECT count(*) FROM answered) = ? \
+         AND (SELECT count(*) FROM used) = ?), \
+         removed AS (DELETE FROM memberships WHERE user_id = ? AND group_id = ANY(?) \
+         AND EXISTS (SELECT 1 FROM ok)), \
          added AS (INSERT INTO memberships (user_id, group_id, federated) \
-         SELECT ?, group_id, true FROM unnest(?::bigint[]) AS group_id), \
+         SELECT ?, group_id, true FROM unnest(?::bigint[]) AS group_id \
+         WHERE EXISTS (SELECT 1 FROM ok)), \
          revoked AS (INSERT INTO revoked_sessions (jti, expires_at) \
          SELECT jti, expires_at FROM xsessions \
-         WHERE ? AND user_id = ? AND expires_at > ? ON CONFLICT DO NOTHING), \
+         WHERE ? AND user_id = ? AND expires_at > ? AND EXISTS (SELECT 1 FROM ok) \
+         ON CONFLICT DO NOTHING), \
          session AS (INSERT INTO xsessions (jti, sid, user_id, issued_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?)) \
-         INSERT INTO login_audit (at, outcome, reason_code, detail, idp, login_name, \
+         SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM ok)), \
+         audit AS (INSERT INTO login_audit (at, outcome, reason_code, detail, idp, login_name, \
          correlation_id, flags, dry_run, clock_offset, attributes, changes, client) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM ok)) \
+         SELECT 1 - (SELECT count(*) FROM settled), (SELECT count(*) FROM answered), \
+         (SELECT count(*) FROM used)",
         vec![
+            Bind::BigInts(lock_ids),
             Bind::OptionalText(fields.full_name.as_deref()),
             Bind::OptionalText(fields.email.as_deref()),
             Bind::OptionalText(fields.description.as_deref()),
-            Bind::BigInt(audit.at),
             Bind::Bool(!fields.is_empty()),
+            Bind::BigInt(audit.at),
             Bind::BigInt(user_id),
+            Bind::OptionalText(writes.version.as_deref()),
+            Bind::OptionalText(writes.version.as_deref()),
+            Bind::OptionalText(request_id),
+            Bind::BigInt(audit.at),
+            Bind::OptionalText(assertion_id),
+            Bind::OptionalBigInt(assertion.map(|assertion| assertion.expires_at)),
+            Bind::OptionalText(assertion_id),
+            Bind::BigInt(i64::from(request_id.is_some())),
+            Bind::BigInt(i64::from(assertion_id.is_some())),
             Bind::BigInt(user_id),
             Bind::BigInts(&writes.remove_group_ids),
             Bind::BigInt(user_id),
             Bind::BigInts(&writes.add_group_ids),
-            Bind::Bool(revoke_others),
+            Bind::Bool(!writes.remove_group_ids.is_empty()),
             Bind::BigInt(user_id),
             Bind::BigInt(revocable_after(audit.at)),
             Bind::Text(session.jti),
@@ -397,8 +536,16 @@ fn write_login(
             Bind::OptionalText(audit.client),
         ],
     )
-    .execute(pg)
-    .map(drop)
+    .get_result(pg)?;
+    Ok(if stale != 0 {
+        Written::Stale
+    } else if request_id.is_some() && answered != 1 {
+        Written::Lost(ClaimLost::Request)
+    } else if assertion_id.is_some() && inserted != 1 {
+        Written::Lost(ClaimLost::Assertion)
+    } else {
+        Written::Done
+    })
 }
 
 fn insert_audit(conn: &mut DbConnection, audit: &LoginAudit<'_>) -> QueryResult<()> {

@@ -17,8 +17,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 
 use crate::store::connection::{DbConnection, lock_identity};
 use crate::store::prepared::{Bind, Prepared};
@@ -103,6 +104,43 @@ pub(crate) struct Planned {
     group_ids: BTreeMap<String, i64>,
     /// The plan.
     plan: SyncPlan,
+    /// The version of the user's row as read, when read without its lock (see
+    /// [`plan_at_once`]).
+    version: Option<String>,
+}
+
+/// The columns of a user the sync reads.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct SyncUser {
+    id: i64,
+    login_name: String,
+    external_id: Option<String>,
+    full_name: Option<String>,
+    email: Option<String>,
+    description: Option<String>,
+    disabled: bool,
+}
+
+/// A user a login may sign in to, as read.
+#[derive(Debug)]
+struct FoundUser {
+    user: SyncUser,
+    login_key: Option<String>,
+    /// The row's version (PostgreSQL's `xmin`), when read without the row's lock.
+    version: Option<String>,
+}
+
+/// What a sync reads before it plans: the users a login may sign in to, their memberships, and
+/// the local groups the IdP's group values may name.
+#[derive(Debug, Default)]
+struct SyncRows {
+    users: Vec<FoundUser>,
+    /// User id -> (group name -> federated).
+    memberships: BTreeMap<i64, BTreeMap<String, bool>>,
+    local: LocalGroups,
+    /// Group name -> id, for every group read (saves a lookup per change).
+    group_ids: BTreeMap<String, i64>,
 }
 
 /// The users `filter` selects, each with its `login_key`; on PostgreSQL their rows stay locked
@@ -113,29 +151,37 @@ macro_rules! locked_users {
         match &mut *$conn {
             DbConnection::Postgres(pg) => users::table
                 .filter($filter)
-                .select((UserRecord::as_select(), users::login_key))
+                .select((SyncUser::as_select(), users::login_key))
                 .for_update()
                 .load(pg),
             DbConnection::Sqlite(sqlite) => users::table
                 .filter($filter)
-                .select((UserRecord::as_select(), users::login_key))
+                .select((SyncUser::as_select(), users::login_key))
                 .load(sqlite),
         }
     };
 }
 
-/// Reads the account the identity signs in to, its memberships and the groups the identity
-/// names, and plans the sync; `Ok(Err(_))`: no account for this login. Writes nothing.
-pub(crate) fn plan_in(
+/// The group values of `identity` a sync looks local groups up by: names and IdP identifier
+/// keys ([`LocalGroups::lookups`]).
+fn group_lookups(identity: &Identity) -> (Vec<String>, Vec<String>) {
+    match &identity.groups {
+        GroupClaim::Present(values) if !values.is_empty() => {
+            let (names, keys) = LocalGroups::lookups(values);
+            (names.into_iter().collect(), keys.into_iter().collect())
+        }
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// Reads [`SyncRows`] inside a transaction that holds the identity lock, the user rows locked.
+fn read_locked(
     conn: &mut DbConnection,
     identity: &Identity,
-    policy: &SyncPolicy,
-) -> QueryResult<Result<Planned, AccountRefusal>> {
-    // One statement for both ways of finding the account (every statement is a round trip on
-    // PostgreSQL); the rows are told apart here.
+    lookup: &LoginLookup,
+) -> QueryResult<SyncRows> {
     let candidates = identity.external_id_candidates();
-    let lookup = login_lookup(identity, policy);
-    let rows: Vec<(UserRecord, Option<String>)> = match &lookup {
+    let found: Vec<(SyncUser, Option<String>)> = match lookup {
         LoginLookup::Key(key) => locked_users!(
             conn,
             users::external_id
@@ -149,62 +195,227 @@ pub(crate) fn plan_in(
                 .or(users::login_name.eq(name))
         )?,
     };
-    let by_external_id: Vec<UserRecord> = rows
+    let user_ids: Vec<i64> = found.iter().map(|(user, _)| user.id).collect();
+    let mut rows = SyncRows {
+        users: found
+            .into_iter()
+            .map(|(user, login_key)| FoundUser {
+                user,
+                login_key,
+                version: None,
+            })
+            .collect(),
+        ..SyncRows::default()
+    };
+    let (names, keys) = group_lookups(identity);
+    read_groups(conn, &user_ids, &names, &keys, &mut rows)?;
+    Ok(rows)
+}
+
+/// One row of [`read_at_once`]: a user (user columns set) with one of its memberships (group
+/// columns set) or none, or a local group the IdP's values name (user columns NULL;
+/// `idp_id_key` set when found by IdP identifier).
+#[derive(Queryable)]
+struct AtOnceRow {
+    user_id: Option<i64>,
+    version: Option<String>,
+    login_name: Option<String>,
+    external_id: Option<String>,
+    full_name: Option<String>,
+    email: Option<String>,
+    description: Option<String>,
+    disabled: Option<bool>,
+    login_key: Option<String>,
+    group_name: Option<String>,
+    group_id: Option<i64>,
+    idp_id_key: Option<String>,
+    federated: Option<bool>,
+}
+
+/// The SQL types of [`AtOnceRow`].
+type AtOnceRowType = (
+    Nullable<BigInt>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Bool>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<BigInt>,
+    Nullable<Text>,
+    Nullable<Bool>,
+);
+
+/// Reads [`SyncRows`] on PostgreSQL in one statement outside any transaction, each user with
+/// its row's version (`xmin`, which every login's write changes: see
+/// `sessions::write_login`).
+fn read_at_once(
+    pg: &mut PgConnection,
+    identity: &Identity,
+    lookup: &LoginLookup,
+) -> QueryResult<SyncRows> {
+    let candidates: Vec<String> = identity
+        .external_id_candidates()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let (login_column, login_value) = match lookup {
+        LoginLookup::Key(key) => ("login_key", key.as_str()),
+        LoginLookup::Exact(name) => ("login_name", name.as_str()),
+    };
+    let (names, keys) = group_lookups(identity);
+    let no_user = "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+    let found: Vec<AtOnceRow> = Prepared::<AtOnceRowType>::new(
+        format!(
+            "SELECT u.id, u.xmin::text, u.login_name, u.external_id, u.full_name, u.email, \
+             u.description, u.disabled, u.login_key, g.name, g.id, NULL::text, m.federated \
+             FROM users u LEFT JOIN memberships m ON m.user_id = u.id \
+             LEFT JOIN groups g ON g.id = m.group_id \
+             WHERE u.external_id = ANY(?) OR u.{login_column} = ? \
+             UNION ALL SELECT {no_user}, name, id, NULL, false FROM groups WHERE name = ANY(?) \
+             UNION ALL SELECT {no_user}, g.name, g.id, i.idp_id_key, false \
+             FROM group_idp_ids i JOIN groups g ON g.id = i.group_id WHERE i.idp_id_key = ANY(?)"
+        ),
+        vec![
+            Bind::Texts(&candidates),
+            Bind::Text(login_value),
+            Bind::Texts(&names),
+            Bind::Texts(&keys),
+        ],
+    )
+    .load(pg)?;
+    let mut rows = SyncRows::default();
+    for row in found {
+        let group = row.group_name.zip(row.group_id);
+        if let Some((name, id)) = &group {
+            rows.group_ids.insert(name.clone(), *id);
+        }
+        let Some(user_id) = row.user_id else {
+            match (group, row.idp_id_key) {
+                (Some((name, _)), Some(key)) => {
+                    rows.local.by_idp_id.insert(key, name);
+                }
+                (Some((name, _)), None) => {
+                    rows.local.names.insert(name);
+                }
+                (None, _) => {}
+            }
+            continue;
+        };
+        let memberships = rows.memberships.entry(user_id).or_default();
+        if let Some((name, _)) = group {
+            memberships.insert(name, row.federated.unwrap_or(false));
+        }
+        if rows.users.iter().any(|found| found.user.id == user_id) {
+            continue;
+        }
+        rows.users.push(FoundUser {
+            user: SyncUser {
+                id: user_id,
+                login_name: row.login_name.unwrap_or_default(),
+                external_id: row.external_id,
+                full_name: row.full_name,
+                email: row.email,
+                description: row.description,
+                disabled: row.disabled.unwrap_or(false),
+            },
+            login_key: row.login_key,
+            version: row.version,
+        });
+    }
+    Ok(rows)
+}
+
+/// Reads the account the identity signs in to, its memberships and the groups the identity
+/// names, and plans the sync; `Ok(Err(_))`: no account for this login. Writes nothing. Inside
+/// a transaction that holds the identity lock, or alone for a test login.
+pub(crate) fn plan_in(
+    conn: &mut DbConnection,
+    identity: &Identity,
+    policy: &SyncPolicy,
+) -> QueryResult<Result<Planned, AccountRefusal>> {
+    let lookup = login_lookup(identity, policy);
+    let rows = read_locked(conn, identity, &lookup)?;
+    Ok(plan_from(identity, policy, &lookup, rows))
+}
+
+/// [`plan_in`] on PostgreSQL in one statement, without a transaction or a lock: the plan of a
+/// login that [`Planned::settle_existing`] may write at once, in one statement that checks the
+/// user's row is still the version read (see `sessions::write_login`).
+pub(crate) fn plan_at_once(
+    pg: &mut PgConnection,
+    identity: &Identity,
+    policy: &SyncPolicy,
+) -> QueryResult<Result<Planned, AccountRefusal>> {
+    let lookup = login_lookup(identity, policy);
+    let rows = read_at_once(pg, identity, &lookup)?;
+    Ok(plan_from(identity, policy, &lookup, rows))
+}
+
+/// Chooses the account among the rows read and plans the sync.
+fn plan_from(
+    identity: &Identity,
+    policy: &SyncPolicy,
+    lookup: &LoginLookup,
+    rows: SyncRows,
+) -> Result<Planned, AccountRefusal> {
+    let candidates = identity.external_id_candidates();
+    let SyncRows {
+        users: found,
+        mut memberships,
+        local,
+        group_ids,
+    } = rows;
+    // Both ways of finding the account were one read; the rows are told apart here.
+    let by_external_id: Vec<&FoundUser> = found
         .iter()
-        .filter(|(user, _)| {
-            user.external_id
+        .filter(|found| {
+            found
+                .user
+                .external_id
                 .as_deref()
                 .is_some_and(|id| candidates.contains(&id))
         })
-        .map(|(user, _)| user.clone())
         .collect();
-    let by_login_name: Vec<UserRecord> = rows
-        .into_iter()
-        .filter(|(user, key)| match &lookup {
-            LoginLookup::Key(wanted) => key.as_ref() == Some(wanted),
-            LoginLookup::Exact(wanted) => user.login_name == *wanted,
+    let by_login_name: Vec<&FoundUser> = found
+        .iter()
+        .filter(|found| match lookup {
+            LoginLookup::Key(wanted) => found.login_key.as_ref() == Some(wanted),
+            LoginLookup::Exact(wanted) => found.user.login_name == *wanted,
         })
-        .map(|(user, _)| user)
         .collect();
     let chosen = choose_account(
         identity,
         accounts(&by_external_id),
         accounts(&by_login_name),
         policy,
-    );
+    )?;
     // The chosen row as read (no second read).
-    let (found, matched_by) = match chosen {
-        Err(refusal) => return Ok(Err(refusal)),
-        Ok(AccountMatch::New) => (None, None),
-        Ok(AccountMatch::Existing(account, by)) => (
-            by_external_id
-                .into_iter()
-                .chain(by_login_name)
-                .find(|user| user.id == account.id),
+    let (chosen, matched_by) = match chosen {
+        AccountMatch::New => (None, None),
+        AccountMatch::Existing(account, by) => (
+            found.into_iter().find(|found| found.user.id == account.id),
             Some(by),
         ),
     };
-    let disabled = found.as_ref().is_some_and(|user| user.disabled);
-    let mut group_ids = BTreeMap::new();
-    let values = match &identity.groups {
-        GroupClaim::Present(values) => Some(values),
-        _ => None,
-    };
-    let (memberships, local) = read_groups(
-        conn,
-        found.as_ref().map(|user| user.id),
-        values,
-        &mut group_ids,
-    )?;
-    let current = found.map(|user| (user.id, current_user(user, memberships)));
+    let disabled = chosen.as_ref().is_some_and(|found| found.user.disabled);
+    let version = chosen.as_ref().and_then(|found| found.version.clone());
+    let current = chosen.map(|found| {
+        let held = memberships.remove(&found.user.id).unwrap_or_default();
+        (found.user.id, current_user(found.user, held))
+    });
     let plan = plan(identity, current.as_ref().map(|(_, c)| c), &local, policy);
-    Ok(Ok(Planned {
+    Ok(Planned {
         current,
         matched_by,
         disabled,
         group_ids,
         plan,
-    }))
+        version,
+    })
 }
 
 /// What a test login would change, read without writing anything.
@@ -248,59 +459,101 @@ pub(crate) fn sync_in(
     policy: &SyncPolicy,
     now: i64,
 ) -> QueryResult<Result<(SyncOutcome, SyncWrites), AccountRefusal>> {
-    let Planned {
-        current,
-        matched_by,
-        disabled,
-        group_ids,
-        plan,
-    } = match plan_in(conn, identity, policy)? {
+    let planned = match plan_in(conn, identity, policy)? {
         Ok(planned) => planned,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    // The memberships after the sync, as the plan leaves them.
-    let mut groups: BTreeSet<String> = current
-        .as_ref()
-        .map(|(_, c)| c.memberships.keys().cloned().collect())
-        .unwrap_or_default();
-    let (user_id, user) = match current {
-        Some((id, current)) => (id, updated(current.user, &plan.fields)),
+    let (user_id, user) = match &planned.current {
+        Some((id, current)) => (*id, updated(current.user.clone(), &planned.plan.fields)),
         None => (create_user(conn, identity, now)?, new_user(identity)),
     };
     // In name order (a set): two logins creating the same groups wait for each other in one
     // order only.
-    for name in &plan.create_groups {
+    for name in &planned.plan.create_groups {
         create_group(conn, name)?;
     }
     // The group ids were read with the plan, or are looked up once each (created groups).
     let mut ids_of = |names: &BTreeSet<String>| -> QueryResult<Vec<i64>> {
         names
             .iter()
-            .map(|name| match group_ids.get(name) {
+            .map(|name| match planned.group_ids.get(name) {
                 Some(id) => Ok(*id),
                 None => group_id(conn, name),
             })
             .collect()
     };
-    let writes = SyncWrites {
-        user_id,
-        fields: plan.fields.clone(),
-        add_group_ids: ids_of(&plan.add_memberships)?,
-        remove_group_ids: ids_of(&plan.remove_memberships)?,
-    };
-    groups.extend(plan.add_memberships.iter().cloned());
-    for name in &plan.remove_memberships {
-        groups.remove(name);
+    let add = ids_of(&planned.plan.add_memberships)?;
+    let remove = ids_of(&planned.plan.remove_memberships)?;
+    Ok(Ok(planned.settle(user_id, user, add, remove)))
+}
+
+impl Planned {
+    /// The user is disabled (a login is refused, nothing written).
+    pub(crate) fn disabled(&self) -> bool {
+        self.disabled
     }
-    let outcome = SyncOutcome {
-        user_id,
-        user,
-        matched_by,
-        plan,
-        groups,
-        disabled,
-    };
-    Ok(Ok((outcome, writes)))
+
+    /// What the sync did and owes, for the user `user_id` (stored as `user` after it) and the
+    /// group ids of the memberships to add and remove.
+    fn settle(
+        self,
+        user_id: i64,
+        user: StoredUser,
+        add_group_ids: Vec<i64>,
+        remove_group_ids: Vec<i64>,
+    ) -> (SyncOutcome, SyncWrites) {
+        let Planned {
+            current,
+            matched_by,
+            disabled,
+            plan,
+            version,
+            ..
+        } = self;
+        // The memberships after the sync, as the plan leaves them.
+        let mut groups: BTreeSet<String> = current
+            .map(|(_, c)| c.memberships.into_keys().collect())
+            .unwrap_or_default();
+        groups.extend(plan.add_memberships.iter().cloned());
+        for name in &plan.remove_memberships {
+            groups.remove(name);
+        }
+        let writes = SyncWrites {
+            user_id,
+            version,
+            fields: plan.fields.clone(),
+            add_group_ids,
+            remove_group_ids,
+        };
+        let outcome = SyncOutcome {
+            user_id,
+            user,
+            matched_by,
+            plan,
+            groups,
+            disabled,
+        };
+        (outcome, writes)
+    }
+
+    /// [`Planned::settle`] for a plan that needs nothing created first (an existing user, every
+    /// group known, their ids read): `None` otherwise.
+    pub(crate) fn settle_existing(self) -> Option<(SyncOutcome, SyncWrites)> {
+        let (id, current) = self.current.as_ref()?;
+        if !self.plan.create_groups.is_empty() {
+            return None;
+        }
+        let ids_of = |names: &BTreeSet<String>| -> Option<Vec<i64>> {
+            names
+                .iter()
+                .map(|name| self.group_ids.get(name).copied())
+                .collect()
+        };
+        let add = ids_of(&self.plan.add_memberships)?;
+        let remove = ids_of(&self.plan.remove_memberships)?;
+        let (user_id, user) = (*id, updated(current.user.clone(), &self.plan.fields));
+        Some(self.settle(user_id, user, add, remove))
+    }
 }
 
 /// The writes to an existing user row and its memberships that a sync owes once [`sync_in`]
@@ -310,6 +563,9 @@ pub(crate) fn sync_in(
 pub(crate) struct SyncWrites {
     /// The user's row id.
     pub(crate) user_id: i64,
+    /// The row's version the plan was made from, when it was read without the row's lock:
+    /// the write checks it is still current.
+    pub(crate) version: Option<String>,
     /// The fields to change (`None`: left as stored).
     pub(crate) fields: FieldChanges,
     /// The groups the user becomes a federated member of.
@@ -319,13 +575,22 @@ pub(crate) struct SyncWrites {
 }
 
 /// Makes the writes of [`SyncWrites`], one statement each (the way SQLite and a sync without a
-/// login make them).
+/// login make them). On PostgreSQL the user's row is written even when no field changes, as a
+/// login's write does: its new version tells a login planned without the lock that the user
+/// changed meanwhile (see [`plan_at_once`]).
 pub(crate) fn write_sync(
     conn: &mut DbConnection,
     writes: &SyncWrites,
     now: i64,
 ) -> QueryResult<()> {
-    update_fields(conn, writes.user_id, &writes.fields, now)?;
+    match conn {
+        DbConnection::Postgres(pg) if writes.fields.is_empty() => {
+            diesel::update(users::table.find(writes.user_id))
+                .set(users::updated_at.eq(users::updated_at))
+                .execute(pg)?;
+        }
+        _ => update_fields(conn, writes.user_id, &writes.fields, now)?,
+    }
     add_memberships(conn, writes.user_id, &writes.add_group_ids)?;
     if !writes.remove_group_ids.is_empty() {
         diesel::delete(
@@ -339,12 +604,12 @@ pub(crate) fn write_sync(
 }
 
 /// The rows as the account match sees them.
-fn accounts(rows: &[UserRecord]) -> Vec<StoredAccount> {
+fn accounts(rows: &[&FoundUser]) -> Vec<StoredAccount> {
     rows.iter()
-        .map(|user| StoredAccount {
-            id: user.id,
-            login_name: user.login_name.clone(),
-            external_id: user.external_id.clone(),
+        .map(|found| StoredAccount {
+            id: found.user.id,
+            login_name: found.user.login_name.clone(),
+            external_id: found.user.external_id.clone(),
         })
         .collect()
 }
@@ -447,7 +712,7 @@ fn create_group(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
 }
 
 /// The stored user with its `memberships`.
-fn current_user(user: UserRecord, memberships: BTreeMap<String, bool>) -> CurrentUser {
+fn current_user(user: SyncUser, memberships: BTreeMap<String, bool>) -> CurrentUser {
     CurrentUser {
         user: StoredUser {
             login_name: user.login_name,
@@ -465,36 +730,34 @@ const MEMBERSHIP: i32 = 0;
 const BY_NAME: i32 = 1;
 const BY_IDP_ID: i32 = 2;
 
-/// Reads, in one statement (a round trip on PostgreSQL), the memberships of the user `user_id`
-/// (group name -> federated) and the local groups the IdP's group `values` may name
-/// ([`LocalGroups::lookups`]: by name and by IdP identifier); records the ids of every group
-/// read in `group_ids`. Reads nothing when there is neither.
+/// Reads in one statement the memberships of the users `user_ids` and the local groups the
+/// IdP's group values may name (`names` and IdP identifier `keys`, see
+/// [`LocalGroups::lookups`]) into `rows`. Reads nothing when there is nothing to find.
 fn read_groups(
     conn: &mut DbConnection,
-    user_id: Option<i64>,
-    values: Option<&BTreeSet<String>>,
-    group_ids: &mut BTreeMap<String, i64>,
-) -> QueryResult<(BTreeMap<String, bool>, LocalGroups)> {
-    let mut memberships = BTreeMap::new();
-    let mut local = LocalGroups::default();
-    let values = values.filter(|values| !values.is_empty());
-    if user_id.is_none() && values.is_none() {
-        return Ok((memberships, local));
+    user_ids: &[i64],
+    names: &[String],
+    keys: &[String],
+    rows: &mut SyncRows,
+) -> QueryResult<()> {
+    if user_ids.is_empty() && names.is_empty() && keys.is_empty() {
+        return Ok(());
     }
-    let (names, keys) = values.map(LocalGroups::lookups).unwrap_or_default();
     // One shape for every case (one cached statement): a part with nothing to find finds no row.
-    let of_user = memberships::table
+    let of_users = memberships::table
         .inner_join(groups::table)
-        .filter(memberships::user_id.eq(user_id.unwrap_or(-1)))
+        .filter(memberships::user_id.eq_any(user_ids))
         .select((
             MEMBERSHIP.into_sql::<Integer>(),
+            memberships::user_id,
             None::<String>.into_sql::<Nullable<Text>>(),
             groups::name,
             groups::id,
             memberships::federated,
         ));
-    let by_name = groups::table.filter(groups::name.eq_any(&names)).select((
+    let by_name = groups::table.filter(groups::name.eq_any(names)).select((
         BY_NAME.into_sql::<Integer>(),
+        0_i64.into_sql::<BigInt>(),
         None::<String>.into_sql::<Nullable<Text>>(),
         groups::name,
         groups::id,
@@ -502,36 +765,40 @@ fn read_groups(
     ));
     let by_idp_id = group_idp_ids::table
         .inner_join(groups::table)
-        .filter(group_idp_ids::idp_id_key.eq_any(&keys))
+        .filter(group_idp_ids::idp_id_key.eq_any(keys))
         .select((
             BY_IDP_ID.into_sql::<Integer>(),
+            0_i64.into_sql::<BigInt>(),
             group_idp_ids::idp_id_key,
             groups::name,
             groups::id,
             false.into_sql::<Bool>(),
         ));
-    let query = of_user.union_all(by_name).union_all(by_idp_id);
-    let rows: Vec<(i32, Option<String>, String, i64, bool)> = match conn {
+    let query = of_users.union_all(by_name).union_all(by_idp_id);
+    let found: Vec<(i32, i64, Option<String>, String, i64, bool)> = match conn {
         DbConnection::Postgres(pg) => query.load(pg)?,
         DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
     };
-    for (source, key, name, id, federated) in rows {
-        group_ids.insert(name.clone(), id);
+    for (source, user_id, key, name, id, federated) in found {
+        rows.group_ids.insert(name.clone(), id);
         match source {
             MEMBERSHIP => {
-                memberships.insert(name, federated);
+                rows.memberships
+                    .entry(user_id)
+                    .or_default()
+                    .insert(name, federated);
             }
             BY_NAME => {
-                local.names.insert(name);
+                rows.local.names.insert(name);
             }
             _ => {
                 if let Some(key) = key {
-                    local.by_idp_id.insert(key, name);
+                    rows.local.by_idp_id.insert(key, name);
                 }
             }
         }
     }
-    Ok((memberships, local))
+    Ok(())
 }
 
 fn group_id(conn: &mut DbConnection, name: &str) -> QueryResult<i64> {

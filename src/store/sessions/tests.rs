@@ -964,3 +964,131 @@ fn counted_refusals_are_rows_with_a_count_and_old_rows_go_in_batches() {
         0
     );
 }
+
+/// A PostgreSQL store on a fresh test database with "ada" in group A, if there is a server.
+fn postgres_with_ada(test: &str) -> Option<Store> {
+    let url = crate::store::testing::postgres_database(test)?;
+    let store = Store::open(&url).unwrap();
+    login(&store, "ada", Some(&["A", "B"]), "jti-first").unwrap();
+    Some(store)
+}
+
+/// Plans a login of "ada" into `groups` at once and writes it with `assertion_id` used up.
+fn write_at_once(store: &Store, groups: &[&str], assertion_id: &str, jti: &str) -> super::Written {
+    let mut conn = store.conn().unwrap();
+    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
+        panic!("a PostgreSQL store");
+    };
+    let ada = identity("ada", Some(groups));
+    let planned = crate::store::users::plan_at_once(pg, &ada, &creating())
+        .unwrap()
+        .unwrap();
+    let (_, writes) = planned.settle_existing().expect("ada exists, groups known");
+    assert!(writes.version.is_some(), "the row's version was read");
+    let used = UsedMessages {
+        assertion: Some(used_assertion(assertion_id, NOW + ASSERTION_TTL)),
+        request: None,
+    };
+    let claim = super::Claim {
+        used: &used,
+        lock_ids: Vec::new(),
+    };
+    let session = SessionRecord {
+        jti,
+        sid: "sid",
+        expires_at: NOW + TOKEN_TTL,
+    };
+    super::write_login_postgres(pg, &writes, Some(&claim), &session, &audit(NOW, "ada", "c"))
+        .unwrap()
+}
+
+#[test]
+fn a_login_at_once_is_written_only_if_the_users_row_is_still_the_version_read() {
+    let Some(store) = postgres_with_ada("a_login_at_once_checks_the_row_version") else {
+        return;
+    };
+    let mut conn = store.conn().unwrap();
+    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
+        panic!("a PostgreSQL store");
+    };
+    let ada = identity("ada", Some(&["B"]));
+    let planned = crate::store::users::plan_at_once(pg, &ada, &creating())
+        .unwrap()
+        .unwrap();
+    let (outcome, writes) = planned.settle_existing().unwrap();
+    assert_eq!(outcome.groups, names(&["B"]));
+    // Another login of ada commits in between (every login writes the user's row).
+    drop(conn);
+    login(&store, "ada", Some(&["A"]), "jti-between").unwrap();
+    let before = counts(&store);
+    let mut conn = store.conn().unwrap();
+    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
+        panic!("a PostgreSQL store");
+    };
+    let used = UsedMessages {
+        assertion: Some(used_assertion("_as-stale", NOW + ASSERTION_TTL)),
+        request: None,
+    };
+    let claim = super::Claim {
+        used: &used,
+        lock_ids: Vec::new(),
+    };
+    let session = SessionRecord {
+        jti: "jti-stale",
+        sid: "sid",
+        expires_at: NOW + TOKEN_TTL,
+    };
+    let written =
+        super::write_login_postgres(pg, &writes, Some(&claim), &session, &audit(NOW, "ada", "c"))
+            .unwrap();
+    drop(conn);
+    // A plan made from the old row writes nothing, not even its claim...
+    assert_eq!(written, super::Written::Stale);
+    assert_eq!(counts(&store), before);
+    assert_eq!(user_groups(&store, "ada"), names(&["A"]));
+    assert!(!store.assertion_used("_as-stale").unwrap());
+    // ...and complete_login, seeing that, takes the transactional way and succeeds.
+    let again = login(&store, "ada", Some(&["B"]), "jti-again").unwrap();
+    assert_eq!(again.groups, names(&["B"]));
+    assert_eq!(user_groups(&store, "ada"), names(&["B"]));
+    // A fresh plan is written at once: memberships, session, claim, audit.
+    assert_eq!(
+        write_at_once(&store, &["A", "B"], "_as-fresh", "jti-fresh"),
+        super::Written::Done
+    );
+    assert_eq!(user_groups(&store, "ada"), names(&["A", "B"]));
+    assert!(store.assertion_used("_as-fresh").unwrap());
+    assert!(store.session_active("jti-fresh").unwrap());
+}
+
+#[test]
+fn a_replay_at_once_writes_nothing_and_a_new_user_or_group_goes_the_long_way() {
+    let Some(store) = postgres_with_ada("a_replay_at_once_writes_nothing") else {
+        return;
+    };
+    let used = UsedMessages {
+        assertion: Some(used_assertion("_as-used", NOW + 60)),
+        request: None,
+    };
+    store.use_up(&used, at(NOW)).unwrap().unwrap();
+    let before = counts(&store);
+    assert_eq!(
+        write_at_once(&store, &["A"], "_as-used", "jti-replay"),
+        super::Written::Lost(ClaimLost::Assertion)
+    );
+    assert_eq!(counts(&store), before);
+    assert_eq!(user_groups(&store, "ada"), names(&["A", "B"]));
+    assert!(!store.session_active("jti-replay").unwrap());
+    // What needs a row created first is not written at once.
+    let mut conn = store.conn().unwrap();
+    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
+        panic!("a PostgreSQL store");
+    };
+    for (login, groups) in [("bob", &["A"][..]), ("ada", &["A", "Brand new"][..])] {
+        let planned =
+            crate::store::users::plan_at_once(pg, &identity(login, Some(groups)), &creating())
+                .unwrap()
+                .unwrap();
+        assert!(planned.settle_existing().is_none(), "{login} {groups:?}");
+    }
+}
