@@ -9,7 +9,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fedbridge::saml::{
-    DecryptionKey, MessageLedger, SigningKey, SpSettings, TrustedIdp, validate_response,
+    Claim, DecryptionKey, MessageLedger, SigningKey, SpSettings, TrustedIdp, validate_response,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,11 +20,8 @@ struct Forgetful;
 impl MessageLedger for Forgetful {
     type Error = std::convert::Infallible;
 
-    fn claim_assertion(&mut self, _: &str, _: OffsetDateTime) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-    fn claim_request(&mut self, _: &str) -> Result<bool, Self::Error> {
-        Ok(true)
+    fn claim(&mut self, _: &str, _: OffsetDateTime, _: Option<&str>) -> Result<Claim, Self::Error> {
+        Ok(Claim::Taken)
     }
 }
 

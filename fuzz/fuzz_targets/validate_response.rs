@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use fedbridge::saml::xml::c14n::{Mode, exclusive_in_rust, with_libxml2};
 use fedbridge::saml::xml::{self, XmlDocument};
 use fedbridge::saml::{
-    DecryptionKey, MessageLedger, SigningKey, SpSettings, TrustedIdp, decode_post_binding,
+    Claim, DecryptionKey, MessageLedger, SigningKey, SpSettings, TrustedIdp, decode_post_binding,
     validate_response,
 };
 use libfuzzer_sys::fuzz_target;
@@ -24,11 +24,13 @@ struct Open;
 impl MessageLedger for Open {
     type Error = std::convert::Infallible;
 
-    fn claim_assertion(&mut self, _: &str, _: OffsetDateTime) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-    fn claim_request(&mut self, _: &str) -> Result<bool, Self::Error> {
-        Ok(true)
+    fn claim(
+        &mut self,
+        _: &str,
+        _: OffsetDateTime,
+        _: Option<&str>,
+    ) -> Result<Claim, Self::Error> {
+        Ok(Claim::Taken)
     }
 }
 

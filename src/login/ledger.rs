@@ -43,28 +43,6 @@ impl<'a> DatabaseLedger<'a> {
 impl MessageLedger for DatabaseLedger<'_> {
     type Error = StoreError;
 
-    fn claim_assertion(
-        &mut self,
-        assertion_id: &str,
-        expires: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        if self.store.assertion_used(assertion_id)? {
-            return Ok(false);
-        }
-        self.used.assertion = Some(UsedAssertion {
-            assertion_id: assertion_id.to_owned(),
-            expires_at: expires.unix_timestamp(),
-        });
-        Ok(true)
-    }
-
-    fn claim_request(&mut self, request_id: &str) -> Result<bool, StoreError> {
-        let request = self.store.outstanding_request(request_id, self.now)?;
-        let found = request.is_some();
-        self.used.request = request;
-        Ok(found)
-    }
-
     fn claim(
         &mut self,
         assertion_id: &str,

@@ -122,33 +122,16 @@ pub struct TrustedIdp {
 pub trait MessageLedger {
     /// Why the ledger could not answer.
     type Error;
-    /// Claims `assertion_id` as used until `expires`; `Ok(false)` when it was used before.
-    fn claim_assertion(
-        &mut self,
-        assertion_id: &str,
-        expires: OffsetDateTime,
-    ) -> Result<bool, Self::Error>;
-    /// Claims the outstanding request `request_id`; `Ok(false)` when we never issued it, or it
-    /// was answered or has expired.
-    fn claim_request(&mut self, request_id: &str) -> Result<bool, Self::Error>;
-    /// Claims the assertion and, when the response answers one, the request: what the
-    /// validator calls. The assertion is judged first, so a response used before is refused as
-    /// a replay whatever became of its request. By default [`MessageLedger::claim_assertion`],
-    /// then [`MessageLedger::claim_request`]; a ledger in a database answers both in one look.
+    /// Claims `assertion_id` as used until `expires` and, when the response answers one, the
+    /// outstanding request `request_id`. The assertion is judged first, so a response used
+    /// before is refused as a replay whatever became of its request; a request is unknown when
+    /// we never issued it, or it was answered or has expired.
     fn claim(
         &mut self,
         assertion_id: &str,
         expires: OffsetDateTime,
         request_id: Option<&str>,
-    ) -> Result<Claim, Self::Error> {
-        if !self.claim_assertion(assertion_id, expires)? {
-            return Ok(Claim::AssertionUsed);
-        }
-        match request_id {
-            Some(request_id) if !self.claim_request(request_id)? => Ok(Claim::RequestUnknown),
-            _ => Ok(Claim::Taken),
-        }
-    }
+    ) -> Result<Claim, Self::Error>;
 }
 
 /// What [`MessageLedger::claim`] answered.
@@ -183,20 +166,20 @@ impl MemoryLedger {
 impl MessageLedger for MemoryLedger {
     type Error = Infallible;
 
-    fn claim_assertion(
+    fn claim(
         &mut self,
         assertion_id: &str,
         expires: OffsetDateTime,
-    ) -> Result<bool, Infallible> {
+        request_id: Option<&str>,
+    ) -> Result<Claim, Infallible> {
         if self.seen.contains_key(assertion_id) {
-            return Ok(false);
+            return Ok(Claim::AssertionUsed);
         }
         self.seen.insert(assertion_id.to_string(), expires);
-        Ok(true)
-    }
-
-    fn claim_request(&mut self, request_id: &str) -> Result<bool, Infallible> {
-        Ok(self.outstanding.remove(request_id))
+        match request_id {
+            Some(request_id) if !self.outstanding.remove(request_id) => Ok(Claim::RequestUnknown),
+            _ => Ok(Claim::Taken),
+        }
     }
 }
 

@@ -463,8 +463,8 @@ pub(crate) fn sync_in(
         Ok(planned) => planned,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let (user_id, user) = match &planned.current {
-        Some((id, current)) => (*id, updated(current.user.clone(), &planned.plan.fields)),
+    let (user_id, user) = match planned.existing_user() {
+        Some(existing) => existing,
         None => (create_user(conn, identity, now)?, new_user(identity)),
     };
     // In name order (a set): two logins creating the same groups wait for each other in one
@@ -491,6 +491,12 @@ impl Planned {
     /// The user is disabled (a login is refused, nothing written).
     pub(crate) fn disabled(&self) -> bool {
         self.disabled
+    }
+
+    /// The existing user's id and its fields as the sync leaves them; `None`: a user to create.
+    fn existing_user(&self) -> Option<(i64, StoredUser)> {
+        let (id, current) = self.current.as_ref()?;
+        Some((*id, updated(current.user.clone(), &self.plan.fields)))
     }
 
     /// What the sync did and owes, for the user `user_id` (stored as `user` after it) and the
@@ -539,7 +545,7 @@ impl Planned {
     /// [`Planned::settle`] for a plan that needs nothing created first (an existing user, every
     /// group known, their ids read): `None` otherwise.
     pub(crate) fn settle_existing(self) -> Option<(SyncOutcome, SyncWrites)> {
-        let (id, current) = self.current.as_ref()?;
+        let (user_id, user) = self.existing_user()?;
         if !self.plan.create_groups.is_empty() {
             return None;
         }
@@ -551,7 +557,6 @@ impl Planned {
         };
         let add = ids_of(&self.plan.add_memberships)?;
         let remove = ids_of(&self.plan.remove_memberships)?;
-        let (user_id, user) = (*id, updated(current.user.clone(), &self.plan.fields));
         Some(self.settle(user_id, user, add, remove))
     }
 }

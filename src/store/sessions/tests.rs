@@ -965,26 +965,52 @@ fn counted_refusals_are_rows_with_a_count_and_old_rows_go_in_batches() {
     );
 }
 
-/// A PostgreSQL store on a fresh test database with "ada" in group A, if there is a server.
+/// A PostgreSQL store on a fresh test database with "ada" in groups A and B, if there is a
+/// server.
 fn postgres_with_ada(test: &str) -> Option<Store> {
+    postgres_url_with_ada(test).map(|(_, store)| store)
+}
+
+/// [`postgres_with_ada`] and the database's URL.
+fn postgres_url_with_ada(test: &str) -> Option<(String, Store)> {
     let url = crate::store::testing::postgres_database(test)?;
     let store = Store::open(&url).unwrap();
     login(&store, "ada", Some(&["A", "B"]), "jti-first").unwrap();
-    Some(store)
+    Some((url, store))
 }
 
-/// Plans a login of "ada" into `groups` at once and writes it with `assertion_id` used up.
-fn write_at_once(store: &Store, groups: &[&str], assertion_id: &str, jti: &str) -> super::Written {
+/// A pooled connection of a PostgreSQL `store`, as `pg`, for `body`.
+fn with_pg<T>(store: &Store, body: impl FnOnce(&mut diesel::PgConnection) -> T) -> T {
     let mut conn = store.conn().unwrap();
     let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
         panic!("a PostgreSQL store");
     };
+    body(pg)
+}
+
+/// The writes of a login of "ada" into `groups`, planned at once (ada exists, groups known).
+fn plan_ada_at_once(
+    store: &Store,
+    groups: &[&str],
+) -> (SyncOutcome, crate::store::users::SyncWrites) {
     let ada = identity("ada", Some(groups));
-    let planned = crate::store::users::plan_at_once(pg, &ada, &creating())
-        .unwrap()
-        .unwrap();
-    let (_, writes) = planned.settle_existing().expect("ada exists, groups known");
+    let planned = with_pg(store, |pg| {
+        crate::store::users::plan_at_once(pg, &ada, &creating())
+            .unwrap()
+            .unwrap()
+    });
+    let (outcome, writes) = planned.settle_existing().expect("ada exists, groups known");
     assert!(writes.version.is_some(), "the row's version was read");
+    (outcome, writes)
+}
+
+/// Writes `writes` at once with `assertion_id` used up and the session `jti`.
+fn write_planned(
+    store: &Store,
+    writes: &crate::store::users::SyncWrites,
+    assertion_id: &str,
+    jti: &str,
+) -> super::Written {
     let used = UsedMessages {
         assertion: Some(used_assertion(assertion_id, NOW + ASSERTION_TTL)),
         request: None,
@@ -998,8 +1024,16 @@ fn write_at_once(store: &Store, groups: &[&str], assertion_id: &str, jti: &str) 
         sid: "sid",
         expires_at: NOW + TOKEN_TTL,
     };
-    super::write_login_postgres(pg, &writes, Some(&claim), &session, &audit(NOW, "ada", "c"))
-        .unwrap()
+    with_pg(store, |pg| {
+        super::write_login_postgres(pg, writes, Some(&claim), &session, &audit(NOW, "ada", "c"))
+            .unwrap()
+    })
+}
+
+/// Plans a login of "ada" into `groups` at once and writes it with `assertion_id` used up.
+fn write_at_once(store: &Store, groups: &[&str], assertion_id: &str, jti: &str) -> super::Written {
+    let (_, writes) = plan_ada_at_once(store, groups);
+    write_planned(store, &writes, assertion_id, jti)
 }
 
 #[test]
@@ -1007,41 +1041,12 @@ fn a_login_at_once_is_written_only_if_the_users_row_is_still_the_version_read() 
     let Some(store) = postgres_with_ada("a_login_at_once_checks_the_row_version") else {
         return;
     };
-    let mut conn = store.conn().unwrap();
-    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
-        panic!("a PostgreSQL store");
-    };
-    let ada = identity("ada", Some(&["B"]));
-    let planned = crate::store::users::plan_at_once(pg, &ada, &creating())
-        .unwrap()
-        .unwrap();
-    let (outcome, writes) = planned.settle_existing().unwrap();
+    let (outcome, writes) = plan_ada_at_once(&store, &["B"]);
     assert_eq!(outcome.groups, names(&["B"]));
     // Another login of ada commits in between (every login writes the user's row).
-    drop(conn);
     login(&store, "ada", Some(&["A"]), "jti-between").unwrap();
     let before = counts(&store);
-    let mut conn = store.conn().unwrap();
-    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
-        panic!("a PostgreSQL store");
-    };
-    let used = UsedMessages {
-        assertion: Some(used_assertion("_as-stale", NOW + ASSERTION_TTL)),
-        request: None,
-    };
-    let claim = super::Claim {
-        used: &used,
-        lock_ids: Vec::new(),
-    };
-    let session = SessionRecord {
-        jti: "jti-stale",
-        sid: "sid",
-        expires_at: NOW + TOKEN_TTL,
-    };
-    let written =
-        super::write_login_postgres(pg, &writes, Some(&claim), &session, &audit(NOW, "ada", "c"))
-            .unwrap();
-    drop(conn);
+    let written = write_planned(&store, &writes, "_as-stale", "jti-stale");
     // A plan made from the old row writes nothing, not even its claim...
     assert_eq!(written, super::Written::Stale);
     assert_eq!(counts(&store), before);
@@ -1080,15 +1085,57 @@ fn a_replay_at_once_writes_nothing_and_a_new_user_or_group_goes_the_long_way() {
     assert_eq!(user_groups(&store, "ada"), names(&["A", "B"]));
     assert!(!store.session_active("jti-replay").unwrap());
     // What needs a row created first is not written at once.
-    let mut conn = store.conn().unwrap();
-    let crate::store::connection::DbConnection::Postgres(pg) = &mut *conn else {
-        panic!("a PostgreSQL store");
-    };
     for (login, groups) in [("bob", &["A"][..]), ("ada", &["A", "Brand new"][..])] {
-        let planned =
+        let planned = with_pg(&store, |pg| {
             crate::store::users::plan_at_once(pg, &identity(login, Some(groups)), &creating())
                 .unwrap()
-                .unwrap();
+                .unwrap()
+        });
         assert!(planned.settle_existing().is_none(), "{login} {groups:?}");
     }
+}
+
+#[test]
+fn a_sync_without_a_login_makes_a_plan_read_before_it_stale() {
+    // `Store::sync_login` changes nothing here (same groups, same fields), yet writes the row.
+    let Some(store) = postgres_with_ada("a_sync_makes_a_plan_stale") else {
+        return;
+    };
+    let (_, writes) = plan_ada_at_once(&store, &["A"]);
+    store
+        .sync_login(&identity("ada", Some(&["A", "B"])), &creating(), NOW)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        write_planned(&store, &writes, "_as-after-sync", "jti-after-sync"),
+        super::Written::Stale
+    );
+    assert_eq!(user_groups(&store, "ada"), names(&["A", "B"]));
+}
+
+#[test]
+fn a_login_at_once_waits_for_its_own_users_lock() {
+    // As `a_login_waits_for_its_own_users_lock_only`, for a user that exists (the login goes at
+    // once): its statement takes the same advisory locks.
+    let Some((url, store)) = postgres_url_with_ada("a_login_at_once_waits_for_its_lock") else {
+        return;
+    };
+    let mut holder = diesel::PgConnection::establish(&url).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
+    for key in crate::store::users::identity_lock_keys(&identity("ada", None)) {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(crate::store::connection::advisory_key(&key))
+            .execute(&mut holder)
+            .unwrap();
+    }
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| login(&store, "ada", Some(&["A"]), "jti-ada-waits"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !waiting.is_finished(),
+            "ada's login at once did not wait for ada's lock"
+        );
+        diesel::sql_query("COMMIT").execute(&mut holder).unwrap();
+        assert_eq!(waiting.join().unwrap().unwrap().groups, names(&["A"]));
+    });
 }
